@@ -1,0 +1,35 @@
+/**
+ * Argument parsing for every command: node:util's parseArgs (no dependency), with unknown options and
+ * missing values turned into UsageErrors that name the command and point at --help.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../errors.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses `argv` for `command`. Positionals are allowed; `--` ends options. */
+export function parseCommandArgs<T extends OptionSpec>(command: string, argv: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`${command}: ${msg}`, `run '${command} --help' for the options`);
+  }
+}
+
+/** Parses a positive integer option, naming the option in the error. */
+export function intOption(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${value}"`);
+  return Number(value);
+}
+
+/** Parses a duration option: `250ms`, `5s`, `2m`, or plain seconds. Returns milliseconds. */
+export function durationOption(name: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  if (!m) throw new UsageError(`--${name} must be a duration such as 500ms, 10s or 2m, not "${value}"`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}

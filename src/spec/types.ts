@@ -1,0 +1,171 @@
+/**
+ * The normalized cluster spec: what `loadSpec` makes of cluster.yaml after validation. Every default is
+ * filled in and every Compose shorthand expanded, so the renderer, the loaders, the agent, the hosts watcher
+ * and cloud-config read one shape and never look at raw YAML. Pure data: no functions, no I/O.
+ */
+
+/** Durations are whole seconds (Compose's `1m30s`, `10s`, `500ms` are converted; sub-second values round up). */
+export type Seconds = number;
+
+export interface ClusterSpec {
+  /** The spec file as given on the command line (used in messages). */
+  readonly file: string;
+  /** Cluster name: hosts entries are `IP host host.NAME`; part of the default etcd key layout. */
+  readonly name: string;
+  readonly etcd: EtcdSpec;
+  /** Present when the cluster runs on flannel: enables subnet checks and the flannel config in cloud-config. */
+  readonly flannel: FlannelSpec | undefined;
+  readonly runtime: RuntimeSpec;
+  /** Where and how each host's hosts file is kept (`fleetkit watch-hosts`). */
+  readonly hosts: HostsSpec;
+  /** Services in file order. */
+  readonly services: readonly ServiceSpec[];
+  /** Machine roles for cloud-config (`etcd` members, workers…), in file order. Empty when none are given. */
+  readonly roles: readonly RoleSpec[];
+}
+
+export interface EtcdSpec {
+  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
+  readonly endpoints: readonly string[];
+  /** Key prefix for announcements. Default `/services`. Always starts with `/`, never ends with one. */
+  readonly prefix: string;
+  /** TLS files, by path on the host (never their contents). */
+  readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string } | undefined;
+  /** etcd user; the password is read from `passwordFile` at run time, never written into a unit. */
+  readonly auth: { readonly user: string; readonly passwordFile: string } | undefined;
+}
+
+export interface FlannelSpec {
+  /** e.g. `10.1.0.0/16` */
+  readonly network: string;
+  /** Default 24. */
+  readonly subnetLen: number;
+  /** Default `vxlan`. Always written into flannel's config (flannel falls back to udp when it is absent). */
+  readonly backend: string;
+  /** flannel's etcd prefix. Default `/coreos.com/network`. */
+  readonly prefix: string;
+}
+
+/** How fleetkit itself runs on the hosts (agent, announce, watch-hosts). */
+export type FleetkitRuntime =
+  | {
+      readonly kind: 'binary';
+      /** Absolute path on the host. Default `/opt/bin/fleetkit`. */
+      readonly path: string;
+      /** Where cloud-config fetches it from, checked against `sha256`. */
+      readonly url: string | undefined;
+      readonly sha256: string | undefined;
+    }
+  | {
+      readonly kind: 'image';
+      /** e.g. `fleetkit:0.1.0`. */
+      readonly image: string;
+    };
+
+export interface RuntimeSpec {
+  /** The docker CLI on the hosts. Default `/usr/bin/docker`. */
+  readonly docker: string;
+  readonly fleetkit: FleetkitRuntime;
+  /** The agent's state dir (registry, socket). Default `/run/fleetkit`. */
+  readonly stateDir: string;
+}
+
+export interface HostsSpec {
+  /** The file watch-hosts keeps. Default `/etc/hosts` (a marked block inside it). */
+  readonly file: string;
+  /** Command run after each write (argv; no shell). */
+  readonly exec: readonly string[] | undefined;
+}
+
+export interface PortSpec {
+  readonly hostIp: string | undefined;
+  /** Undefined: docker picks a port. For a range, `host`/`container` are the first port and `count` > 1. */
+  readonly host: number | undefined;
+  readonly container: number;
+  readonly count: number;
+  readonly protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+export interface VolumeSpec {
+  /** Host path or named volume; undefined for an anonymous volume. */
+  readonly source: string | undefined;
+  readonly target: string;
+  /** `ro`, `rw`, `z`, `Z`… joined as docker's `-v` accepts them. */
+  readonly options: readonly string[];
+}
+
+export interface HealthcheckSpec {
+  /** Docker's form: `['CMD', …]` or `['CMD-SHELL', '…']`. `['NONE']` disables the image's check. */
+  readonly test: readonly string[];
+  readonly interval: Seconds | undefined;
+  readonly timeout: Seconds | undefined;
+  readonly retries: number | undefined;
+  readonly startPeriod: Seconds | undefined;
+}
+
+/** `[X-Fleet]` for a service, validated against fleet's rules. */
+export interface FleetPlacement {
+  /** Glob patterns, one `Conflicts=` line each. `conflicts: true` becomes `['NAME@*.service']`. */
+  readonly conflicts: readonly string[];
+  /** Exact unit names. */
+  readonly machineOf: readonly string[];
+  /** key → OR-list of values; AND across keys. Includes Swarm-style `deploy.placement.constraints`. */
+  readonly machineMetadata: ReadonlyArray<readonly [key: string, values: readonly string[]]>;
+  readonly global: boolean;
+  /** Full 32-hex machine id. */
+  readonly machineID: string | undefined;
+  /** Glob of a unit this one replaces. */
+  readonly replaces: string | undefined;
+}
+
+/** `x-announce`: the discovery sidekick for a service. */
+export interface AnnounceSpec {
+  /** Container port to announce; default the first published port's container side, else undefined. */
+  readonly port: number | undefined;
+  /** Lease TTL. Default 60. */
+  readonly ttl: Seconds;
+  /**
+   * Hostname for the hosts file, with `%i` standing for the instance number (global services: `%H`, the
+   * host name). Default `NAME-%i` (global: `NAME-%H`). Validated as an RFC 1123 label.
+   */
+  readonly hostname: string;
+  /** Key, with `%i` for the instance. Default `<etcd.prefix>/<cluster>/<service>/%i`. Must lie under the prefix. */
+  readonly key: string;
+}
+
+export interface ServiceSpec {
+  /** Service name; unit names derive from it (`NAME@.service`, `NAME-discovery@.service`). */
+  readonly name: string;
+  readonly image: string;
+  /** Compose `command` as argv (a string is split the way Compose splits it). */
+  readonly command: readonly string[] | undefined;
+  readonly entrypoint: readonly string[] | undefined;
+  /** In file order. A value of undefined passes the variable through from the host (`environment: [FOO]`). */
+  readonly environment: ReadonlyArray<readonly [name: string, value: string | undefined]>;
+  readonly envFiles: readonly string[];
+  readonly ports: readonly PortSpec[];
+  readonly volumes: readonly VolumeSpec[];
+  readonly volumeDriver: string | undefined;
+  readonly labels: ReadonlyArray<readonly [name: string, value: string]>;
+  /** Compose restart policy, mapped to systemd's `Restart=` by the renderer. Default `no`. */
+  readonly restart: 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  /** Instances `1..replicas`. Ignored (1) for global services. */
+  readonly replicas: number;
+  readonly healthcheck: HealthcheckSpec | undefined;
+  readonly stopGracePeriod: Seconds | undefined;
+  readonly user: string | undefined;
+  readonly workingDir: string | undefined;
+  readonly hostname: string | undefined;
+  readonly fleet: FleetPlacement;
+  readonly announce: AnnounceSpec | undefined;
+  /** `x-systemd`: extra directives per section, in order, appended after the rendered ones. */
+  readonly systemd: ReadonlyArray<readonly [section: string, name: string, value: string]>;
+}
+
+/** A machine role for cloud-config: a name and the fleet metadata machines of that role carry. */
+export interface RoleSpec {
+  readonly name: string;
+  readonly metadata: ReadonlyArray<readonly [key: string, value: string]>;
+  /** True for etcd members (they run an etcd server); others are proxies/clients. */
+  readonly etcdMember: boolean;
+}
