@@ -1,0 +1,169 @@
+// fleetkit cloud-config: golden files for both examples in both formats, pinned key lines, schema checks
+// that can fail, and bad input turned into plain sentences.
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { bootDocumentProblems } from '../../src/cloud-config/validate.js';
+import { matchGolden } from '../support/golden.js';
+import { runFleetkit } from '../cli/load-io.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const golden = (name: string): string => join(root, 'test/cloud-config/golden', name);
+const SEED = 'examples/seed/cluster.yaml';
+const LARGE = 'examples/large/cluster.yaml';
+
+async function cloudConfig(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runFleetkit(['cloud-config', ...args], { cwd: root });
+}
+
+type Doc = Record<string, any>;
+const unitNamed = (units: Doc[], name: string): Doc => {
+  const u = units.find((x) => x.name === name);
+  if (!u) throw new Error(`no unit ${name} in ${units.map((x) => x.name).join(', ')}`);
+  return u;
+};
+
+const cases: Array<{ name: string; args: string[]; format: 'cloud-config' | 'butane' }> = [
+  { name: 'seed.cloud-config.yaml', args: [SEED], format: 'cloud-config' },
+  { name: 'seed.butane.yaml', args: [SEED, '--format', 'butane'], format: 'butane' },
+  { name: 'large-etcd.cloud-config.yaml', args: [LARGE, '--role', 'etcd', '--hostname', 'etcd1', '--initial-cluster', 'etcd1=http://10.0.0.11:2380,etcd2=http://10.0.0.12:2380,etcd3=http://10.0.0.13:2380'], format: 'cloud-config' },
+  { name: 'large-web.cloud-config.yaml', args: [LARGE, '--role', 'web', '--metadata', 'rack=r7'], format: 'cloud-config' },
+  { name: 'large-etcd.butane.yaml', args: [LARGE, '--format', 'butane', '--role', 'etcd', '--hostname', 'etcd1', '--ip', '10.0.0.11', '--discovery', 'https://discovery.etcd.io/0123abcd'], format: 'butane' },
+  { name: 'large-db.butane.yaml', args: [LARGE, '--format', 'butane', '--role', 'db'], format: 'butane' },
+];
+
+for (const c of cases) {
+  t.test(`golden ${c.name}`, async (t) => {
+    const r = await cloudConfig(c.args);
+    t.equal(r.code, 0, r.stderr);
+    matchGolden(t, golden(c.name), r.stdout);
+    t.same(bootDocumentProblems(c.format, r.stdout), [], 'matches its format schema');
+  });
+}
+
+t.test('cloud-config: pinned key lines', async (t) => {
+  const r = await cloudConfig(cases[2]!.args);
+  t.equal(r.stdout.split('\n')[0], '#cloud-config', 'first line is exactly #cloud-config');
+  const doc = parse(r.stdout) as Doc;
+  t.equal(doc.coreos.fleet.metadata, 'role=etcd,region=east', "the role's metadata reaches fleet");
+  t.equal(doc.coreos.fleet.etcd_servers, 'https://10.0.0.11:2379,https://10.0.0.12:2379,https://10.0.0.13:2379');
+  t.equal(doc.coreos.fleet.etcd_cafile, '/etc/ssl/etcd/ca.pem', 'TLS files are referenced by path');
+  const etcd = unitNamed(doc.coreos.units, 'etcd-member.service');
+  t.equal(etcd.command, 'start');
+  const dropIn = etcd['drop-ins'][0].content as string;
+  t.match(dropIn, /^Environment="?ETCD_ENABLE_V2=true"?$/m, 'v2 API on: fleet needs it');
+  t.match(dropIn, /^Environment="?ETCD_NAME=etcd1"?$/m);
+  t.match(dropIn, /^Environment="?ETCD_INITIAL_CLUSTER=etcd1=http:\/\/10\.0\.0\.11:2380,/m);
+  t.match(dropIn, /^Environment="?ETCD_ADVERTISE_CLIENT_URLS=http:\/\/\$private_ipv4:2379"?$/m, 'cloudinit substitutes $private_ipv4');
+  const flannel = unitNamed(doc.coreos.units, 'flanneld.service')['drop-ins'][0].content as string;
+  t.match(flannel, /ETCDCTL_API=3/, 'flannel ≥0.18 reads its config through the v3 API');
+  t.match(flannel, /put \/coreos\.com\/network\/config "\{\\"Network\\":\\"10\.2\.0\.0\/16\\",\\"SubnetLen\\":24,\\"Backend\\":\{\\"Type\\":\\"vxlan\\"\}\}"/, 'Network, SubnetLen and Backend are always set');
+  for (const name of ['docker.service', 'fleet.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'fleetkit-install.service']) {
+    t.equal(unitNamed(doc.coreos.units, name).command, 'start', `${name} starts`);
+  }
+  t.match(unitNamed(doc.coreos.units, 'fleetkit-install.service').content, /^ExecStart=\/usr\/bin\/docker pull fleetkit:0\.1\.0$/m, 'image form: the image is pulled before the fleetkit units');
+  for (const f of doc.write_files as Doc[]) t.type(f.permissions, 'string', `${f.path}: permissions is a string`);
+});
+
+t.test('butane: pinned key lines', async (t) => {
+  const r = await cloudConfig(cases[4]!.args);
+  const doc = parse(r.stdout) as Doc;
+  t.equal(doc.variant, 'fcos');
+  t.equal(doc.version, '1.7.0');
+  const units = doc.systemd.units as Doc[];
+  t.equal(unitNamed(units, 'etcd-member.service').enabled, true);
+  t.match(unitNamed(units, 'etcd-member.service').contents, /--env-file=\/etc\/fleetkit\/etcd-member\.env/);
+  const env = (doc.storage.files as Doc[]).find((f) => f.path === '/etc/fleetkit/etcd-member.env')!;
+  t.match(env.contents.inline, /^ETCD_DISCOVERY=https:\/\/discovery\.etcd\.io\/0123abcd$/m);
+  t.match(env.contents.inline, /^ETCD_ADVERTISE_CLIENT_URLS=http:\/\/10\.0\.0\.11:2379$/m, '--ip is used where Butane cannot substitute');
+  t.equal(env.mode, 0o644);
+  t.equal((doc.storage.files as Doc[]).find((f) => f.path === '/etc/hostname')!.contents.inline, 'etcd1\n');
+});
+
+t.test('the schemas reject what the machine would reject', async (t) => {
+  const cc = parse((await cloudConfig([SEED])).stdout) as Doc;
+  const asCloudConfig = (d: Doc): string => `#cloud-config\n${stringify(d)}`;
+  const mutate = (f: (d: Doc) => void): Doc => {
+    const d = structuredClone(cc);
+    f(d);
+    return d;
+  };
+  t.same(bootDocumentProblems('cloud-config', asCloudConfig(cc)), [], 'the unmodified document passes');
+  t.same(bootDocumentProblems('cloud-config', stringify(cc)), ['the first line must be exactly "#cloud-config"']);
+  t.match(bootDocumentProblems('cloud-config', asCloudConfig(mutate((d) => { d.coreos.fleet.metdata = 'x=y'; }))), [/coreos\.fleet: unknown key "metdata"/]);
+  t.match(bootDocumentProblems('cloud-config', asCloudConfig(mutate((d) => { d.coreos.units[0].command = 'begin'; }))), [/coreos\.units\[0\]\.command: must be one of "start"/]);
+  t.match(bootDocumentProblems('cloud-config', asCloudConfig(mutate((d) => { d.write_files[0].permissions = '0964'; }))), [/write_files\[0\]\.permissions: malformed value/]);
+  t.match(bootDocumentProblems('cloud-config', asCloudConfig(mutate((d) => { d.write_files[0].permissions = 420; }))), [/write_files\[0\]\.permissions: expected string/]);
+  t.match(bootDocumentProblems('cloud-config', asCloudConfig(mutate((d) => { d.coreos.units[0].enable = 'yes'; }))), [/coreos\.units\[0\]\.enable: expected boolean/]);
+  t.same(bootDocumentProblems('cloud-config', asCloudConfig(mutate((d) => { d.coreos['units'] = d.coreos.units.map((u: Doc) => { const { command, ...rest } = u; return command ? { ...rest, command } : rest; }); d['ssh-authorized-keys'] = ['ssh-ed25519 AAAA k']; }))), [], 'dashes and underscores in keys are the same to cloudinit');
+
+  const bu = parse((await cloudConfig([LARGE, '--format', 'butane', '--role', 'web'])).stdout) as Doc;
+  t.same(bootDocumentProblems('butane', stringify(bu)), []);
+  t.match(bootDocumentProblems('butane', stringify({ ...bu, version: '1.4.0' })), [/version: must be one of "1\.7\.0"/]);
+  const badMode = structuredClone(bu);
+  badMode.storage.files[0].mode = '0644';
+  t.match(bootDocumentProblems('butane', stringify(badMode)), [/storage\.files\[0\]\.mode: expected (int|number)/]);
+  const unknown = structuredClone(bu);
+  unknown.systemd.units[0].content = 'x';
+  t.match(bootDocumentProblems('butane', stringify(unknown)), [/systemd\.units\[0\]: unknown key "content"/]);
+});
+
+t.test('metadata no role can satisfy is warned about', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fk-cc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const spec = readFileSync(join(root, LARGE), 'utf8').replace('constraints: ["node.labels.disk == ssd"]', 'constraints: ["node.labels.disk == nvme"]');
+  writeFileSync(join(dir, 'cluster.yaml'), spec);
+  const r = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web']);
+  t.equal(r.code, 0);
+  t.match(r.stderr, /warning: service "db" needs machine metadata role=db and disk=nvme, which no role \(etcd, web, db\) has/);
+  const ok = await cloudConfig([LARGE, '--role', 'web']);
+  t.equal(ok.stderr, '', 'no warning when every service can be placed');
+});
+
+t.test('secrets: embedded only on request, in files of mode 0600', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fk-cc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const f of ['ca.pem', 'client.pem', 'client-key.pem']) writeFileSync(join(dir, f), `-----BEGIN ${f}-----\nSECRET-${f}\n`);
+  const spec = readFileSync(join(root, LARGE), 'utf8').replaceAll('/etc/ssl/etcd/', `${dir}/`);
+  writeFileSync(join(dir, 'cluster.yaml'), spec);
+  const plain = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web']);
+  t.notMatch(plain.stdout, /SECRET-/, 'without --embed-secrets no secret is read into the output');
+  const out = join(dir, 'user-data');
+  const r = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web', '--embed-secrets', '-o', out]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout + r.stderr, '', 'secrets are never echoed');
+  t.equal(statSync(out).mode & 0o777, 0o600, 'an output holding secrets is not world-readable');
+  const doc = parse(readFileSync(out, 'utf8')) as Doc;
+  const key = (doc.write_files as Doc[]).find((f) => f.path === `${dir}/client-key.pem`)!;
+  t.equal(key.permissions, '0600');
+  t.match(key.content, /SECRET-client-key\.pem/);
+});
+
+t.test('bad input reads as plain sentences, exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fk-cc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rows: Array<[string[], RegExp]> = [
+    [[LARGE, '--role', 'cache'], /role "cache" is not defined in examples\/large\/cluster\.yaml\n  hint: known roles: etcd, web, db/],
+    [[LARGE, '--metadata', 'region'], /--metadata: "region" is not a key=value pair/],
+    [[LARGE, '--metadata', 'a=b=c'], /--metadata: "a=b=c" is not a key=value pair/],
+    [[LARGE, '--ssh-key', join(dir, 'missing.pub')], /cannot read SSH key file .*missing\.pub: ENOENT/],
+    [[LARGE, '--role', 'etcd', '--discovery', 'discovery.etcd.io/abc'], /--discovery: "discovery\.etcd\.io\/abc" is not a URL/],
+    [[LARGE, '--role', 'etcd', '--discovery', 'ftp://x/y'], /--discovery: "ftp:\/\/x\/y" must be an http or https URL/],
+    [[LARGE, '--role', 'etcd'], /role "etcd" runs an etcd member, which needs --discovery URL or --initial-cluster/],
+    [[LARGE, '--role', 'etcd', '--initial-cluster', 'm1=http://10.0.0.1:2380', '--etcd-name', 'm2'], /--etcd-name "m2" is not one of the members in --initial-cluster/],
+    [[LARGE, '--role', 'etcd', '--initial-cluster', 'm1'], /--initial-cluster: "m1" is not NAME=URL/],
+    [[LARGE, '--format', 'ignition'], /--format must be cloud-config or butane, not "ignition"/],
+    [[LARGE, '--format', 'butane', '--role', 'etcd', '--discovery', 'https://d/x'], /Butane output for an etcd member needs --ip/],
+    [[join(dir, 'nope.yaml')], /cannot read spec .*nope\.yaml: ENOENT/],
+  ];
+  for (const [args, message] of rows) {
+    const r = await cloudConfig(args);
+    t.equal(r.code, 2, `${args.join(' ')}: exit 2`);
+    t.match(r.stderr, message, args.join(' '));
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    t.equal(r.stdout, '', 'nothing written to stdout');
+  }
+});
