@@ -1,0 +1,103 @@
+/**
+ * Unit names as fleet and systemd accept them: validation with fleet's own messages, systemd-escape for
+ * parts of names, and template/instance arithmetic (`web@.service` ↔ `web@2.service`).
+ */
+import { UnitError } from '../errors.js';
+import { goQuote, goQuoteRune } from './go-text.js';
+
+/** systemd's limit, in bytes, suffix included (fleet allows 256; systemd refuses it). */
+export const UNIT_NAME_MAX = 255;
+
+// Types both fleet v1.0.0 and systemd 252 know; fleet's `busname`/`snapshot` have no unit files in systemd 252.
+const unitTypes = new Set(['automount', 'device', 'mount', 'path', 'scope', 'service', 'slice', 'socket', 'swap', 'target', 'timer']);
+/** Types that can be templates, per fleet. */
+const templateTypes = new Set(['path', 'service', 'socket', 'target', 'timer']);
+const validChar = /^[A-Za-z0-9:_.@\\-]$/;
+
+function fail(message: string, hint?: string): never {
+  throw new UnitError('ERR_UNIT_NAME', message, hint === undefined ? {} : { hint });
+}
+
+/**
+ * Throws `ERR_UNIT_NAME` unless `name` is a unit name fleet and systemd both accept. Checks in fleet's order,
+ * with fleet's messages (`unit name must contain "."`, `invalid unit type: "foo"`,
+ * `invalid character ' ' in unit name`, `unit name cannot start in "@"`), then systemd's 255-byte limit and
+ * template rules (an empty prefix before `@`, a template of a type that cannot have one).
+ */
+export function validateUnitName(name: string): void {
+  if (name === '') fail('unit name cannot be empty');
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > UNIT_NAME_MAX) fail(`unit name exceeds maximum length (${UNIT_NAME_MAX} bytes): ${bytes} bytes`, 'shorten the service name');
+  const dot = name.lastIndexOf('.');
+  if (dot === -1) fail('unit name must contain "."', 'add a suffix such as ".service"');
+  if (dot === name.length - 1) fail('unit name cannot end in "."');
+  const type = name.slice(dot + 1);
+  if (!unitTypes.has(type)) fail(`invalid unit type: ${goQuote(type)}`, `use one of ${[...unitTypes].join(', ')}`);
+  for (const ch of name.slice(0, dot)) {
+    if (!validChar.test(ch)) fail(`invalid character ${goQuoteRune(ch)} in unit name`, 'escape it with escapeUnitNamePart (systemd-escape)');
+  }
+  if (name.startsWith('@')) fail('unit name cannot start in "@"');
+  if (dot === 0) fail('unit name cannot start with "."');
+  if (name.includes('@') && !templateTypes.has(type)) fail(`a ${type} unit cannot be a template or an instance`);
+}
+
+/**
+ * Escapes text for use inside a unit name, as `systemd-escape` does: `/` → `-`; `-`, `\`, a leading `.`
+ * and every byte outside `[A-Za-z0-9:_.]` → `\xNN` (lower-case, per UTF-8 byte).
+ * @example escapeUnitNamePart('Hallöchen, Meister') === 'Hall\\xc3\\xb6chen\\x2c\\x20Meister'
+ */
+export function escapeUnitNamePart(s: string): string {
+  let out = '';
+  const bytes = Buffer.from(s, 'utf8');
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    const ch = String.fromCharCode(b);
+    if (b === 0x2f) out += '-';
+    else if ((i === 0 && ch === '.') || !/^[A-Za-z0-9:_.]$/.test(ch)) out += `\\x${b.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
+function split(name: string): { prefix: string; instance: string | undefined; suffix: string } {
+  const dot = name.lastIndexOf('.');
+  const stem = dot === -1 ? name : name.slice(0, dot);
+  const suffix = dot === -1 ? '' : name.slice(dot);
+  const at = stem.indexOf('@');
+  return at === -1 ? { prefix: stem, instance: undefined, suffix } : { prefix: stem.slice(0, at), instance: stem.slice(at + 1), suffix };
+}
+
+/** True for a template name: `web@.service`. */
+export function isTemplate(name: string): boolean {
+  return split(name).instance === '';
+}
+
+/** The template an instance comes from (`web@2.service` → `web@.service`); a template itself; else undefined. */
+export function templateOf(name: string): string | undefined {
+  const { prefix, instance, suffix } = split(name);
+  return instance === undefined ? undefined : `${prefix}@${suffix}`;
+}
+
+/** The instance of `web@2.service` (`2`); undefined for templates and plain units. */
+export function instanceOf(name: string): string | undefined {
+  const { instance } = split(name);
+  return instance === '' ? undefined : instance;
+}
+
+/** systemd's `%p`: the part before `@`, or the name without its suffix for a plain unit. */
+export function prefixOf(name: string): string {
+  return split(name).prefix;
+}
+
+/**
+ * `instanceName('web@.service', '2') === 'web@2.service'`. The template must be one and the instance must
+ * need no escaping (escape it with {@link escapeUnitNamePart} first); the result is validated.
+ */
+export function instanceName(template: string, instance: string): string {
+  if (!isTemplate(template)) fail(`${goQuote(template)} is not a template (NAME@.TYPE)`);
+  if (instance === '') fail('an instance name cannot be empty');
+  const { prefix, suffix } = split(template);
+  const name = `${prefix}@${instance}${suffix}`;
+  validateUnitName(name);
+  return name;
+}
