@@ -149,6 +149,8 @@ export interface ServiceSpec {
   readonly labels: ReadonlyArray<readonly [name: string, value: string]>;
   /** Compose restart policy, mapped to systemd's `Restart=` by the renderer. Default `no`. */
   readonly restart: 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  /** From Compose's `on-failure:N`: give up after N failed restarts (absent: no limit). */
+  readonly restartMaxRetries?: number;
   /** Instances `1..replicas`. Ignored (1) for global services. */
   readonly replicas: number;
   readonly healthcheck: HealthcheckSpec | undefined;
