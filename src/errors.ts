@@ -62,9 +62,11 @@ export class SpecError extends FleetkitError {
   readonly problems: readonly SpecProblem[];
 
   constructor(problems: readonly SpecProblem[]) {
-    const first = problems[0];
+    // In file order, as a reader goes through the file (checks run in another order).
+    const sorted = [...problems].sort((a, b) => (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0));
+    const first = sorted[0];
     super('ERR_SPEC', first ? formatProblem(first) : 'invalid spec', { exitCode: ExitCode.usage });
-    this.problems = problems;
+    this.problems = sorted;
   }
 
   override format(): string {
