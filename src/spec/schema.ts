@@ -50,7 +50,7 @@ const SERVICE_UNSUPPORTED = {
   tmpfs: unsupported('fleetkit does not mount tmpfs', 'remove it'),
   profiles: unsupported('every service in the file is rendered', 'move the service to another file'),
   platform: unsupported('fleetkit pulls the image for the host it runs on', 'remove it'),
-  init: unsupported('fleetkit does not add an init process', 'use an image with its own init'),
+  init: unsupported('every container already runs with docker\'s --init (signals forwarded, zombies reaped)', 'remove it'),
   stop_signal: unsupported('containers are stopped with docker stop', 'remove it'),
   mem_limit: unsupported('fleetkit does not set resource limits', 'remove it'),
   cpus: unsupported('fleetkit does not set resource limits', 'remove it'),
@@ -59,7 +59,7 @@ const SERVICE_UNSUPPORTED = {
   tty: unsupported('containers run without a terminal under systemd', 'remove it'),
   stdin_open: unsupported('containers run without stdin under systemd', 'remove it'),
   domainname: unsupported('hosts are named by x-announce.hostname', 'remove it'),
-  pull_policy: unsupported('every start pulls the image', 'remove it'),
+  pull_policy: unsupported('containers run with --pull=missing: a present image is used, a missing one is pulled', 'remove it; to update an image, use a new tag'),
 };
 
 const healthcheck = z.strictObject({

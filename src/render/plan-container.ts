@@ -1,0 +1,110 @@
+/**
+ * View model of a service's container unit (`templates/container.hbs`): `NAME@.service` for replicated
+ * services, `NAME.service` for `x-fleet.global`. Pure: spec in, finished (quoted) values out.
+ */
+import type { ServiceSpec } from '../spec/types.js';
+import { renderXFleet } from '../unit/xfleet.js';
+import { dockerRunArgs } from './docker-run-args.js';
+import { execLine, specifier, textValue } from './exec-line.js';
+import { extraLines, trailingSections, type LineView, type SectionView } from './view-parts.js';
+
+/** What `templates/container.hbs` reads. */
+export interface ContainerView {
+  readonly header: string;
+  readonly description: string;
+  readonly wants: readonly string[];
+  readonly after: readonly string[];
+  readonly upholds: readonly string[];
+  readonly unitExtra: readonly LineView[];
+  readonly execStartPre: readonly string[];
+  readonly execStart: string;
+  readonly execStop: string;
+  readonly restart: string;
+  readonly restartSec: string;
+  readonly timeoutStopSec: string;
+  readonly syslogIdentifier: string;
+  readonly serviceExtra: readonly LineView[];
+  readonly sections: readonly SectionView[];
+}
+
+/** Names of a service's units and container, computed once (the sidekick refers to the container unit). */
+export interface ServiceNames {
+  /** File/unit name: `web@.service` or `web.service`. */
+  readonly unit: string;
+  /** The container unit as referenced from the sidekick: `web@%i.service` or `web.service`. */
+  readonly unitRef: string;
+  /** `web-discovery@.service` / `web-discovery.service`, when the service announces. */
+  readonly discovery: string | undefined;
+  readonly discoveryRef: string | undefined;
+  /** Container name with a marked `%i` (`web-%i`) or the plain service name for a global service. */
+  readonly container: string;
+  /** Unit names to start, in order: instances 1..replicas (or the global unit). */
+  readonly instances: readonly string[];
+  readonly discoveryInstances: readonly string[];
+}
+
+/** Computes every name of a service's units. */
+export function serviceNames(service: ServiceSpec): ServiceNames {
+  const n = service.name;
+  const announces = service.announce !== undefined;
+  if (service.fleet.global) {
+    return {
+      unit: `${n}.service`,
+      unitRef: `${n}.service`,
+      discovery: announces ? `${n}-discovery.service` : undefined,
+      discoveryRef: announces ? `${n}-discovery.service` : undefined,
+      container: n,
+      instances: [`${n}.service`],
+      discoveryInstances: announces ? [`${n}-discovery.service`] : [],
+    };
+  }
+  const ids = Array.from({ length: service.replicas }, (_, k) => k + 1);
+  return {
+    unit: `${n}@.service`,
+    unitRef: `${n}@${specifier('i')}.service`,
+    discovery: announces ? `${n}-discovery@.service` : undefined,
+    discoveryRef: announces ? `${n}-discovery@${specifier('i')}.service` : undefined,
+    container: `${n}-${specifier('i')}`,
+    instances: ids.map((i) => `${n}@${i}.service`),
+    discoveryInstances: announces ? ids.map((i) => `${n}-discovery@${i}.service`) : [],
+  };
+}
+
+/** Compose `restart` → systemd `Restart=`: `unless-stopped` is `always` (a `systemctl stop` is the stop). */
+export const RESTART_MAP = { no: 'no', always: 'always', 'on-failure': 'on-failure', 'unless-stopped': 'always' } as const;
+
+/** Compose's default `stop_grace_period`. */
+export const DEFAULT_GRACE = 10;
+/** Time systemd allows beyond the grace period for `docker stop` to kill and the client to exit. */
+export const STOP_MARGIN = 15;
+
+/** Builds the container unit's view model. */
+export function planContainer(service: ServiceSpec, docker: string, header: string): ContainerView {
+  const names = serviceNames(service);
+  const extra = extraLines(service, names.unit);
+  const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
+  const instance = service.fleet.global ? '' : ` ${specifier('i')}`;
+  return {
+    header,
+    description: textValue('Description', `${service.name}${instance}: container of ${service.image}`),
+    // Wants=/After= (not Requires=): ordered after the docker daemon where one is a unit, and still valid
+    // where docker is not managed by this systemd instance.
+    wants: ['docker.service'],
+    after: ['docker.service'],
+    upholds: names.discoveryRef ? [textValue('Upholds', names.discoveryRef)] : [],
+    unitExtra: extra.unit,
+    execStartPre: [
+      execLine([docker, 'kill', names.container], '-'),
+      execLine([docker, 'rm', names.container], '-'),
+    ],
+    execStart: execLine([docker, ...dockerRunArgs(service, names.container)]),
+    execStop: execLine([docker, 'stop', '-t', String(grace), names.container]),
+    restart: RESTART_MAP[service.restart],
+    restartSec: '5',
+    timeoutStopSec: String(grace + STOP_MARGIN),
+    // The container's name: journal lines read `web-2[PID]: …`.
+    syslogIdentifier: service.fleet.global ? '%p' : '%p-%i',
+    serviceExtra: extra.service,
+    sections: trailingSections(renderXFleet(service.fleet), extra.sections),
+  };
+}

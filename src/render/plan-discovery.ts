@@ -1,0 +1,64 @@
+/**
+ * View model of a service's discovery sidekick (`templates/discovery.hbs`): a oneshot that registers the
+ * container with the host's agent (`fleetkit announce`) and withdraws it on stop. It keeps fleet's
+ * co-scheduling (`[X-Fleet] MachineOf=`, or `Global=` with the same metadata for a global service).
+ */
+import type { AnnounceSpec, ClusterSpec, FleetPlacement, ServiceSpec } from '../spec/types.js';
+import { renderXFleet } from '../unit/xfleet.js';
+import { execLine, specifier, textValue, withSpecifiers } from './exec-line.js';
+import { serviceNames } from './plan-container.js';
+import { AGENT_UNIT } from './plan-fleetkit.js';
+import { fleetkitCommand, trailingSections, type SectionView } from './view-parts.js';
+
+/** What `templates/discovery.hbs` reads. */
+export interface DiscoveryView {
+  readonly header: string;
+  readonly description: string;
+  readonly bindsTo: string;
+  readonly after: readonly string[];
+  readonly execStart: string;
+  readonly execStop: string;
+  readonly restartSec: string;
+  readonly sections: readonly SectionView[];
+}
+
+/**
+ * Placement of the sidekick: on the machine of its container unit. fleet replaces `%i` in `[X-Fleet]`
+ * values itself (plain text, no `%%`), so the reference is written as it is.
+ */
+export function discoveryPlacement(service: ServiceSpec): FleetPlacement {
+  const none = { conflicts: [], machineID: undefined, replaces: undefined } as const;
+  return service.fleet.global
+    ? { ...none, machineOf: [], machineMetadata: service.fleet.machineMetadata, global: true }
+    : { ...none, machineOf: [`${service.name}@%i.service`], machineMetadata: [], global: false };
+}
+
+/** `announce` argv (after the fleetkit command) that registers the container. */
+export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, container: string): string[] {
+  const a = ['announce', '--key', withSpecifiers(announce.key, ['i', 'H', 'm']), '--container', container];
+  if (announce.port !== undefined) a.push('--port', String(announce.port));
+  a.push('--ttl', `${announce.ttl}s`, '--hostname', withSpecifiers(announce.hostname, ['i', 'H']));
+  a.push('--state-dir', spec.runtime.stateDir);
+  return a;
+}
+
+/** Builds the sidekick's view model; undefined when the service does not announce. */
+export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: string): DiscoveryView | undefined {
+  const announce = service.announce;
+  const names = serviceNames(service);
+  if (!announce || !names.discovery) return undefined;
+  const fleetkit = fleetkitCommand(spec);
+  const ref = textValue('BindsTo', names.unitRef);
+  const key = withSpecifiers(announce.key, ['i', 'H', 'm']);
+  return {
+    header,
+    description: textValue('Description', `${service.name}${service.fleet.global ? '' : ` ${specifier('i')}`}: announcement in etcd`),
+    bindsTo: ref,
+    // The agent, where this systemd runs it, is up before the first registration.
+    after: [ref, AGENT_UNIT],
+    execStart: execLine([...fleetkit, ...announceArgs(spec, announce, names.container)]),
+    execStop: execLine([...fleetkit, 'announce', '--withdraw', '--key', key, '--state-dir', spec.runtime.stateDir]),
+    restartSec: '5',
+    sections: trailingSections(renderXFleet(discoveryPlacement(service)), []),
+  };
+}

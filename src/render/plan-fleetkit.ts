@@ -1,0 +1,162 @@
+/**
+ * View models of fleetkit's own global units: `fleetkit-agent.service` (the per-host announce agent) and
+ * `fleetkit-hosts.service` (`watch-hosts`). Both run on every machine (`[X-Fleet] Global=true`), from the
+ * binary (`runtime.fleetkit.kind: binary`) or from the image (`kind: image`) with the mounts each needs.
+ */
+import type { ClusterSpec, FleetPlacement } from '../spec/types.js';
+import { renderXFleet } from '../unit/xfleet.js';
+import { execLine, textValue } from './exec-line.js';
+import { AGENT_CONTAINER, HOSTS_CONTAINER, trailingSections, type SectionView } from './view-parts.js';
+
+/** What `templates/agent.hbs` and `templates/hosts.hbs` read. */
+export interface FleetkitUnitView {
+  readonly header: string;
+  readonly description: string;
+  readonly wants: readonly string[];
+  readonly after: readonly string[];
+  readonly execStartPre: readonly string[];
+  readonly execStart: string;
+  readonly execStop: readonly string[];
+  readonly restartSec: string;
+  readonly timeoutStopSec: string;
+  readonly syslogIdentifier: string;
+  readonly sections: readonly SectionView[];
+}
+
+/** Unit names of fleetkit's own units. */
+export const AGENT_UNIT = 'fleetkit-agent.service';
+export const HOSTS_UNIT = 'fleetkit-hosts.service';
+
+/** Where the image form mounts the hosts file's directory (a container's own /etc must stay its own). */
+export const HOST_ROOT = '/host';
+
+const GLOBAL: FleetPlacement = {
+  conflicts: [],
+  machineOf: [],
+  machineMetadata: [],
+  global: true,
+  machineID: undefined,
+  replaces: undefined,
+};
+
+/** etcd flags (src/cli/etcd-flags.ts spelling) for the spec's etcd block, without the prefix. */
+export function etcdArgs(spec: ClusterSpec): string[] {
+  const a: string[] = [];
+  for (const e of spec.etcd.endpoints) a.push('--etcd', e);
+  const tls = spec.etcd.tls;
+  if (tls?.ca) a.push('--etcd-ca', tls.ca);
+  if (tls?.cert) a.push('--etcd-cert', tls.cert);
+  if (tls?.key) a.push('--etcd-key', tls.key);
+  if (spec.etcd.auth) a.push('--etcd-user', spec.etcd.auth.user, '--etcd-password-file', spec.etcd.auth.passwordFile);
+  return a;
+}
+
+/** `-v FILE:FILE:ro` for each etcd TLS file and the password file, so the same flags work in the container. */
+function secretMounts(spec: ClusterSpec): string[] {
+  const files = [spec.etcd.tls?.ca, spec.etcd.tls?.cert, spec.etcd.tls?.key, spec.etcd.auth?.passwordFile];
+  return files.filter((f): f is string => f !== undefined).flatMap((f) => ['-v', `${f}:${f}:ro`]);
+}
+
+/** The hosts file as the watcher sees it (under HOST_ROOT in the image form). */
+function hostsOut(spec: ClusterSpec): string {
+  return spec.runtime.fleetkit.kind === 'image' ? `${HOST_ROOT}${spec.hosts.file}` : spec.hosts.file;
+}
+
+/** `list` without repeats, first occurrence kept. */
+function unique(list: readonly string[]): string[] {
+  return [...new Set(list)];
+}
+
+/** Directory of an absolute path. */
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/')) || '/';
+}
+
+/** `agent …` argv. */
+export function agentArgs(spec: ClusterSpec): string[] {
+  return ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', spec.runtime.stateDir];
+}
+
+/** `watch-hosts …` argv. The hook, when given, comes last after `--`, one argv word each (no shell). */
+export function hostsArgs(spec: ClusterSpec): string[] {
+  const a = ['watch-hosts', ...etcdArgs(spec), '--prefix', spec.etcd.prefix, '--cluster', spec.name, '--out', hostsOut(spec)];
+  if (spec.flannel) a.push('--flannel-prefix', spec.flannel.prefix);
+  // After `--`: the hook's argv exactly as the spec gives it (no word splitting, no shell).
+  if (spec.hosts.exec?.length) a.push('--', ...spec.hosts.exec);
+  return a;
+}
+
+/**
+ * The two forms of one fleetkit unit. Image form: `--net=host` (etcd on the host's loopback, the host's
+ * addresses), `--init`-free (node handles SIGTERM itself), the mounts the command needs, and the usual
+ * kill/rm before start and `docker stop` on stop.
+ */
+function plan(
+  spec: ClusterSpec,
+  header: string,
+  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[] },
+): FleetkitUnitView {
+  const rt = spec.runtime.fleetkit;
+  const docker = spec.runtime.docker;
+  const common = {
+    header,
+    description: textValue('Description', what.description),
+    restartSec: '2',
+    timeoutStopSec: '30',
+    syslogIdentifier: '%p',
+    sections: trailingSections(renderXFleet(GLOBAL), []),
+  };
+  if (rt.kind === 'binary') {
+    return {
+      ...common,
+      wants: [],
+      after: unique(['network-online.target', ...what.after]),
+      execStartPre: [],
+      execStart: execLine([rt.path, ...what.args]),
+      // No ExecStop: SIGTERM is the clean stop (leases revoked, registry kept).
+      execStop: [],
+    };
+  }
+  const run = [docker, 'run', '--rm', '--name', what.container, '--net=host', ...what.mounts, rt.image, ...what.args];
+  return {
+    ...common,
+    wants: ['docker.service'],
+    after: unique(['docker.service', 'network-online.target', ...what.after]),
+    execStartPre: [execLine([docker, 'kill', what.container], '-'), execLine([docker, 'rm', what.container], '-')],
+    execStart: execLine(run),
+    execStop: [execLine([docker, 'stop', '-t', '10', what.container])],
+  };
+}
+
+/** `fleetkit-agent.service`. */
+export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
+  const state = spec.runtime.stateDir;
+  return plan(spec, header, {
+    description: `fleetkit announce agent of cluster ${spec.name}`,
+    container: AGENT_CONTAINER,
+    args: agentArgs(spec),
+    mounts: [
+      '-v', '/var/run/docker.sock:/var/run/docker.sock',
+      '-v', `${state}:${state}`,
+      // The record names the host's machine id; the container's own /etc/machine-id is not it.
+      '-v', '/etc/machine-id:/etc/machine-id:ro',
+      ...(spec.flannel ? ['-v', '/run/flannel:/run/flannel:ro'] : []),
+      ...secretMounts(spec),
+    ],
+    // The agent reads the host's flannel subnet; docker for container events.
+    after: ['docker.service', ...(spec.flannel ? ['flanneld.service'] : [])],
+  });
+}
+
+/** `fleetkit-hosts.service`. */
+export function planHosts(spec: ClusterSpec, header: string): FleetkitUnitView {
+  const dir = dirOf(spec.hosts.file);
+  return plan(spec, header, {
+    description: `fleetkit hosts file ${spec.hosts.file} of cluster ${spec.name}`,
+    container: HOSTS_CONTAINER,
+    args: hostsArgs(spec),
+    // The directory, not the file: the atomic rename needs its directory.
+    mounts: ['-v', `${dir}:${HOST_ROOT}${dir === '/' ? '' : dir}`, ...secretMounts(spec)],
+    after: [],
+  });
+}

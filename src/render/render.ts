@@ -1,0 +1,95 @@
+/**
+ * `renderCluster`: ClusterSpec → every unit file `gen-units` writes, and the units to start. Pure.
+ *
+ * Two passes (names first, then text), one template per kind of unit. The templates lay out directives;
+ * the view models (plan-*.ts) compute and quote every value. Each rendered text is then parsed back with
+ * the same unit parser the loaders use, so the options handed to fleet's API are, by construction, what a
+ * `fleetctl start` of the file on disk would submit — text and options can never disagree. The parsed unit
+ * is checked once more: names, fleet's 2048-byte line limit (parseUnit), and `[X-Fleet]` combinations
+ * fleet rejects or values it would silently ignore (a safety net behind the spec loader, which reports them
+ * with positions).
+ */
+import type { ClusterSpec } from '../spec/types.js';
+import type { UnitFile } from '../unit/model.js';
+import { UnitError } from '../errors.js';
+import { parseUnit } from '../unit/parse.js';
+import { validateUnitName } from '../unit/names.js';
+import { xfleetIgnored, xfleetRejection } from '../unit/xfleet.js';
+import { assertNoMarks } from './exec-line.js';
+import { planContainer, serviceNames } from './plan-container.js';
+import { planDiscovery } from './plan-discovery.js';
+import { AGENT_UNIT, HOSTS_UNIT, planAgent, planHosts } from './plan-fleetkit.js';
+import { renderTemplate, type TemplateName } from './templates.js';
+import { generatedHeader } from './view-parts.js';
+
+/** One file to write. */
+export interface RenderedUnit {
+  /** Unit name: `web@.service`, `web-discovery@.service`, `fleetkit-agent.service`. */
+  readonly name: string;
+  /** The file's text, starting with the generated-file mark. */
+  readonly text: string;
+  /** The same unit as options (fleet API, D-Bus loader). */
+  readonly unit: UnitFile;
+  /** File name relative to the output directory. */
+  readonly path: string;
+}
+
+export interface RenderResult {
+  /** Files in a stable order: fleetkit's units, then per service its container unit and its sidekick. */
+  readonly files: readonly RenderedUnit[];
+  /**
+   * Units to start, instances included: the agent and the hosts watcher first (sidekicks register with the
+   * agent), then per service its containers, then their sidekicks.
+   */
+  readonly start: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** Renders every unit of `spec`. Throws UnitError when a unit would be invalid. */
+export function renderCluster(spec: ClusterSpec): RenderResult {
+  assertNoMarks(JSON.stringify(spec), spec.file);
+  const header = generatedHeader(spec.file);
+  const files: RenderedUnit[] = fleetkitFiles(spec, header);
+  const start: string[] = [AGENT_UNIT, HOSTS_UNIT];
+  const warnings: string[] = [];
+  for (const service of spec.services) {
+    const names = serviceNames(service);
+    files.push(renderOne(names.unit, 'container', planContainer(service, spec.runtime.docker, header)));
+    start.push(...names.instances);
+    const discovery = planDiscovery(spec, service, header);
+    if (discovery && names.discovery) {
+      files.push(renderOne(names.discovery, 'discovery', discovery));
+      start.push(...names.discoveryInstances);
+    }
+    if (service.announce && service.announce.port === undefined) {
+      warnings.push(`${names.unit}: x-announce has no port and the service publishes none; announcements carry no port`);
+    }
+  }
+  return { files, start, warnings };
+}
+
+/** fleetkit's own global units only (the repository's `units/`). */
+export function renderFleetkitUnits(spec: ClusterSpec): RenderedUnit[] {
+  assertNoMarks(JSON.stringify(spec), spec.file);
+  return fleetkitFiles(spec, generatedHeader(spec.file));
+}
+
+function fleetkitFiles(spec: ClusterSpec, header: string): RenderedUnit[] {
+  return [renderOne(AGENT_UNIT, 'agent', planAgent(spec, header)), renderOne(HOSTS_UNIT, 'hosts', planHosts(spec, header))];
+}
+
+/** Renders one template, parses the text back and checks the unit. */
+function renderOne(name: string, template: TemplateName, view: object): RenderedUnit {
+  validateUnitName(name);
+  const text = renderTemplate(template, view);
+  // parseUnit reads the text as fleet does and refuses a line fleet would refuse (over 2048 bytes), naming
+  // the directive.
+  const unit = parseUnit(name, text);
+  // fleet's API refuses these; the spec loader reports them with positions, so this is a safety net.
+  const rejected = xfleetRejection(unit);
+  if (rejected) throw new UnitError('ERR_UNIT_XFLEET', rejected, { unit: name });
+  // …and a value fleet would silently ignore would schedule the unit somewhere the spec did not say.
+  const ignored = xfleetIgnored(unit);
+  if (ignored.length) throw new UnitError('ERR_UNIT_XFLEET', ignored.join('; '), { unit: name });
+  return { name, text, unit, path: name };
+}
