@@ -1,7 +1,5 @@
-// Placeholder until the command lands: says so plainly instead of failing to import.
-import { UsageError } from '../errors.js';
-import type { Command } from './io.js';
+/** `fleetkit load`: see unit-command.ts for the options shared by load, start, stop, unload and destroy. */
+import { unitCommand } from './unit-command.js';
 
-export const run: Command = async () => {
-  throw new UsageError('"load" is not available in this build of fleetkit');
-};
+/** Runs `fleetkit load`. */
+export const run = unitCommand('load');

@@ -1,0 +1,239 @@
+/**
+ * The systemd manager over D-Bus (dbus-next, imported lazily: only this adapter loads it). Jobs are awaited
+ * through `JobRemoved`, which systemd can emit before the reply to `StartUnit` arrives: the manager is
+ * subscribed and the listener attached before any job is created, and results that arrive before anyone
+ * waits for them are buffered by job path.
+ */
+import type { MessageBus, ClientInterface } from 'dbus-next';
+import { RemoteError } from '../errors.js';
+import { systemdError } from './systemd-error.js';
+
+const DEST = 'org.freedesktop.systemd1';
+const PATH = '/org/freedesktop/systemd1';
+const MANAGER = 'org.freedesktop.systemd1.Manager';
+
+export interface SystemdConnectOptions {
+  /** The calling user's manager on the session bus, instead of the system manager. */
+  readonly user: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Give up connecting after this long. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A unit's state as `ListUnitsByNames` reports it. */
+export interface SystemdUnitState {
+  readonly name: string;
+  readonly loadState: string;
+  readonly activeState: string;
+  readonly subState: string;
+  readonly path: string;
+}
+
+/** How a job ended: `done`, `canceled`, `timeout`, `failed`, `dependency`, `skipped`. */
+export type JobResult = string;
+
+/**
+ * The part of the manager's interface this adapter uses. Handing it to dbus-next skips introspecting the
+ * manager, whose full description is large and costs ~100 ms to fetch and parse on every command.
+ */
+const MANAGER_XML = `<node>
+ <interface name="${MANAGER}">
+  <method name="Subscribe"/>
+  <method name="Reload"/>
+  <method name="StartUnit"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="o" direction="out"/></method>
+  <method name="StopUnit"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="o" direction="out"/></method>
+  <method name="RestartUnit"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="o" direction="out"/></method>
+  <method name="ResetFailedUnit"><arg type="s" direction="in"/></method>
+  <method name="ListUnitsByNames"><arg type="as" direction="in"/><arg type="a(ssssssouso)" direction="out"/></method>
+  <method name="ListUnitsByPatterns"><arg type="as" direction="in"/><arg type="as" direction="in"/><arg type="a(ssssssouso)" direction="out"/></method>
+  <method name="LinkUnitFiles"><arg type="as" direction="in"/><arg type="b" direction="in"/><arg type="b" direction="in"/><arg type="a(sss)" direction="out"/></method>
+  <method name="EnableUnitFiles"><arg type="as" direction="in"/><arg type="b" direction="in"/><arg type="b" direction="in"/><arg type="b" direction="out"/><arg type="a(sss)" direction="out"/></method>
+  <method name="DisableUnitFiles"><arg type="as" direction="in"/><arg type="b" direction="in"/><arg type="a(sss)" direction="out"/></method>
+  <signal name="JobRemoved"><arg type="u"/><arg type="o"/><arg type="s"/><arg type="s"/></signal>
+ </interface>
+ <interface name="org.freedesktop.DBus.Properties">
+  <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="v" direction="out"/></method>
+ </interface>
+</node>`;
+
+/** A unit object's Properties interface, for `Result`. */
+const PROPS_XML = `<node><interface name="org.freedesktop.DBus.Properties">
+ <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="v" direction="out"/></method>
+</interface></node>`;
+
+/** The bus address for a scope, from the usual environment variables. */
+export function busAddressFor(user: boolean, env: Readonly<Record<string, string | undefined>>): string {
+  if (user) {
+    const addr = env['DBUS_SESSION_BUS_ADDRESS'];
+    if (addr) return addr;
+    const rt = env['XDG_RUNTIME_DIR'];
+    if (rt) return `unix:path=${rt}/bus`;
+    throw new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE', 'cannot find the user bus: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set',
+      { hint: 'run in a login session of that user, or set DBUS_SESSION_BUS_ADDRESS' });
+  }
+  return env['DBUS_SYSTEM_BUS_ADDRESS'] || 'unix:path=/var/run/dbus/system_bus_socket';
+}
+
+/** A connected, subscribed manager. Call `close()` when done. */
+export class SystemdManager {
+  readonly scope: 'user' | 'system';
+  private readonly bus: MessageBus;
+  private readonly mgr: ClientInterface;
+  private readonly finished = new Map<string, JobResult>();
+  private readonly waiters = new Map<string, (r: JobResult) => void>();
+
+  private constructor(scope: 'user' | 'system', bus: MessageBus, mgr: ClientInterface) {
+    this.scope = scope;
+    this.bus = bus;
+    this.mgr = mgr;
+    mgr.on('JobRemoved', (_id: number, job: string, _unit: string, result: string) => {
+      const w = this.waiters.get(job);
+      if (w) {
+        this.waiters.delete(job);
+        w(result);
+        return;
+      }
+      // Not awaited (yet): keep it for a caller whose StartUnit reply is still on its way. Bounded, since
+      // every job on the manager is announced, not only ours.
+      this.finished.set(job, result);
+      if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value!);
+    });
+  }
+
+  /** Connects to the user or system bus, subscribes to the manager's signals. */
+  static async connect(o: SystemdConnectOptions): Promise<SystemdManager> {
+    const scope = o.user ? 'user' : 'system';
+    const address = busAddressFor(o.user, o.env);
+    const dbus = await import('dbus-next');
+    const bus = dbus.sessionBus({ busAddress: address });
+    let onError: ((e: unknown) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onError = (e: unknown) => reject(new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE',
+        `cannot connect to the ${scope} bus at ${address}: ${(e as Error)?.message ?? String(e)}`,
+        { cause: e, hint: o.user ? 'is the user manager running? check DBUS_SESSION_BUS_ADDRESS' : 'is the system bus running? run as root, or use --user' }));
+      bus.on('error', onError);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE', `no answer on the ${scope} bus at ${address}`)), o.connectTimeoutMs ?? 5000);
+    });
+    try {
+      const obj = await Promise.race([bus.getProxyObject(DEST, PATH, MANAGER_XML), failed, timeout]);
+      const mgr = obj.getInterface(MANAGER);
+      const self = new SystemdManager(scope, bus, mgr);
+      await self.invoke('subscribe to', undefined, () => mgr['Subscribe']!());
+      return self;
+    } catch (e) {
+      bus.disconnect();
+      if (e instanceof RemoteError) throw e;
+      throw systemdError({ verb: 'connect', unit: undefined, scope }, e);
+    } finally {
+      clearTimeout(timer);
+      if (onError) bus.removeListener('error', onError);
+      bus.on('error', () => undefined); // later transport errors surface through the failing calls
+    }
+  }
+
+  /** `daemon-reload`: once per batch of written files. */
+  async reload(): Promise<void> {
+    await this.invoke('reload', undefined, () => this.mgr['Reload']!());
+  }
+
+  /** The manager's unit search path (to decide whether a unit dir needs linking). */
+  async unitPath(): Promise<string[]> {
+    const props = await this.bus.getProxyObject(DEST, PATH, MANAGER_XML);
+    const v = await props.getInterface('org.freedesktop.DBus.Properties')['Get']!(MANAGER, 'UnitPath') as { value: string[] };
+    return v.value;
+  }
+
+  /** Links unit files from outside the search path (`LinkUnitFiles`, forced). */
+  async link(paths: readonly string[], runtime: boolean): Promise<void> {
+    if (paths.length) await this.invoke('link', paths.join(', '), () => this.mgr['LinkUnitFiles']!([...paths], runtime, true));
+  }
+
+  /** Enables units with an `[Install]` section (`EnableUnitFiles`, forced). */
+  async enable(names: readonly string[], runtime: boolean): Promise<void> {
+    if (names.length) await this.invoke('enable', names.join(', '), () => this.mgr['EnableUnitFiles']!([...names], runtime, true));
+  }
+
+  /** Disables units (removes their symlinks). */
+  async disable(names: readonly string[], runtime: boolean): Promise<void> {
+    if (names.length) await this.invoke('disable', names.join(', '), () => this.mgr['DisableUnitFiles']!([...names], runtime));
+  }
+
+  /** Forgets a failed unit's state. A unit that is not failed or not loaded is fine. */
+  async resetFailed(name: string): Promise<void> {
+    try {
+      await this.mgr['ResetFailedUnit']!(name);
+    } catch {
+      // NoSuchUnit / not failed: nothing to reset.
+    }
+  }
+
+  /**
+   * Runs a job (`StartUnit`, `StopUnit`, `RestartUnit`) in mode `replace` and resolves with its result when
+   * `JobRemoved` announces it (`queued` at once when `wait` is false).
+   */
+  async job(method: 'StartUnit' | 'StopUnit' | 'RestartUnit', name: string, timeoutMs: number, wait = true): Promise<JobResult> {
+    const verb = method === 'StartUnit' ? 'start' : method === 'StopUnit' ? 'stop' : 'restart';
+    const path = await this.invoke(verb, name, () => this.mgr[method]!(name, 'replace')) as string;
+    if (!wait) return 'queued';
+    const early = this.finished.get(path);
+    if (early !== undefined) {
+      this.finished.delete(path);
+      return early;
+    }
+    return new Promise<JobResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(path);
+        resolve('timeout');
+      }, timeoutMs);
+      this.waiters.set(path, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+  }
+
+  /** States of many units in one call; units systemd does not know come back with loadState `not-found`. */
+  async states(names: readonly string[]): Promise<Map<string, SystemdUnitState>> {
+    const out = new Map<string, SystemdUnitState>();
+    if (!names.length) return out;
+    const rows = await this.invoke('list', undefined, () => this.mgr['ListUnitsByNames']!([...names])) as unknown[][];
+    for (const r of rows) {
+      const s = { name: String(r[0]), loadState: String(r[2]), activeState: String(r[3]), subState: String(r[4]), path: String(r[6]) };
+      out.set(s.name, s);
+    }
+    return out;
+  }
+
+  /** Names of loaded units matching glob patterns (`web@*.service`), e.g. the instances of a template. */
+  async unitsMatching(patterns: readonly string[]): Promise<SystemdUnitState[]> {
+    const rows = await this.invoke('list', undefined, () => this.mgr['ListUnitsByPatterns']!([], [...patterns])) as unknown[][];
+    return rows.map((r) => ({ name: String(r[0]), loadState: String(r[2]), activeState: String(r[3]), subState: String(r[4]), path: String(r[6]) }));
+  }
+
+  /** A service's `Result` (`exit-code`, `signal`, `timeout`, `success`…), undefined for other unit types. */
+  async serviceResult(unitPath: string): Promise<string | undefined> {
+    try {
+      const obj = await this.bus.getProxyObject(DEST, unitPath, PROPS_XML);
+      const v = await obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Service', 'Result') as { value: string };
+      return v.value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Disconnects from the bus. */
+  close(): void {
+    this.bus.disconnect();
+  }
+
+  private async invoke(verb: string, unit: string | undefined, fn: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw systemdError({ verb, unit, scope: this.scope }, e);
+    }
+  }
+}
