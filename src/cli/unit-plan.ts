@@ -5,11 +5,6 @@
  */
 import type { UnitFile } from '../unit/model.js';
 
-/** The `[X-Fleetkit]` section marks units loaded from a spec; fleet and systemd both ignore X- sections. */
-export const MARKER_SECTION = 'X-Fleetkit';
-/** `Cluster=NAME` in MARKER_SECTION: how units of a cluster that left the spec are recognised later. */
-export const MARKER_KEY = 'Cluster';
-
 /** One unit to load: its fleet form (full options; instances carry the template's) and its systemd file. */
 export interface DesiredUnit {
   /** The fleet unit: name (instance name for instances) and full options. */
@@ -46,27 +41,6 @@ export function planChanges(
     if (have === key) return { name, kind: 'unchanged' };
     return { name, kind: replace ? 'replace' : 'conflict' };
   });
-}
-
-/** Adds `[X-Fleetkit] Cluster=NAME` to a desired unit (options and text), unless it already carries it. */
-export function markCluster(d: DesiredUnit, cluster: string): DesiredUnit {
-  if (clusterOf(d.unit) !== undefined) return d;
-  const options = [...d.unit.options, { section: MARKER_SECTION, name: MARKER_KEY, value: cluster }];
-  const body = d.text.endsWith('\n') ? d.text : `${d.text}\n`;
-  return { ...d, unit: { name: d.unit.name, options }, text: `${body}\n[${MARKER_SECTION}]\n${MARKER_KEY}=${cluster}\n` };
-}
-
-/** The cluster a unit was loaded for (its marker), or undefined. */
-export function clusterOf(unit: Pick<UnitFile, 'options'>): string | undefined {
-  return unit.options.find((o) => o.section === MARKER_SECTION && o.name === MARKER_KEY)?.value;
-}
-
-/** The cluster named by a marker in unit file text, without a full parse (used to scan unit dirs quickly). */
-export function clusterOfText(text: string): string | undefined {
-  const at = text.indexOf(`[${MARKER_SECTION}]`);
-  if (at < 0) return undefined;
-  const m = new RegExp(`^${MARKER_KEY}=(.*)$`, 'm').exec(text.slice(at));
-  return m?.[1]?.trim();
 }
 
 /** Units marked for `cluster` that the current render no longer has: reported, and destroyed with --prune. */

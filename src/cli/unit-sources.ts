@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { instantiate } from '../fleet/instantiate.js';
 import { isTemplate, templateOf } from '../unit/names.js';
 import { parseUnit } from '../unit/parse.js';
-import { markCluster, type DesiredUnit } from './unit-plan.js';
+import type { DesiredUnit } from './unit-plan.js';
 import type { UnitFile } from '../unit/model.js';
 
 /** The resolved arguments of a unit command. */
@@ -106,7 +106,7 @@ async function fromSpec(file: string, shown: string): Promise<UnitSelection> {
     if (!tmpl) throw new UsageError(`${shown}: the render lists ${name} to start but has neither it nor its template`);
     desired.push({ unit: instantiate(tmpl.unit, name), file: tmpl.name, text: tmpl.text, start: true });
   }
-  return { kind: 'spec', file: shown, cluster: spec.name, desired: desired.map((d) => markCluster(d, spec.name)), warnings: out.warnings.map(String) };
+  return { kind: 'spec', file: shown, cluster: spec.name, desired, warnings: out.warnings.map(String) };
 }
 
 /** A unit file argument: the file itself, or for an instance, its template beside it. */

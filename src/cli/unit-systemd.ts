@@ -12,7 +12,8 @@ import { SystemdManager, type SystemdUnitState } from '../systemd/systemd-manage
 import { listUnitFiles, readUnitFileText, removeUnitFile, unitDirFor, writeUnitFile } from '../systemd/unit-dir.js';
 import { isTemplate, templateOf } from '../unit/names.js';
 import { mapLimit } from './unit-pool.js';
-import { clusterOfText, diffLines, findStale, planChanges, type ChangeKind, type DesiredUnit } from './unit-plan.js';
+import { clusterOfText } from '../unit/cluster-marker.js';
+import { diffLines, findStale, planChanges, type ChangeKind, type DesiredUnit } from './unit-plan.js';
 import type { UnitOutcome } from './unit-report.js';
 import type { UnitSelection } from './unit-sources.js';
 import type { UnitRunOptions, UnitRunResult, UnitVerb } from './unit-command.js';

@@ -79,7 +79,7 @@ export const DEFAULT_GRACE = 10;
 export const STOP_MARGIN = 15;
 
 /** Builds the container unit's view model. */
-export function planContainer(service: ServiceSpec, docker: string, header: string): ContainerView {
+export function planContainer(service: ServiceSpec, docker: string, header: string, cluster: string): ContainerView {
   const names = serviceNames(service);
   const extra = extraLines(service, names.unit);
   const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
@@ -105,6 +105,6 @@ export function planContainer(service: ServiceSpec, docker: string, header: stri
     // The container's name: journal lines read `web-2[PID]: …`.
     syslogIdentifier: service.fleet.global ? '%p' : '%p-%i',
     serviceExtra: extra.service,
-    sections: trailingSections(renderXFleet(service.fleet), extra.sections),
+    sections: trailingSections(renderXFleet(service.fleet), extra.sections, cluster),
   };
 }

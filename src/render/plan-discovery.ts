@@ -59,6 +59,6 @@ export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: s
     execStart: execLine([...fleetkit, ...announceArgs(spec, announce, names.container)]),
     execStop: execLine([...fleetkit, 'announce', '--withdraw', '--key', key, '--state-dir', spec.runtime.stateDir]),
     restartSec: '5',
-    sections: trailingSections(renderXFleet(discoveryPlacement(service)), []),
+    sections: trailingSections(renderXFleet(discoveryPlacement(service)), [], spec.name),
   };
 }

@@ -87,7 +87,7 @@ export function hostsArgs(spec: ClusterSpec): string[] {
 }
 
 /**
- * The two forms of one fleetkit unit. Image form: `--net=host` (etcd on the host's loopback, the host's
+ * The two forms of one fleetkit unit. Image form: `--net=host` and `--uts=host` (etcd on the host's loopback, the host's name and
  * addresses), `--init`-free (node handles SIGTERM itself), the mounts the command needs, and the usual
  * kill/rm before start and `docker stop` on stop.
  */
@@ -104,7 +104,7 @@ function plan(
     restartSec: '2',
     timeoutStopSec: '30',
     syslogIdentifier: '%p',
-    sections: trailingSections(renderXFleet(GLOBAL), []),
+    sections: trailingSections(renderXFleet(GLOBAL), [], spec.name),
   };
   if (rt.kind === 'binary') {
     return {
@@ -117,7 +117,8 @@ function plan(
       execStop: [],
     };
   }
-  const run = [docker, 'run', '--rm', '--name', what.container, '--net=host', ...what.mounts, rt.image, ...what.args];
+  // --uts=host: records name the machine's host name, not the container's.
+  const run = [docker, 'run', '--rm', '--name', what.container, '--net=host', '--uts=host', ...what.mounts, rt.image, ...what.args];
   return {
     ...common,
     wants: ['docker.service'],

@@ -54,7 +54,7 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   const warnings: string[] = [];
   for (const service of spec.services) {
     const names = serviceNames(service);
-    files.push(renderOne(names.unit, 'container', planContainer(service, spec.runtime.docker, header)));
+    files.push(renderOne(names.unit, 'container', planContainer(service, spec.runtime.docker, header, spec.name)));
     start.push(...names.instances);
     const discovery = planDiscovery(spec, service, header);
     if (discovery && names.discovery) {

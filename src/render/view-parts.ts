@@ -5,6 +5,7 @@
 import type { ClusterSpec, ServiceSpec } from '../spec/types.js';
 import type { UnitOption } from '../unit/model.js';
 import { UnitError } from '../errors.js';
+import { MARKER_KEY, MARKER_SECTION } from '../unit/cluster-marker.js';
 
 /** One `Name=Value` line of a view model; `value` is final unit text. */
 export interface LineView {
@@ -81,12 +82,16 @@ export function extraLines(service: ServiceSpec, unitName: string): ExtraLines {
   return out;
 }
 
-/** `[X-Fleet]` plus the extra sections, as the templates' trailing `sections` list (empty ones dropped). */
-export function trailingSections(xfleet: readonly UnitOption[], extra: readonly SectionView[]): SectionView[] {
+/**
+ * `[X-Fleet]`, the extra sections, and last the cluster marker (src/unit/cluster-marker.ts), as the
+ * templates' trailing `sections` list (empty ones dropped).
+ */
+export function trailingSections(xfleet: readonly UnitOption[], extra: readonly SectionView[], cluster: string): SectionView[] {
   const fleetExtra = extra.find((s) => s.name === 'X-Fleet')?.options ?? [];
   const fleet = [...xfleet.map(({ name, value }) => ({ name, value })), ...fleetExtra];
   const rest = extra.filter((s) => s.name !== 'X-Fleet');
-  return fleet.length ? [{ name: 'X-Fleet', options: fleet }, ...rest] : rest;
+  const marker = { name: MARKER_SECTION, options: [{ name: MARKER_KEY, value: cluster }] };
+  return [...(fleet.length ? [{ name: 'X-Fleet', options: fleet }] : []), ...rest, marker];
 }
 
 /** Text for a header comment: one line, whatever the input. */

@@ -3,30 +3,15 @@
  * cluster marker that makes stale units recognisable in fleet and in a unit directory.
  */
 import t from 'tap';
-import { clusterOf, clusterOfText, diffLines, findStale, markCluster, optionLines, planChanges, type DesiredUnit } from '../../src/cli/unit-plan.js';
+import { diffLines, findStale, optionLines, planChanges } from '../../src/cli/unit-plan.js';
 import { mapLimit } from '../../src/cli/unit-pool.js';
 import { Progress, totalsOf } from '../../src/cli/unit-report.js';
-import { parseUnit } from '../../src/unit/parse.js';
-import { fleetHash } from '../../src/unit/hash.js';
 
 t.test('planChanges: absent → create, same → unchanged, different → replace or conflict', async (t) => {
   const have = new Map([['a.service', 'h1'], ['b.service', 'h2']]);
   const want = [{ name: 'a.service', key: 'h1' }, { name: 'b.service', key: 'h3' }, { name: 'c.service', key: 'h4' }];
   t.same(planChanges(want, have, false).map((p) => p.kind), ['unchanged', 'conflict', 'create']);
   t.same(planChanges(want, have, true).map((p) => p.kind), ['unchanged', 'replace', 'create']);
-});
-
-t.test('markCluster adds [X-Fleetkit] Cluster= to options and text, once, and both read back', async (t) => {
-  const text = '[Service]\nExecStart=/bin/true\n';
-  const d: DesiredUnit = { unit: parseUnit('a.service', text), file: 'a.service', text, start: true };
-  const m = markCluster(d, 'web');
-  t.equal(m.text, '[Service]\nExecStart=/bin/true\n\n[X-Fleetkit]\nCluster=web\n');
-  t.same(m.unit, parseUnit('a.service', m.text), 'options and text agree');
-  t.equal(clusterOf(m.unit), 'web');
-  t.equal(clusterOfText(m.text), 'web');
-  t.equal(markCluster(m, 'web'), m, 'idempotent');
-  t.not(fleetHash(m.unit), fleetHash(d.unit), 'the marker is part of what fleet stores');
-  t.equal(clusterOfText('[Service]\nCluster=web\n'), undefined, 'only inside the marker section');
 });
 
 t.test('findStale: only units marked for this cluster and no longer wanted', async (t) => {
