@@ -25,6 +25,8 @@ export interface AnnouncementRecord {
   readonly version: typeof RECORD_VERSION;
   /** When this announcement was made (ISO 8601, UTC). */
   readonly time: string;
+  /** Extra string fields from the registration (`--extra NAME=VALUE`); absent when there are none. */
+  readonly extra?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Serializes a record the same way everywhere (stable key order). */
@@ -39,5 +41,6 @@ export function serializeRecord(r: AnnouncementRecord): string {
     container: r.container,
     version: r.version,
     time: r.time,
+    ...(r.extra === undefined ? {} : { extra: r.extra }),
   });
 }

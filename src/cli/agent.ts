@@ -1,7 +1,69 @@
-// Placeholder until the command lands: says so plainly instead of failing to import.
-import { UsageError } from '../errors.js';
+/**
+ * `fleetkit agent`: the per-host announce agent (a global unit). Runs until SIGTERM/SIGINT, then revokes its
+ * leases so every announcement of this host disappears at once, and exits 0.
+ */
+import { ExitCode } from '../errors.js';
+import { createAgentLog } from '../announce/log.js';
+import { startAgent } from '../announce/start-agent.js';
+import { parseCommandArgs } from './args.js';
+import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
 
-export const run: Command = async () => {
-  throw new UsageError('"agent" is not available in this build of fleetkit');
+const HELP = `usage: fleetkit agent [OPTIONS]
+
+Holds every announcement of this host: registrations come from 'fleetkit announce' over
+STATE_DIR/agent.sock; each is put in etcd under a lease while its container runs and is healthy.
+
+options:
+  --etcd URL                 etcd endpoint (repeat or comma-separate); default $ETCDCTL_ENDPOINTS or http://127.0.0.1:2379
+  --etcd-prefix P            keys must lie under P (default /services)
+  --etcd-ca/-cert/-key FILE  etcd TLS files
+  --etcd-user U --etcd-password-file FILE   etcd authentication
+  --state-dir DIR            registry and socket (default /run/fleetkit)
+  --docker-host URL          default $DOCKER_HOST or unix:///var/run/docker.sock
+  --flannel-env FILE         flannel's subnet.env (default /run/flannel/subnet.env)
+  --ip IP                    this host's address, announced for host-network containers
+  --machine-id ID            default /etc/machine-id
+  --debug                    log every docker event (<7>)
+`;
+
+/** Flags shared by the agent and `announce --standalone`: docker, flannel and host identity. */
+export const hostFlagSpec = {
+  'docker-host': { type: 'string' },
+  'flannel-env': { type: 'string' },
+  ip: { type: 'string' },
+  'machine-id': { type: 'string' },
+  debug: { type: 'boolean' },
+} as const;
+
+export const run: Command = async (argv, io) => {
+  const { values } = parseCommandArgs('fleetkit agent', argv, {
+    ...etcdFlagSpec,
+    ...hostFlagSpec,
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const { prefix, ...etcd } = etcdOptionsFrom(values, undefined, io.env);
+  // A log reader that goes away (journald restarted, a closed pipe) must not take the agent down with EPIPE.
+  (io.stdout as Partial<NodeJS.WriteStream>).on?.('error', () => undefined);
+  const log = createAgentLog(io.stdout, { debug: values.debug ?? false });
+  const agent = await startAgent({
+    etcd,
+    prefix,
+    stateDir: values['state-dir'] ?? '/run/fleetkit',
+    dockerHost: values['docker-host'] ?? io.env['DOCKER_HOST'],
+    flannelEnv: values['flannel-env'],
+    ip: values.ip,
+    machineId: values['machine-id'],
+    log,
+  });
+  log.info(`agent ready (etcd ${etcd.endpoints.join(', ')}, prefix ${prefix})`);
+  if (!io.signal.aborted) await new Promise((resolve) => io.signal.addEventListener('abort', resolve, { once: true }));
+  log.info('stopping: revoking leases');
+  await agent.close({ revoke: true });
+  return ExitCode.ok;
 };

@@ -1,0 +1,66 @@
+/**
+ * The agent's registry on disk (`STATE_DIR/registry.json`), so a restarted agent knows what to announce
+ * before any sidekick runs again. Written atomically (temp + fsync + rename + fsync of the dir): a crash
+ * leaves the old or the new file, never half of one.
+ */
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { validateRegistration, type Registration, type RegistrationLimits } from './registration.js';
+import type { AgentLog } from './log.js';
+
+/** The file's name inside the state dir. */
+export const REGISTRY_FILE = 'registry.json';
+
+/** Reads the registry; entries that no longer validate are dropped with a log line. Missing file → []. */
+export async function loadRegistry(stateDir: string, limits: RegistrationLimits, log: AgentLog): Promise<Registration[]> {
+  const path = join(stateDir, REGISTRY_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  let doc: { registrations?: unknown };
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    log.err(`registry ${path} is not JSON (${(e as Error).message}); starting empty, sidekicks re-register on restart`);
+    return [];
+  }
+  const out: Registration[] = [];
+  for (const raw of Array.isArray(doc.registrations) ? doc.registrations : []) {
+    try {
+      out.push(validateRegistration(raw, limits));
+    } catch (e) {
+      log.err(`registry ${path}: dropped an entry: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Writes the registry atomically. */
+export async function writeRegistry(stateDir: string, registrations: readonly Registration[]): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o750 });
+  const path = join(stateDir, REGISTRY_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w', 0o640);
+  try {
+    await fh.writeFile(`${JSON.stringify({ version: 1, registrations }, null, 1)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  const dir = await open(stateDir, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

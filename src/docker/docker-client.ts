@@ -1,0 +1,73 @@
+/**
+ * The docker adapter: the only module that imports `dockerode` (lazily: it is only needed by the agent).
+ */
+import { RemoteError, UsageError } from '../errors.js';
+import { parseInspect, type ContainerInfo } from './container-info.js';
+
+/** What the agent asks of docker. */
+export interface DockerClient {
+  /** Inspects a container by name or id; undefined when there is none. */
+  inspect(nameOrId: string): Promise<ContainerInfo | undefined>;
+  /** Names of the running containers (`docker ps`). */
+  runningNames(): Promise<string[]>;
+  /** Opens the container event stream, limited to the actions the agent reacts to. */
+  events(): Promise<NodeJS.ReadableStream>;
+  /** The engine's address, for messages. */
+  readonly host: string;
+}
+
+/** Options for connectDocker. */
+export interface DockerOptions {
+  /** `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
+  readonly host?: string | undefined;
+}
+
+/** The actions that can change whether a container is announced (docker fuzzy-matches `health_status`). */
+export const WATCHED_ACTIONS = ['start', 'restart', 'die', 'stop', 'kill', 'oom', 'pause', 'unpause', 'destroy', 'rename', 'health_status'];
+
+/** Maps a docker host URL to dockerode's connection options. */
+export function dockerConnection(host: string): { socketPath: string } | { host: string; port: number; protocol: 'http' } {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
+  if (m) return { host: m[1]!, port: Number(m[2]), protocol: 'http' };
+  throw new UsageError(`docker host "${host}" is not unix:///PATH or tcp://HOST:PORT`, 'e.g. --docker-host unix:///var/run/docker.sock');
+}
+
+/** Creates a client; no request is made until one is used. */
+export async function connectDocker(options: DockerOptions = {}): Promise<DockerClient> {
+  const host = options.host ?? 'unix:///var/run/docker.sock';
+  const conn = dockerConnection(host);
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker(conn);
+  const wrap = (e: unknown, doing: string): RemoteError =>
+    new RemoteError('docker', 'ERR_DOCKER', `docker ${doing} failed (${host}): ${(e as Error).message}`, {
+      hint: 'is dockerd running? check --docker-host',
+      cause: e,
+    });
+  return {
+    host,
+    async inspect(nameOrId) {
+      try {
+        return parseInspect(await docker.getContainer(nameOrId).inspect());
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+        throw wrap(e, `inspect ${nameOrId}`);
+      }
+    },
+    async runningNames() {
+      try {
+        const list = await docker.listContainers();
+        return list.flatMap((c) => c.Names.map((n) => n.replace(/^\//, '')));
+      } catch (e) {
+        throw wrap(e, 'ps');
+      }
+    },
+    async events() {
+      try {
+        return await docker.getEvents({ filters: { type: ['container'], event: WATCHED_ACTIONS } });
+      } catch (e) {
+        throw wrap(e, 'events');
+      }
+    },
+  };
+}

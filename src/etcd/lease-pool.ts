@@ -1,0 +1,107 @@
+/**
+ * One etcd lease per distinct TTL, shared by every announcement with that TTL. A lease costs one keep-alive
+ * every TTL/3 whatever the number of keys on it, so 500 announcements with a 60 s TTL cost 3 keep-alives a
+ * minute instead of 1,500. Withdrawing one announcement deletes its key; the shared lease lives on.
+ */
+import type { Etcd3, Lease } from 'etcd3';
+import type { AgentLog } from '../announce/log.js';
+
+/** Client-side request counters (what the agent asked of etcd). */
+export interface EtcdRequestCounts {
+  grants: number;
+  keepalives: number;
+  revokes: number;
+  puts: number;
+  deletes: number;
+}
+
+interface Group {
+  lease: Lease;
+  id: Promise<string>;
+  granted: boolean;
+}
+
+/** Grants, keeps alive, re-grants and revokes the agent's leases. */
+export class LeasePool {
+  readonly #client: Etcd3;
+  readonly #log: AgentLog;
+  readonly #onLost: (ttl: number) => void;
+  readonly #groups = new Map<number, Group>();
+  readonly counts: EtcdRequestCounts;
+  #closed = false;
+
+  /** `onLost(ttl)` is called when a granted lease is gone: its keys must be put again on a new one. */
+  constructor(client: Etcd3, log: AgentLog, onLost: (ttl: number) => void, counts: EtcdRequestCounts) {
+    this.#client = client;
+    this.#log = log;
+    this.#onLost = onLost;
+    this.counts = counts;
+  }
+
+  /** The lease id (decimal string) for `ttl`, granting a lease first if there is none. Rejects during an outage. */
+  async leaseId(ttl: number): Promise<string> {
+    if (this.#closed) throw new Error('agent is stopping');
+    let g = this.#groups.get(ttl);
+    if (!g) {
+      this.counts.grants++;
+      const lease = this.#client.lease(ttl);
+      const group: Group = { lease, id: lease.grant(), granted: false };
+      g = group;
+      this.#groups.set(ttl, group);
+      lease.on('keepaliveFired', () => void this.counts.keepalives++);
+      lease.on('lost', (err: Error) => {
+        if (this.#groups.get(ttl) === group) this.#groups.delete(ttl);
+        // A failed grant also emits `lost`; leaseId's caller already sees that rejection and retries.
+        if (!group.granted || this.#closed) return;
+        this.#log.warn(`etcd lease for TTL ${ttl}s lost (${err.message}); granting a new one and putting its keys again`);
+        this.#onLost(ttl);
+      });
+      group.id.catch(() => {
+        if (this.#groups.get(ttl) === group) this.#groups.delete(ttl);
+      });
+    }
+    const id = await g.id;
+    g.granted = true;
+    return id;
+  }
+
+  /** TTLs with a live lease. */
+  ttls(): number[] {
+    return [...this.#groups.keys()];
+  }
+
+  /** Revokes every lease (their keys vanish at once) within `timeoutMs`; returns how many were revoked. */
+  async revokeAll(timeoutMs: number): Promise<{ revoked: number; failed: string[] }> {
+    this.#closed = true;
+    const groups = [...this.#groups.entries()];
+    this.#groups.clear();
+    const failed: string[] = [];
+    let revoked = 0;
+    await Promise.all(groups.map(async ([ttl, g]) => {
+      this.counts.revokes++;
+      try {
+        await withTimeout(g.lease.revoke(), timeoutMs);
+        revoked++;
+      } catch (e) {
+        g.lease.release();
+        failed.push(`TTL ${ttl}s: ${(e as Error).message}`);
+      }
+    }));
+    return { revoked, failed };
+  }
+
+  /** Stops keep-alives without revoking (keys expire after their TTL): for tests of a crash. */
+  releaseAll(): void {
+    this.#closed = true;
+    for (const g of this.#groups.values()) g.lease.release();
+    this.#groups.clear();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); }),
+  ]);
+}
