@@ -1,7 +1,87 @@
-// Placeholder until the command lands: says so plainly instead of failing to import.
-import { UsageError } from '../errors.js';
-import type { Command } from './io.js';
+/**
+ * `fleetkit status [SPEC]`: one table per service (instance, machine, fleet's desired/current state,
+ * systemd's active/sub state, the announced address and its age, whether the hosts file has it) and a
+ * machines table, with every disagreement flagged. `--watch` re-renders on changes until interrupted.
+ */
+import { ExitCode, UsageError } from '../errors.js';
+import { fleetEndpointFrom } from '../fleet/endpoint.js';
+import { buildStatus } from '../ops/build-status.js';
+import { StatusSources } from '../ops/fetch-status.js';
+import { localMachineId } from '../ops/local-machine.js';
+import { renderStatusTable, statusJson } from '../ops/render-status.js';
+import { watchStatus } from '../ops/watch-status.js';
+import type { ClusterSpec } from '../spec/types.js';
+import { durationOption, parseCommandArgs } from './args.js';
+import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
+import { useColor, type Command } from './io.js';
 
-export const run: Command = async () => {
-  throw new UsageError('"status" is not available in this build of fleetkit');
+const HELP = `usage: fleetkit status [SPEC] [options]
+
+What runs where, what etcd announces, and where they disagree: one table per service, then the machines.
+Units and states come from fleet's API (or the local systemd with --systemd), announcements from etcd.
+
+options:
+  --json                   one JSON document (with --watch: one compact document per line per change)
+  --watch                  re-render on every change (etcd watch, fleet polled) until interrupted
+  --interval D             how often --watch polls fleet or systemd (default 2s)
+  --systemd [--user]       read the local systemd over D-Bus instead of fleet (needs SPEC)
+  --endpoint URL           fleet's API (default FLEETCTL_ENDPOINT, else unix:///var/run/fleet.sock)
+  --hosts-file FILE        the hosts file to check (default: the spec's hosts.file, else /etc/hosts)
+  --machine-id ID          this host's machine id (default /etc/machine-id)
+  --etcd URL…              etcd endpoints; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file
+
+exit status: 0 when everything agrees, 1 when something is flagged or could not be read, 2 for bad usage.
+`;
+
+const options = {
+  ...etcdFlagSpec,
+  json: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  interval: { type: 'string' },
+  systemd: { type: 'boolean' },
+  user: { type: 'boolean' },
+  endpoint: { type: 'string' },
+  'hosts-file': { type: 'string' },
+  'machine-id': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const run: Command = async (argv, io) => {
+  const { values: v, positionals } = parseCommandArgs('fleetkit status', argv, options);
+  if (v.help) {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`status takes at most one SPEC file, got ${positionals.length} arguments`);
+  if (v.user && !v.systemd) throw new UsageError('--user needs --systemd', 'fleet runs system units; --user reads your user manager over D-Bus');
+  let spec: ClusterSpec | undefined;
+  if (positionals[0] !== undefined) {
+    const { loadSpec } = await import('../spec/load.js');
+    spec = await loadSpec(positionals[0]);
+  }
+  const intervalMs = durationOption('interval', v.interval, 2000);
+  const sources = new StatusSources({
+    spec,
+    endpoint: fleetEndpointFrom(v.endpoint, io.env),
+    systemd: v.systemd ? { user: Boolean(v.user) } : undefined,
+    etcd: etcdOptionsFrom(v, spec?.etcd, io.env),
+    hostsFile: v['hosts-file'] ?? spec?.hosts.file ?? '/etc/hosts',
+    env: io.env,
+    machineId: v.systemd ? await localMachineId(v['machine-id']) : undefined,
+  });
+  const color = useColor(io);
+  try {
+    if (v.watch) {
+      await watchStatus(sources, { intervalMs, signal: io.signal, onModel: (model, first) => {
+        if (v.json) io.stdout.write(`${JSON.stringify(model)}\n`);
+        else io.stdout.write(`${color && !first ? '\x1b[H\x1b[2J' : first ? '' : '\n'}${renderStatusTable(model, { color })}`);
+      } });
+      return ExitCode.ok;
+    }
+    const model = buildStatus(await sources.read());
+    io.stdout.write(v.json ? statusJson(model) : renderStatusTable(model, { color }));
+    return model.problems === 0 && model.warnings.length === 0 ? ExitCode.ok : ExitCode.failed;
+  } finally {
+    sources.close();
+  }
 };

@@ -1,0 +1,72 @@
+/**
+ * Which service instance an announcement key belongs to. With a spec, each service's key template
+ * (`/services/web/apache/%i`, `%H`/`%m` for global services) is turned into a pattern; without one the
+ * default layout `<prefix>/<cluster>/<service>/<instance>` is assumed. Pure.
+ */
+import type { ClusterSpec } from '../spec/types.js';
+
+/** Where a key points: a service and its instance (`2`), host name (`%H`) or machine id (`%m`). */
+export interface KeyOwner {
+  readonly service: string;
+  /** The `%i` part, when the template has one. */
+  readonly instance: string | undefined;
+  /** The `%H` or `%m` part, when the template has one. */
+  readonly host: string | undefined;
+  readonly machine: string | undefined;
+  /** The cluster segment of the default layout (no spec), else undefined. */
+  readonly cluster: string | undefined;
+}
+
+interface Matcher {
+  readonly service: string;
+  readonly re: RegExp;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Builds a matcher from the spec's key templates. */
+function specMatchers(spec: ClusterSpec): Matcher[] {
+  const out: Matcher[] = [];
+  for (const s of spec.services) {
+    if (!s.announce) continue;
+    const parts = s.announce.key.split(/(%[iHm])/);
+    const src = parts
+      .map((p) => (p === '%i' ? '(?<i>[^/]+)' : p === '%H' ? '(?<H>[^/]+)' : p === '%m' ? '(?<m>[^/]+)' : escapeRe(p)))
+      .join('');
+    out.push({ service: s.name, re: new RegExp(`^${src}$`) });
+  }
+  return out;
+}
+
+/** A function from key to owner (undefined for keys that belong to no known service). */
+export function keyOwnerResolver(spec: ClusterSpec | undefined, prefix: string): (key: string) => KeyOwner | undefined {
+  if (spec) {
+    const matchers = specMatchers(spec);
+    return (key) => {
+      for (const m of matchers) {
+        const g = m.re.exec(key)?.groups;
+        if (g) return { service: m.service, instance: g['i'], host: g['H'], machine: g['m'], cluster: spec.name };
+      }
+      return undefined;
+    };
+  }
+  const base = prefix === '/' ? '/' : `${prefix}/`;
+  return (key) => {
+    if (!key.startsWith(base)) return undefined;
+    const segs = key.slice(base.length).split('/');
+    if (segs.length !== 3 || segs.some((s) => s === '')) return undefined;
+    const [cluster, service, instance] = segs as [string, string, string];
+    // Global services are keyed by host name or machine id: a 32-hex segment is taken as a machine id.
+    const isMachine = /^[0-9a-f]{32}$/.test(instance);
+    const isNumber = /^\d+$/.test(instance);
+    return {
+      service,
+      instance: isNumber ? instance : undefined,
+      host: !isNumber && !isMachine ? instance : undefined,
+      machine: isMachine ? instance : undefined,
+      cluster,
+    };
+  };
+}

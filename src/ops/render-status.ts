@@ -1,0 +1,77 @@
+/**
+ * The status model as text (one table per service, then the machines) and as the `--json` document. Pure.
+ */
+import { formatAge } from './build-status.js';
+import type { InstanceStatus, StatusModel } from './status-model.js';
+import { paint, renderTable, type Cell, type Tint } from './text-table.js';
+import { shortId } from './unscheduled-reason.js';
+
+/** Options of renderStatusTable. */
+export interface RenderStatusOptions {
+  /** ANSI colours (a terminal without NO_COLOR). */
+  readonly color: boolean;
+}
+
+const dash = (s: string | null | undefined): string => (s === null || s === undefined || s === '' ? '-' : s);
+
+function activeTint(active: string | null): Tint | undefined {
+  if (active === 'active') return 'green';
+  if (active === 'failed') return 'red';
+  if (active === 'activating' || active === 'deactivating') return 'yellow';
+  return undefined;
+}
+
+function instanceCells(i: InstanceStatus): Cell[] {
+  const ann = i.announcement;
+  const addr = !ann ? '-' : ann.error ? 'invalid' : `${ann.ip}${ann.port !== null ? `:${ann.port}` : ''}`;
+  const annTint: Tint | undefined = !ann ? undefined : ann.error || ann.stale ? 'yellow' : undefined;
+  return [
+    { text: i.unit.replace(/\.service$/, '') },
+    { text: i.machine ? `${shortId(i.machine.id)}${i.machine.ip ? `/${i.machine.ip}` : ''}` : '-', tint: i.machine ? undefined : 'dim' },
+    { text: dash(i.desired) },
+    { text: dash(i.current) },
+    { text: dash(i.active), tint: activeTint(i.active) },
+    { text: dash(i.sub) },
+    { text: addr, tint: annTint },
+    { text: ann && ann.ageSeconds !== null ? formatAge(ann.ageSeconds) : '-', tint: ann?.stale ? 'yellow' : undefined },
+    { text: i.hosts === null ? '-' : i.hosts ? 'yes' : 'no', tint: i.hosts === false ? 'yellow' : undefined },
+  ];
+}
+
+/** Renders the tables. Disagreements follow each service's table, one `!` line each. */
+export function renderStatusTable(model: StatusModel, options: RenderStatusOptions): string {
+  const { color } = options;
+  const out: string[] = [];
+  const where = model.source === 'fleet' ? 'fleet' : 'systemd';
+  out.push(`${paint(`cluster ${model.cluster ?? '-'}`, 'bold', color)} · units from ${where} · ${model.time}\n`);
+  if (model.services.length === 0) out.push('\nno services found\n');
+  for (const s of model.services) {
+    const ttl = s.ttl !== null ? `, announced with TTL ${formatAge(s.ttl)}` : '';
+    out.push(`\n${paint(`SERVICE ${s.name}`, 'bold', color)}${s.global ? ' (global)' : ''}${ttl}\n`);
+    const header = ['INSTANCE', 'MACHINE', 'DESIRED', 'CURRENT', 'ACTIVE', 'SUB', 'ANNOUNCED', 'AGE', 'HOSTS'];
+    out.push(renderTable(header, s.instances.map(instanceCells), color));
+    for (const i of s.instances) {
+      for (const f of i.flags) {
+        out.push(`  ${paint('!', f.severity === 'ERROR' ? 'red' : 'yellow', color)} ${i.unit}${i.machine && s.global ? ` on ${shortId(i.machine.id)}` : ''}: ${f.message}\n`);
+      }
+    }
+  }
+  out.push(`\n${paint('MACHINES', 'bold', color)}\n`);
+  const rows = model.machines.map((m): Cell[] => [
+    { text: shortId(m.id) },
+    { text: dash(m.ip) },
+    { text: Object.keys(m.metadata).length ? Object.entries(m.metadata).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',') : '-' },
+    { text: m.on ? 'yes' : 'no', tint: m.on ? 'green' : 'red' },
+    { text: String(m.units) },
+  ]);
+  out.push(renderTable(['MACHINE', 'IP', 'METADATA', 'ON', 'UNITS'], rows, color));
+  for (const w of model.warnings) out.push(`\n${paint('warning:', 'yellow', color)} ${w}\n`);
+  const summary = model.problems === 0 ? 'everything agrees' : `${model.problems} problem${model.problems === 1 ? '' : 's'}`;
+  out.push(`\n${paint(summary, model.problems === 0 ? 'green' : 'yellow', color)}\n`);
+  return out.join('');
+}
+
+/** The `--json` document: the model itself, pretty-printed, one trailing newline. */
+export function statusJson(model: StatusModel): string {
+  return `${JSON.stringify(model, null, 2)}\n`;
+}
