@@ -1,0 +1,75 @@
+/**
+ * Turns a stream of changes into few writes: a write happens once changes have been quiet for `quietMs`,
+ * but never later than `maxDelayMs` after the first unwritten change (a continuous stream still writes),
+ * and never sooner than `minIntervalMs` after the previous write ended (a bounded write rate). One flush at
+ * a time; changes during a flush are written by the next one.
+ */
+
+export interface CoalescerOptions {
+  readonly quietMs: number;
+  readonly maxDelayMs: number;
+  readonly minIntervalMs: number;
+  /** Does the write. Errors are the callee's to log; they do not stop the coalescer. */
+  readonly flush: () => Promise<void>;
+}
+
+/** See the module comment. */
+export class Coalescer {
+  private readonly opts: CoalescerOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private firstPendingAt: number | undefined;
+  private lastChangeAt = 0;
+  private lastFlushAt = -Infinity;
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(opts: CoalescerOptions) {
+    this.opts = opts;
+  }
+
+  /** Notes a change. */
+  poke(): void {
+    const now = performance.now();
+    this.lastChangeAt = now;
+    this.firstPendingAt ??= now;
+    this.schedule();
+  }
+
+  /** True while a change is waiting to be written. */
+  get pending(): boolean {
+    return this.firstPendingAt !== undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.flushing || this.firstPendingAt === undefined) return;
+    const { quietMs, maxDelayMs, minIntervalMs } = this.opts;
+    const due = Math.max(Math.min(this.lastChangeAt + quietMs, this.firstPendingAt + maxDelayMs), this.lastFlushAt + minIntervalMs);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), Math.max(0, due - performance.now()));
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    if (this.firstPendingAt === undefined) return;
+    this.firstPendingAt = undefined;
+    this.flushing = this.opts.flush().finally(() => {
+      // Counted from the end of a write (its rename), so that renames, not write starts, are spaced by
+      // minIntervalMs even when one write's fsync is slower than the next one's.
+      this.lastFlushAt = performance.now();
+      this.flushing = undefined;
+      this.schedule();
+    });
+  }
+
+  /** Writes what is pending now (no waiting for quiet), then stops scheduling. For a clean exit. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.flushing) await this.flushing;
+    if (this.firstPendingAt !== undefined) {
+      this.firstPendingAt = undefined;
+      await this.opts.flush();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The hosts text, pure: a marked block `# BEGIN fleetkit CLUSTER` … `# END fleetkit CLUSTER` holding one
+ * `IP HOSTNAME HOSTNAME.CLUSTER` line per entry, and its merge into an existing file such as /etc/hosts where
+ * everything outside the block belongs to someone else and is kept byte for byte.
+ */
+import { FleetkitError } from '../errors.js';
+import type { HostEntry } from './select-entries.js';
+
+/** What the header names. */
+export interface RenderHostsOptions {
+  readonly cluster: string;
+  readonly revision: number;
+}
+
+/** The marker lines of a cluster's block. */
+export function blockMarkers(cluster: string): { readonly begin: string; readonly end: string } {
+  return { begin: `# BEGIN fleetkit ${cluster}`, end: `# END fleetkit ${cluster}` };
+}
+
+/** The entry lines alone (no header): what decides whether the file must change. */
+export function renderEntryLines(entries: readonly HostEntry[], cluster: string): string {
+  return entries.map((e) => `${e.ip} ${e.hostname} ${e.hostname}.${cluster}\n`).join('');
+}
+
+/** Renders the block: markers, a header naming cluster and revision, the entry lines. Ends with a newline. */
+export function renderHosts(entries: readonly HostEntry[], opts: RenderHostsOptions): string {
+  const { begin, end } = blockMarkers(opts.cluster);
+  return (
+    `${begin}\n` +
+    `# Managed by fleetkit watch-hosts: cluster ${opts.cluster}, etcd revision ${opts.revision}, ${entries.length} entries. Edits inside this block are overwritten.\n` +
+    renderEntryLines(entries, opts.cluster) +
+    `${end}\n`
+  );
+}
+
+interface BlockSpan {
+  /** Offset of the BEGIN line's first byte. */
+  readonly start: number;
+  /** Offset just past the END line (past its newline when it has one). */
+  readonly stop: number;
+}
+
+/** Finds the cluster's block: the first BEGIN line and the first END line after it. */
+function findBlock(existing: string, cluster: string): BlockSpan | undefined {
+  const { begin, end } = blockMarkers(cluster);
+  let start: number | undefined;
+  let offset = 0;
+  while (offset < existing.length) {
+    const nl = existing.indexOf('\n', offset);
+    const lineEnd = nl < 0 ? existing.length : nl;
+    const next = nl < 0 ? existing.length : nl + 1;
+    const line = existing.slice(offset, lineEnd).replace(/\s+$/, '');
+    if (start === undefined && line === begin) start = offset;
+    else if (start !== undefined && line === end) return { start, stop: next };
+    offset = next;
+  }
+  if (start !== undefined) {
+    throw new FleetkitError('ERR_HOSTS_BLOCK', `the hosts file has "${begin}" but no "${end}" after it`, {
+      hint: 'fix the file by hand (add the END line or remove the BEGIN line); fleetkit will not guess where its block ends',
+    });
+  }
+  return undefined;
+}
+
+/**
+ * Replaces the cluster's block in `existing` with `block` (from renderHosts), or appends it when there is
+ * none. Bytes outside the block are kept exactly, including a missing final newline before the block (a
+ * newline is then inserted so the BEGIN marker starts a line) and after it.
+ */
+export function mergeManagedBlock(existing: string, block: string, cluster: string): string {
+  const span = findBlock(existing, cluster);
+  if (span) {
+    // An END line at end of file without a newline: keep it that way only if nothing follows; the block
+    // itself always ends with a newline, which is ours to choose.
+    return existing.slice(0, span.start) + block + existing.slice(span.stop);
+  }
+  if (existing === '') return block;
+  return existing + (existing.endsWith('\n') ? '' : '\n') + block;
+}
+
+/** The entry lines currently inside the cluster's block (comments dropped), or undefined when no block. */
+export function managedEntryLines(existing: string, cluster: string): string | undefined {
+  const span = findBlock(existing, cluster);
+  if (!span) return undefined;
+  return existing
+    .slice(span.start, span.stop)
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => `${l}\n`)
+    .join('');
+}

@@ -1,0 +1,122 @@
+/**
+ * The hosts watcher: etcd (through src/etcd/watch-prefixes) → HostsState → coalesced, atomic writes of the
+ * cluster's block → the hook. The last good file stays whatever etcd does: the state only changes on a
+ * successful read or a delivered change, never on an error.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Etcd3 } from 'etcd3';
+import { FleetkitError, isFleetkitError } from '../errors.js';
+import { readPrefixes, watchPrefixes } from '../etcd/watch-prefixes.js';
+import { Coalescer } from './coalescer.js';
+import { HostsState, type HostsKeyLayout } from './hosts-state.js';
+import { managedEntryLines, mergeManagedBlock, renderEntryLines, renderHosts } from './render-hosts.js';
+import { HookRunner } from './run-hook.js';
+import { writeHostsFile, type WriteMode } from './write-hosts-file.js';
+
+export interface WatchHostsOptions {
+  readonly cluster: string;
+  readonly out: string;
+  readonly layout: HostsKeyLayout;
+  readonly writeMode: WriteMode;
+  readonly quietMs: number;
+  readonly maxDelayMs: number;
+  /** Least time between two writes, ms. Default 50. */
+  readonly minIntervalMs?: number;
+  readonly hook: { readonly argv: readonly string[]; readonly timeoutMs: number } | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal: AbortSignal;
+  readonly log: (line: string) => void;
+  /** Read and write once, then return. */
+  readonly once?: boolean;
+  /** Header-probe interval for the watch, ms (tests shorten it). */
+  readonly probeIntervalMs?: number;
+}
+
+/** Counters, for logs and tests. */
+export interface WatchHostsStats {
+  writes: number;
+  skipped: number;
+}
+
+/** Reads the file, or '' when it does not exist yet. Other errors are thrown (we must not clobber it). */
+async function readExisting(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw e;
+  }
+}
+
+/** Runs the watcher until the signal aborts (or once). Resolves when stopped; the stats say what it did. */
+export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promise<WatchHostsStats> {
+  const { log, cluster, out } = opts;
+  const state = new HostsState(opts.layout, log);
+  const stats: WatchHostsStats = { writes: 0, skipped: 0 };
+  const hook = opts.hook && new HookRunner({ argv: opts.hook.argv, timeoutMs: opts.hook.timeoutMs, env: opts.env, log });
+  let retry: NodeJS.Timeout | undefined;
+  let writeError: unknown;
+
+  const flush = async (): Promise<void> => {
+    const { entries } = state.select();
+    const lines = renderEntryLines(entries, cluster);
+    try {
+      const existing = await readExisting(out);
+      if (managedEntryLines(existing, cluster) === lines) {
+        stats.skipped++;
+        log(`<7>revision ${state.revision}: entries unchanged, ${out} left alone`);
+        return; // unchanged: no write, no hook
+      }
+      const next = mergeManagedBlock(existing, renderHosts(entries, { cluster, revision: state.revision }), cluster);
+      const res = await writeHostsFile(out, next, { mode: opts.writeMode });
+      stats.writes++;
+      if (res.fellBack) log(`<5>${out} is a mount point: rename is impossible, writing it in place`);
+      log(`<6>wrote ${out}: ${entries.length} entries at revision ${state.revision}`);
+    } catch (e) {
+      writeError = e;
+      if (opts.once) return;
+      // Keep the old file; try again shortly even if etcd stays quiet.
+      log(`<3>cannot write ${out}: ${(e as Error).message}; keeping the previous file`);
+      // A file error (disk full, read-only) may pass; a broken block in the file waits for a person.
+      if (!retry && !isFleetkitError(e)) retry = setTimeout(() => ((retry = undefined), coalescer.poke()), 1000);
+      return;
+    }
+    writeError = undefined;
+    const last = state.lastChange;
+    hook?.request({ action: last?.action ?? 'set', key: last?.key ?? '', value: last?.value ?? '', file: out, revision: state.revision });
+  };
+  const coalescer = new Coalescer({ quietMs: opts.quietMs, maxDelayMs: opts.maxDelayMs, minIntervalMs: opts.minIntervalMs ?? 50, flush });
+
+  const prefixes = [opts.layout.announcements, ...(opts.layout.flannel ? [`${opts.layout.flannel}/`] : [])];
+  if (opts.once) {
+    const snap = await readPrefixes(client, prefixes);
+    state.applySnapshot(snap.revision, snap.kvs);
+    await flush();
+    if (writeError !== undefined) {
+      if (isFleetkitError(writeError)) throw writeError;
+      throw new FleetkitError('ERR_HOSTS_WRITE', `cannot write ${out}: ${(writeError as Error).message}`, {
+        hint: 'check that the directory exists and is writable', cause: writeError,
+      });
+    }
+    await hook?.idle();
+    return stats;
+  }
+  await watchPrefixes(client, {
+    prefixes,
+    signal: opts.signal,
+    log,
+    probeIntervalMs: opts.probeIntervalMs,
+    onSnapshot: (revision, kvs) => {
+      state.applySnapshot(revision, kvs);
+      coalescer.poke();
+    },
+    onChanges: (changes) => {
+      for (const c of changes) state.applyChange(c.type, c, c.revision);
+      coalescer.poke();
+    },
+  });
+  if (retry) clearTimeout(retry);
+  await coalescer.stop();
+  await hook?.idle();
+  return stats;
+}
