@@ -81,6 +81,7 @@ export function agentArgs(spec: ClusterSpec): string[] {
 export function hostsArgs(spec: ClusterSpec): string[] {
   const a = ['watch-hosts', ...etcdArgs(spec), '--prefix', spec.etcd.prefix, '--cluster', spec.name, '--out', hostsOut(spec)];
   if (spec.flannel) a.push('--flannel-prefix', spec.flannel.prefix);
+  if (spec.hosts.keepInode) a.push('--keep-inode');
   // After `--`: the hook's argv exactly as the spec gives it (no word splitting, no shell).
   if (spec.hosts.exec?.length) a.push('--', ...spec.hosts.exec);
   return a;

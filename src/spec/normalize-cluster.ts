@@ -86,7 +86,7 @@ export function normalizeHosts(raw: RawCluster['hosts'], p: Problems): HostsSpec
     else absolute(raw.exec[0] ?? '', ['hosts', 'exec', 0], p);
     raw.exec.forEach((a, i) => a.includes('\0') && p.add(['hosts', 'exec', i], 'an argument cannot contain a NUL character', 'remove it'));
   }
-  return { file, exec: raw?.exec };
+  return { file, exec: raw?.exec, keepInode: raw?.keepInode ?? false };
 }
 
 /** `roles:` → roles in file order, for cloud-config. */

@@ -176,7 +176,7 @@ export const clusterSchema = z.strictObject({
     fleetkit: o(z.strictObject({ binary: o(str), url: o(str), sha256: o(str), image: o(str) })),
     stateDir: o(str),
   })),
-  hosts: o(z.strictObject({ file: o(str), exec: o(z.array(z.string())) })),
+  hosts: o(z.strictObject({ file: o(str), exec: o(z.array(z.string())), keepInode: o(z.boolean()) })),
   roles: o(z.record(z.string(), z.strictObject({
     metadata: o(z.record(z.string(), scalar)),
     etcd: o(z.boolean()),

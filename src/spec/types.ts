@@ -75,6 +75,12 @@ export interface HostsSpec {
   readonly file: string;
   /** Command run after each write (argv; no shell). */
   readonly exec: readonly string[] | undefined;
+  /**
+   * Write the file in place (`watch-hosts --keep-inode`) instead of by rename, for a file that containers
+   * bind-mount: a rename gives the path a new inode, and the containers would keep reading the old one.
+   * Default false.
+   */
+  readonly keepInode: boolean;
 }
 
 export interface PortSpec {

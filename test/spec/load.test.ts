@@ -17,7 +17,7 @@ t.test('the seed example', async (t) => {
   t.same(spec.etcd, { endpoints: ['http://127.0.0.1:2379'], prefix: '/services', tls: undefined, auth: undefined });
   t.same(spec.flannel, { network: '10.1.0.0/16', subnetLen: 24, backend: 'vxlan', prefix: '/coreos.com/network' });
   t.same(spec.runtime, { docker: '/usr/bin/docker', stateDir: '/run/fleetkit', fleetkit: { kind: 'binary', path: '/opt/bin/fleetkit', url: undefined, sha256: undefined } });
-  t.same(spec.hosts, { file: '/etc/hosts', exec: undefined });
+  t.same(spec.hosts, { file: '/etc/hosts', exec: undefined, keepInode: false });
   const [apache] = spec.services;
   t.same(apache, {
     name: 'apache', image: 'coreos/apache', command: ['/usr/sbin/apache2ctl', '-D', 'FOREGROUND'], entrypoint: undefined,
@@ -145,7 +145,7 @@ t.test('top-level sections with their defaults and options', async (t) => {
       'etcd: { endpoints: https://e1:2379, auth: { user: fk, passwordFile: /etc/fk/pw } }',
       'flannel: { network: 10.5.0.0/16, backend: host-gw }',
       'runtime: { docker: /usr/local/bin/docker, fleetkit: { binary: /usr/bin/fleetkit, url: "https://x/fk", sha256: ' + 'a'.repeat(64) + ' } }',
-      'hosts: { file: /run/hosts, exec: [/usr/bin/systemctl, reload, dnsmasq] }',
+      'hosts: { file: /run/hosts, exec: [/usr/bin/systemctl, reload, dnsmasq], keepInode: true }',
       'volumes: { data: {} }',
       'services:',
       '  a: { <<: *b }',
@@ -157,7 +157,7 @@ t.test('top-level sections with their defaults and options', async (t) => {
   t.same(spec.etcd.auth, { user: 'fk', passwordFile: '/etc/fk/pw' });
   t.same(spec.flannel, { network: '10.5.0.0/16', subnetLen: 24, backend: 'host-gw', prefix: '/coreos.com/network' });
   t.same(spec.runtime.fleetkit, { kind: 'binary', path: '/usr/bin/fleetkit', url: 'https://x/fk', sha256: 'a'.repeat(64) });
-  t.same(spec.hosts, { file: '/run/hosts', exec: ['/usr/bin/systemctl', 'reload', 'dnsmasq'] });
+  t.same(spec.hosts, { file: '/run/hosts', exec: ['/usr/bin/systemctl', 'reload', 'dnsmasq'], keepInode: true });
   t.equal(spec.services[0]!.image, 'nginx');
   t.equal(spec.file, 'c.yaml');
 });
