@@ -4,7 +4,7 @@
  */
 import { ExitCode } from '../errors.js';
 import { createAgentLog } from '../announce/log.js';
-import { startAgent } from '../announce/start-agent.js';
+import { startAgent, type AgentOptions } from '../announce/start-agent.js';
 import { parseCommandArgs } from './args.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
@@ -36,6 +36,14 @@ export const hostFlagSpec = {
   debug: { type: 'boolean' },
 } as const;
 
+/** The agent's options from hostFlagSpec's values; `DOCKER_HOST` when `--docker-host` is not given. */
+export function hostOptionsFrom(
+  values: { readonly 'docker-host'?: string | undefined; readonly 'flannel-env'?: string | undefined; readonly ip?: string | undefined; readonly 'machine-id'?: string | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+): Pick<AgentOptions, 'dockerHost' | 'flannelEnv' | 'ip' | 'machineId'> {
+  return { dockerHost: values['docker-host'] ?? env['DOCKER_HOST'], flannelEnv: values['flannel-env'], ip: values.ip, machineId: values['machine-id'] };
+}
+
 export const run: Command = async (argv, io) => {
   const { values } = parseCommandArgs('fleetkit agent', argv, {
     ...etcdFlagSpec,
@@ -55,10 +63,7 @@ export const run: Command = async (argv, io) => {
     etcd,
     prefix,
     stateDir: values['state-dir'] ?? '/run/fleetkit',
-    dockerHost: values['docker-host'] ?? io.env['DOCKER_HOST'],
-    flannelEnv: values['flannel-env'],
-    ip: values.ip,
-    machineId: values['machine-id'],
+    ...hostOptionsFrom(values, io.env),
     log,
   });
   log.info(`agent ready (etcd ${etcd.endpoints.join(', ')}, prefix ${prefix})`);

@@ -12,7 +12,7 @@ import { startAgent } from '../announce/start-agent.js';
 import { connectEtcd, etcdError } from '../etcd/connect.js';
 import { durationOption, intOption, parseCommandArgs } from './args.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
-import { hostFlagSpec } from './agent.js';
+import { hostFlagSpec, hostOptionsFrom } from './agent.js';
 import type { CliIO, Command } from './io.js';
 
 const HELP = `usage: fleetkit announce --key KEY --container NAME [--port P] [--ttl 60s] [--hostname H] [--extra NAME=VALUE…]
@@ -115,8 +115,7 @@ async function runStandalone(values: AnnounceValues, reg: Registration | undefin
   }
   const log = createAgentLog(io.stdout, { debug: values.debug ?? false });
   const agent = await startAgent({
-    etcd, prefix, stateDir: undefined, registrations: [reg], requireEtcd: true,
-    dockerHost: values['docker-host'] ?? io.env['DOCKER_HOST'], flannelEnv: values['flannel-env'], ip: values['ip'], machineId: values['machine-id'], log,
+    etcd, prefix, stateDir: undefined, registrations: [reg], requireEtcd: true, ...hostOptionsFrom(values, io.env), log,
   });
   if (!io.signal.aborted) await new Promise((resolve) => io.signal.addEventListener('abort', resolve, { once: true }));
   await agent.close({ revoke: true });

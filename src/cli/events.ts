@@ -2,17 +2,17 @@
  * `fleetkit events [SPEC]`: one stream of unit, announcement and machine changes, each with an action and a
  * severity, as journalctl-style lines or (`--json`) one JSON object per line. Runs until interrupted.
  */
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { connectEtcd } from '../etcd/connect.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { localMachineId } from '../ops/local-machine.js';
 import { eventJson, formatEventLine } from '../ops/ops-event.js';
 import { streamEvents } from '../ops/stream-events.js';
 import { serviceNames } from '../render/plan-container.js';
-import type { ClusterSpec } from '../spec/types.js';
 import { durationOption, parseCommandArgs } from './args.js';
-import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
+import { etcdOptionsFrom } from './etcd-flags.js';
 import { useColor, type Command } from './io.js';
+import { opsFlagSpec, opsSpecFrom } from './ops-flags.js';
 
 const HELP = `usage: fleetkit events [SPEC] [options]
 
@@ -31,15 +31,8 @@ options:
 `;
 
 const options = {
-  ...etcdFlagSpec,
-  json: { type: 'boolean' },
-  systemd: { type: 'boolean' },
-  user: { type: 'boolean' },
-  interval: { type: 'string' },
+  ...opsFlagSpec,
   'no-announcements': { type: 'boolean' },
-  endpoint: { type: 'string' },
-  'machine-id': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const run: Command = async (argv, io) => {
@@ -48,13 +41,7 @@ export const run: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return ExitCode.ok;
   }
-  if (positionals.length > 1) throw new UsageError(`events takes at most one SPEC file, got ${positionals.length} arguments`);
-  if (v.user && !v.systemd) throw new UsageError('--user needs --systemd', 'fleet runs system units; --user follows your user manager over D-Bus');
-  let spec: ClusterSpec | undefined;
-  if (positionals[0] !== undefined) {
-    const { loadSpec } = await import('../spec/load.js');
-    spec = await loadSpec(positionals[0]);
-  }
+  const spec = await opsSpecFrom('events', positionals, v, 'follows');
   const pollMs = durationOption('interval', v.interval, 1000);
   const wanted = spec ? new Set(spec.services.flatMap((s) => { const n = serviceNames(s); return [...n.instances, ...n.discoveryInstances]; })) : undefined;
   const etcdOpts = etcdOptionsFrom(v, spec?.etcd, io.env);

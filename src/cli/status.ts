@@ -3,17 +3,17 @@
  * systemd's active/sub state, the announced address and its age, whether the hosts file has it) and a
  * machines table, with every disagreement flagged. `--watch` re-renders on changes until interrupted.
  */
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { buildStatus } from '../ops/build-status.js';
 import { StatusSources } from '../ops/fetch-status.js';
 import { localMachineId } from '../ops/local-machine.js';
 import { renderStatusTable, statusJson } from '../ops/render-status.js';
 import { watchStatus } from '../ops/watch-status.js';
-import type { ClusterSpec } from '../spec/types.js';
 import { durationOption, parseCommandArgs } from './args.js';
-import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
+import { etcdOptionsFrom } from './etcd-flags.js';
 import { useColor, type Command } from './io.js';
+import { opsFlagSpec, opsSpecFrom } from './ops-flags.js';
 
 const HELP = `usage: fleetkit status [SPEC] [options]
 
@@ -34,16 +34,9 @@ exit status: 0 when everything agrees, 1 when something is flagged or could not 
 `;
 
 const options = {
-  ...etcdFlagSpec,
-  json: { type: 'boolean' },
+  ...opsFlagSpec,
   watch: { type: 'boolean' },
-  interval: { type: 'string' },
-  systemd: { type: 'boolean' },
-  user: { type: 'boolean' },
-  endpoint: { type: 'string' },
   'hosts-file': { type: 'string' },
-  'machine-id': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const run: Command = async (argv, io) => {
@@ -52,13 +45,7 @@ export const run: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return ExitCode.ok;
   }
-  if (positionals.length > 1) throw new UsageError(`status takes at most one SPEC file, got ${positionals.length} arguments`);
-  if (v.user && !v.systemd) throw new UsageError('--user needs --systemd', 'fleet runs system units; --user reads your user manager over D-Bus');
-  let spec: ClusterSpec | undefined;
-  if (positionals[0] !== undefined) {
-    const { loadSpec } = await import('../spec/load.js');
-    spec = await loadSpec(positionals[0]);
-  }
+  const spec = await opsSpecFrom('status', positionals, v, 'reads');
   const intervalMs = durationOption('interval', v.interval, 2000);
   const sources = new StatusSources({
     spec,

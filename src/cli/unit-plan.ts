@@ -3,6 +3,7 @@
  * with what fleet or systemd already has, gives one change per unit. No I/O here: the fleet and systemd
  * runners feed it what they read and carry out what it decides.
  */
+import { lineEdits } from '../render/unified-diff.js';
 import type { UnitFile } from '../unit/model.js';
 
 /** One unit to load: its fleet form (full options; instances carry the template's) and its systemd file. */
@@ -53,31 +54,7 @@ export function optionLines(unit: Pick<UnitFile, 'options'>): string[] {
   return unit.options.map((o) => `[${o.section}] ${o.name}=${o.value}`);
 }
 
-/**
- * A line diff (`- old`, `+ new`, unchanged lines left out), from the longest common subsequence. Units are
- * small (tens of lines), so the quadratic table costs nothing.
- */
+/** A line diff (`- old`, `+ new`, unchanged lines left out), from the same edit script as `gen-units --check`. */
 export function diffLines(before: readonly string[], after: readonly string[]): string[] {
-  const n = before.length;
-  const m = after.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i]![j] = before[i] === after[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-    }
-  }
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && before[i] === after[j]) {
-      i++;
-      j++;
-    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      out.push(`- ${before[i++]}`);
-    } else {
-      out.push(`+ ${after[j++]}`);
-    }
-  }
-  return out;
+  return lineEdits(before, after).filter((e) => e.kind !== ' ').map((e) => `${e.kind} ${e.line}`);
 }

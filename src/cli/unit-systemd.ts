@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFleetkitError } from '../errors.js';
-import { journalTail } from '../systemd/journal-tail.js';
+import { journalTail } from '../journal/journal-tail.js';
 import { SystemdManager, type SystemdUnitState } from '../systemd/systemd-manager.js';
 import { listUnitFiles, readUnitFileText, removeUnitFile, unitDirFor, writeUnitFile } from '../systemd/unit-dir.js';
 import { isTemplate, templateOf } from '../unit/names.js';
@@ -185,7 +185,7 @@ async function verify(ctx: Ctx, names: readonly string[], what: 'start' | 'stop'
  */
 async function tail(ctx: Ctx, name: string): Promise<string[]> {
   const deadline = Date.now() + 2000;
-  const read = () => journalTail(name, { user: ctx.o.user, dir: ctx.o.journalDir, lines: 10 });
+  const read = () => journalTail(name, { user: ctx.o.user, dir: ctx.o.journalDir, lines: 10, env: ctx.o.env });
   for (;;) {
     const lines = await read();
     if (lines.some((l) => /Failed with result/.test(l))) {

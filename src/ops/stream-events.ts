@@ -3,6 +3,7 @@
  * units (fleet's state polled and diffed, or systemd's PropertiesChanged over D-Bus), announcements (etcd
  * watch from a revision, resynced when needed) and machines (fleet's machine list polled and diffed).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
 import { watchPrefixes } from '../etcd/watch-prefixes.js';
 import type { FleetClient } from '../fleet/fleet-client.js';
@@ -39,26 +40,13 @@ async function fleetSnapshot(fleet: FleetClient): Promise<FleetSnapshot> {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Polls fleet, diffing each poll against the last. The first poll is the baseline. */
 async function pollFleet(o: StreamEventsOptions, fleet: FleetClient, ready: () => void): Promise<void> {
   let prev = await fleetSnapshot(fleet); // a failure here (fleet unreachable) ends the command with its message
   ready();
   let failing = false;
   while (!o.signal.aborted) {
-    await sleep(o.pollMs, o.signal);
+    await sleep(o.pollMs, undefined, { signal: o.signal }).catch(() => undefined); // an abort ends the wait early
     if (o.signal.aborted) break;
     try {
       const next = await fleetSnapshot(fleet);

@@ -1,6 +1,8 @@
 /**
- * A unified diff (`diff -u` format) of two texts, for `gen-units --check`. Unit files are short, so a plain
- * longest-common-subsequence table is fast enough and keeps this dependency-free. Pure.
+ * A unified diff (`diff -u` format) of two texts, for `gen-units --check`, and the line edit script under
+ * it, which `load` also uses to show how a unit differs. Unit files are short, so a plain
+ * longest-common-subsequence table is fast enough and keeps this dependency-free (and light enough for the
+ * gen-units start-up path). Pure.
  */
 
 /** Options for `unifiedDiff`. */
@@ -13,14 +15,22 @@ export interface UnifiedDiffOptions {
   readonly context?: number;
 }
 
-type Op = { readonly kind: ' ' | '-' | '+'; readonly line: string; readonly a: number; readonly b: number };
+/** One step of an edit script: a line kept (` `), removed (`-`) or added (`+`). */
+export interface LineEdit {
+  readonly kind: ' ' | '-' | '+';
+  readonly line: string;
+  /** 0-based position in the old lines (for an added line: the old line it goes before). */
+  readonly a: number;
+  /** 0-based position in the new lines (for a removed line: the new line it goes before). */
+  readonly b: number;
+}
 
 /** The diff from `oldText` to `newText`; empty when they are equal. */
 export function unifiedDiff(oldText: string, newText: string, options: UnifiedDiffOptions): string {
   if (oldText === newText) return '';
   const a = splitLines(oldText);
   const b = splitLines(newText);
-  const ops = editScript(a, b);
+  const ops = lineEdits(a, b);
   const ctx = options.context ?? 3;
   const out = [`--- ${options.from}`, `+++ ${options.to}`];
   let i = 0;
@@ -70,8 +80,11 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-/** Edit script by an LCS table; `a`/`b` on each op are 0-based positions in the old/new text. */
-function editScript(a: readonly string[], b: readonly string[]): Op[] {
+/**
+ * The edit script from lines `a` to lines `b`, by a longest-common-subsequence table: every line of both,
+ * in order, each kept, removed or added; removals come before the additions that replace them.
+ */
+export function lineEdits(a: readonly string[], b: readonly string[]): LineEdit[] {
   const n = a.length;
   const m = b.length;
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
@@ -80,7 +93,7 @@ function editScript(a: readonly string[], b: readonly string[]): Op[] {
       lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
     }
   }
-  const ops: Op[] = [];
+  const ops: LineEdit[] = [];
   let i = 0;
   let j = 0;
   while (i < n || j < m) {

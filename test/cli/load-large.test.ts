@@ -3,64 +3,46 @@
  * several simulated machines: placement follows its [X-Fleet] options, a second load sends no PUT, a
  * change to one service replaces exactly its units, and units that left the spec are reported and pruned.
  */
-import t, { type Test } from 'tap';
-import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import t from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fleetServerPart, type FleetServer, type MachineSpec } from '../fleet-server/server.js';
-import { runFleetkit } from './load-io.js';
+import { examplesDir, fleetLoadScratch, healthy, machineId, machineOf, putUnits, runningOn } from './fleet-load.js';
 
-const root = await mkdtemp(join(tmpdir(), 'fk-load-large-'));
-t.teardown(() => rm(root, { recursive: true, force: true }));
-const examples = join(import.meta.dirname, '../../examples');
-let n = 0;
-const id = (i: number): string => i.toString(16).padStart(32, '0');
-
-async function server(t: Test, machines: MachineSpec[]): Promise<FleetServer> {
-  return fleetServerPart(t, { socketPath: join(root, `fleet-${n++}.sock`), machines });
-}
-function healthy(t: Test, s: FleetServer): void {
-  t.same(s.bugsTriggered, [], 'no fleetd bug triggered');
-  t.notOk(s.units().some((u) => u.poisoned), 'no poisoned unit');
-}
-const load = (s: FleetServer, ...args: string[]) => runFleetkit(args, { env: { FLEETCTL_ENDPOINT: s.endpoint }, cwd: root });
-const puts = (s: FleetServer) => s.requests.filter((r) => r.method === 'PUT').map((r) => decodeURIComponent(r.path.replace('/fleet/v1/units/', '')));
-const machineOf = (s: FleetServer, unit: string) => s.units().find((u) => u.name === unit)?.machineID;
-const runningOn = (s: FleetServer, unit: string) => s.states().filter((x) => x.name === unit && x.state.activeState === 'active').map((x) => x.machineID).sort();
+const { root, server, load } = await fleetLoadScratch(t, 'load-large');
 
 t.test('the large example: metadata, conflicts, global units; one changed service replaces only its units; prune', async (t) => {
-  const web = [1, 2, 3, 4].map((i) => ({ id: id(i), primaryIP: `10.0.1.${i}`, metadata: { role: 'web', region: 'east' } }));
-  const db = [{ id: id(5), primaryIP: '10.0.2.1', metadata: { role: 'db', region: 'east', disk: 'hdd' } }, { id: id(6), primaryIP: '10.0.2.2', metadata: { role: 'db', region: 'east', disk: 'ssd' } }];
-  const etcd = [{ id: id(7), primaryIP: '10.0.3.1', metadata: { role: 'etcd', region: 'east' } }];
+  const web = [1, 2, 3, 4].map((i) => ({ id: machineId(i), primaryIP: `10.0.1.${i}`, metadata: { role: 'web', region: 'east' } }));
+  const db = [{ id: machineId(5), primaryIP: '10.0.2.1', metadata: { role: 'db', region: 'east', disk: 'hdd' } }, { id: machineId(6), primaryIP: '10.0.2.2', metadata: { role: 'db', region: 'east', disk: 'ssd' } }];
+  const etcd = [{ id: machineId(7), primaryIP: '10.0.3.1', metadata: { role: 'etcd', region: 'east' } }];
   const machines = [...web, ...db, ...etcd];
   const s = await server(t, machines);
   const spec = join(root, 'large.yaml');
-  const original = await readFile(join(examples, 'large/cluster.yaml'), 'utf8');
+  const original = await readFile(join(examplesDir, 'large/cluster.yaml'), 'utf8');
   await writeFile(spec, original);
 
   const r = await load(s, 'load', spec, '--parallel', '4');
   t.equal(r.code, 0, r.stderr);
   const webAt = [1, 2, 3, 4].map((i) => machineOf(s, `web@${i}.service`));
   t.same([...webAt].sort(), web.map((m) => m.id), 'four web instances on the four role=web machines, one each');
-  t.equal(machineOf(s, 'db@1.service'), id(6), 'db on the role=db machine with disk=ssd');
-  t.equal(machineOf(s, 'db-discovery@1.service'), id(6), 'its sidekick beside it');
+  t.equal(machineOf(s, 'db@1.service'), machineId(6), 'db on the role=db machine with disk=ssd');
+  t.equal(machineOf(s, 'db-discovery@1.service'), machineId(6), 'its sidekick beside it');
   t.same(runningOn(s, 'node-exporter.service'), machines.map((m) => m.id), 'global: every machine');
   healthy(t, s);
 
   // One service changes: only its units are sent again.
-  const before = puts(s).length;
+  const before = putUnits(s).length;
   await writeFile(spec, original.replace('POSTGRES_DB: shop', 'POSTGRES_DB: shop2'));
   const refused = await load(s, 'load', spec);
   t.equal(refused.code, 1);
-  t.equal(puts(s).length, before, 'nothing sent without --replace');
+  t.equal(putUnits(s).length, before, 'nothing sent without --replace');
   t.match(refused.stderr, /db@1.service: differs from the unit in fleet/);
   const replaced = await load(s, 'load', spec, '--replace', '--json');
   t.equal(replaced.code, 0, replaced.stderr);
-  t.same(puts(s).slice(before).sort(), ['db@.service', 'db@1.service'], 'exactly the db units');
+  t.same(putUnits(s).slice(before).sort(), ['db@.service', 'db@1.service'], 'exactly the db units');
   const doc = JSON.parse(replaced.stdout) as { units: { name: string; change: string }[] };
   t.same(doc.units.filter((u) => u.change === 'replaced').map((u) => u.name).sort(), ['db@.service', 'db@1.service']);
   t.ok(s.units().find((u) => u.name === 'db@1.service')!.options.some((o) => o.value.includes('POSTGRES_DB=shop2')));
-  t.same(runningOn(s, 'db@1.service'), [id(6)]);
+  t.same(runningOn(s, 'db@1.service'), [machineId(6)]);
 
   // A service leaves the spec: reported, then pruned.
   await writeFile(spec, original.replace('POSTGRES_DB: shop', 'POSTGRES_DB: shop2').replace(/\n  node-exporter:\n(    .*\n|\n)*?(?=\nvolumes:)/, '\n'));

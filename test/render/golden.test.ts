@@ -6,12 +6,13 @@
 //   ## assert-start UNIT…                      the units to start, in order
 // UPDATE_GOLDEN=1 rewrites golden/CASE/*.
 import t from 'tap';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../../src/spec/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { valuesOf } from '../../src/unit/model.js';
 import { parseExecLine } from '../../src/unit/parse-command-line.js';
+import { matchGoldenDir } from '../support/golden.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cases = readdirSync(`${here}cases`).filter((f) => f.endsWith('.yaml')).sort();
@@ -35,14 +36,7 @@ for (const c of cases) {
   t.test(c, async (t) => {
     const source = readFileSync(`${here}cases/${c}`, 'utf8');
     const result = renderCluster(parseSpec(source, c));
-    const dir = `${here}golden/${c.replace(/\.yaml$/, '')}`;
-    if (process.env['UPDATE_GOLDEN']) {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      for (const f of result.files) writeFileSync(`${dir}/${f.path}`, f.text);
-    }
-    t.strictSame(result.files.map((f) => f.path).sort(), readdirSync(dir).sort(), 'the same files as the golden set');
-    for (const f of result.files) t.equal(f.text, readFileSync(`${dir}/${f.path}`, 'utf8'), `golden ${f.path}`);
+    matchGoldenDir(t, `${here}golden/${c.replace(/\.yaml$/, '')}`, result.files);
 
     const units = new Map(result.files.map((f) => [f.name, f.unit]));
     const unitOf = (name: string) => {

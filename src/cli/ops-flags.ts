@@ -1,0 +1,38 @@
+/**
+ * What the operations commands that read a whole cluster (status, events) share: their common flags
+ * (etcd, where units are read — fleet's API or the local systemd — and this machine) and the checks and
+ * optional SPEC that come first in both.
+ */
+import { UsageError } from '../errors.js';
+import type { ClusterSpec } from '../spec/types.js';
+import type { OptionSpec } from './args.js';
+import { etcdFlagSpec } from './etcd-flags.js';
+
+/** parseArgs options shared by status and events; each command adds its own. */
+export const opsFlagSpec = {
+  ...etcdFlagSpec,
+  json: { type: 'boolean' },
+  systemd: { type: 'boolean' },
+  user: { type: 'boolean' },
+  interval: { type: 'string' },
+  endpoint: { type: 'string' },
+  'machine-id': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
+/**
+ * Checks the positionals and `--user`, then loads the optional SPEC. `verb` says what `--user` does with
+ * the user manager (`reads`, `follows`) in the hint. The spec loader is imported only when a SPEC is given.
+ */
+export async function opsSpecFrom(
+  command: 'status' | 'events',
+  positionals: readonly string[],
+  flags: { readonly systemd?: boolean | undefined; readonly user?: boolean | undefined },
+  verb: string,
+): Promise<ClusterSpec | undefined> {
+  if (positionals.length > 1) throw new UsageError(`${command} takes at most one SPEC file, got ${positionals.length} arguments`);
+  if (flags.user && !flags.systemd) throw new UsageError('--user needs --systemd', `fleet runs system units; --user ${verb} your user manager over D-Bus`);
+  if (positionals[0] === undefined) return undefined;
+  const { loadSpec } = await import('../spec/load.js');
+  return loadSpec(positionals[0]);
+}
