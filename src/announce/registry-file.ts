@@ -5,6 +5,7 @@
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UsageError } from '../errors.js';
 import { validateRegistration, type Registration, type RegistrationLimits } from './registration.js';
 import type { AgentLog } from './log.js';
 
@@ -37,6 +38,19 @@ export async function loadRegistry(stateDir: string, limits: RegistrationLimits,
     }
   }
   return out;
+}
+
+/**
+ * Makes the state dir on a fresh host (a binary-form agent finds no /run/fleetkit after boot), with a
+ * message naming the dir when that is not possible.
+ */
+export async function ensureStateDir(stateDir: string): Promise<void> {
+  try {
+    await mkdir(stateDir, { recursive: true, mode: 0o750 });
+  } catch (e) {
+    throw new UsageError(`cannot create the agent's state dir ${stateDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'run the agent as root, or pass --state-dir DIR that it may write');
+  }
 }
 
 /** Writes the registry atomically. */

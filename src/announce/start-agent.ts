@@ -18,7 +18,7 @@ import { loadFlannelEnv, type FlannelEnv } from './flannel-env.js';
 import { loadHostIdentity, lookupFlannelPublicIP } from './host-identity.js';
 import type { AgentLog } from './log.js';
 import { checkKey, validateRegistration, type Registration } from './registration.js';
-import { loadRegistry, writeRegistry } from './registry-file.js';
+import { ensureStateDir, loadRegistry, writeRegistry } from './registry-file.js';
 
 /** Everything the agent needs. */
 export interface AgentOptions {
@@ -66,6 +66,8 @@ export interface Agent {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const { log } = o;
   const limits = { prefix: o.prefix, minTtl: o.minTtl ?? 5 };
+  // Before any connection is opened: a failure here leaves nothing running.
+  if (o.stateDir) await ensureStateDir(o.stateDir);
   const identity = await loadHostIdentity(o.machineId);
   const docker = await connectDocker({ host: o.dockerHost });
   const client = await connectEtcd(o.etcd);

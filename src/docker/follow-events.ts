@@ -4,6 +4,7 @@
  * with backoff forever and asks for a resync after every (re)connect, which closes any gap.
  */
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DockerClient } from './docker-client.js';
 import { parseEvent, type ContainerEvent } from './container-info.js';
 
@@ -29,9 +30,12 @@ export async function followContainerEvents(docker: DockerClient, options: Follo
     try {
       stream = await docker.events();
       const opened = Date.now();
+      let onAbort = (): void => undefined;
       const done = new Promise<Error>((resolve) => {
-        const onAbort = (): void => resolve(new Error('stopped'));
-        signal.addEventListener('abort', onAbort, { once: true });
+        onAbort = (): void => resolve(new Error('stopped'));
+        // An abort while the stream was opening has fired already: the listener would never run.
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
         stream!.once('error', (e: Error) => resolve(e));
         stream!.once('end', () => resolve(new Error('event stream closed by docker')));
         stream!.once('close', () => resolve(new Error('event stream closed')));
@@ -45,6 +49,7 @@ export async function followContainerEvents(docker: DockerClient, options: Follo
       // The stream is open before the state is read, so nothing that happens in between is missed.
       await options.onConnected(connects++ > 0);
       const err = await done;
+      signal.removeEventListener('abort', onAbort); // one listener per connection, not one more per reconnect
       lines.close();
       if (signal.aborted) break;
       options.onGap(err);
@@ -55,14 +60,7 @@ export async function followContainerEvents(docker: DockerClient, options: Follo
     } finally {
       (stream as { destroy?: () => void } | undefined)?.destroy?.();
     }
-    await sleep(delay, signal);
+    await sleep(delay, undefined, { signal }).catch(() => undefined); // an abort ends the wait early
     delay = Math.min(delay * 2, options.maxDelayMs ?? 5000);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 }
