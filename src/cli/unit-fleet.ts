@@ -13,6 +13,7 @@ import { fleetHash } from '../unit/hash.js';
 import type { UnitFile } from '../unit/model.js';
 import { mapLimit } from './unit-pool.js';
 import { clusterOf } from '../unit/cluster-marker.js';
+import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
 import { diffLines, findStale, optionLines, planChanges, type DesiredUnit } from './unit-plan.js';
 import type { UnitOutcome, UnitChange } from './unit-report.js';
 import type { UnitSelection } from './unit-sources.js';
@@ -126,8 +127,17 @@ async function destroy(client: FleetClient, sel: UnitSelection, existing: Readon
     const wanted = new Set(names);
     for (const u of existing.values()) if (clusterOf(u) === sel.cluster && !wanted.has(u.name)) names.push(u.name);
   }
-  const outcomes = await deleteAll(client, names, existing, o, 'destroyed');
-  return { outcomes: await settle(client, outcomes, absentTargets(outcomes), o), stale: [] };
+  // fleetkit's own units go last: while the containers' units are unloaded, their sidekicks withdraw through
+  // the agent and watch-hosts writes the removals. Destroyed in the same batch, fleet may stop those two first
+  // and leave keys and hosts lines behind.
+  const own = new Set([AGENT_UNIT, HOSTS_UNIT]);
+  const phases = [names.filter((n) => !own.has(n)), names.filter((n) => own.has(n))].filter((p) => p.length > 0);
+  const outcomes: UnitOutcome[] = [];
+  for (const phase of phases) {
+    const deleted = await deleteAll(client, phase, existing, o, 'destroyed');
+    outcomes.push(...(await settle(client, deleted, absentTargets(deleted), o)));
+  }
+  return { outcomes, stale: [] };
 }
 
 async function deleteAll(client: FleetClient, names: readonly string[], existing: ReadonlyMap<string, FleetUnit>, o: UnitRunOptions, change: UnitChange): Promise<UnitOutcome[]> {

@@ -3,6 +3,7 @@
  * and what this host's hosts file lists, into one row per instance, and flags where they disagree. Pure:
  * the clock comes in with the inputs.
  */
+import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
 import { managedEntryLines } from '../hosts/render-hosts.js';
 import { isRejection, parseAnnouncement } from '../hosts/parse-announcement.js';
 import { serviceNames } from '../render/plan-container.js';
@@ -25,7 +26,7 @@ interface Group {
 
 type Row = { -readonly [K in keyof InstanceStatus]: InstanceStatus[K] } & { flags: StatusFlag[] };
 
-const FLEETKIT_UNITS = ['fleetkit-agent.service', 'fleetkit-hosts.service'];
+const FLEETKIT_UNITS = [AGENT_UNIT, HOSTS_UNIT];
 
 /** Seconds as `42s`, `5m3s`, `2h5m`, `3d4h`: short enough for a table column. */
 export function formatAge(seconds: number): string {

@@ -27,3 +27,19 @@ t.test('the seed example loads onto three machines, one apache per machine, side
   t.match(again.stdout, /load: 0 created, 0 replaced, 8 unchanged, 0 failed/);
   healthy(t, s);
 });
+
+t.test('destroying the cluster takes fleetkit\'s own units last, after every unit they serve is gone', async (t) => {
+  const machines = [1, 2].map((i) => ({ id: machineId(i), primaryIP: `10.0.0.${i}`, metadata: { region: 'east' } }));
+  const s = await server(t, machines);
+  t.equal((await load(s, 'load', join(examplesDir, 'seed/cluster.yaml'))).code, 0);
+  const r = await load(s, 'destroy', join(examplesDir, 'seed/cluster.yaml'));
+  t.equal(r.code, 0, r.stderr);
+  const deletes = s.requests.filter((q) => q.method === 'DELETE').map((q) => q.path.replace(/^.*\/units\//, ''));
+  t.equal(deletes.length, 8, 'every unit destroyed');
+  const firstOwn = deletes.findIndex((n) => n.startsWith('fleetkit-'));
+  t.same(deletes.slice(firstOwn).sort(), ['fleetkit-agent.service', 'fleetkit-hosts.service'], 'agent and hosts watcher are the last DELETEs');
+  const lastStateRead = s.requests.map((q, i) => ({ q, i })).filter(({ q }) => q.method === 'GET' && q.path.endsWith('/state')).filter(({ i }) => i < s.requests.findIndex((q) => q.method === 'DELETE' && q.path.includes('fleetkit-')));
+  t.ok(lastStateRead.length > 0, 'fleet\'s state was read (the other units seen gone) before they were destroyed');
+  t.same(s.units(), [], 'nothing left in fleet');
+  healthy(t, s);
+});
