@@ -1,0 +1,65 @@
+/**
+ * Checks shared by both ways of running the flow (the local systemd, and fleet's API): the containers, the
+ * units and what the client container sees, all read from the real systemd and dockerd.
+ */
+import type { DockerPart, SystemdPart } from '../env/parts.js';
+
+/** The web instances and the units of the e2e cluster. */
+export const WEB = ['1', '2'] as const;
+export const CONTAINER_UNITS = ['web@1.service', 'web@2.service', 'client@1.service'];
+export const SIDEKICKS = ['web-discovery@1.service', 'web-discovery@2.service'];
+export const GLOBAL_UNITS = ['fleetkit-agent.service', 'fleetkit-hosts.service'];
+export const ALL_UNITS = [...GLOBAL_UNITS, ...CONTAINER_UNITS, ...SIDEKICKS];
+/** Unit files gen-units writes (templates once). */
+export const UNIT_FILES = ['fleetkit-agent.service', 'fleetkit-hosts.service', 'web@.service', 'web-discovery@.service', 'client@.service'];
+export const CONTAINERS = ['web-1', 'web-2', 'client-1'];
+/** What local/httpd serves. */
+export const PAGE = 'hello from fleetkit test httpd';
+
+/** systemd properties of a unit. */
+export async function unitProps(sd: SystemdPart, unit: string, names: readonly string[]): Promise<Record<string, string>> {
+  const r = await sd.systemctl(['show', ...names.map((n) => `-p${n}`), unit]);
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `ActiveState/SubState` of each unit. */
+export async function unitStates(sd: SystemdPart, units: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const u of units) {
+    const p = await unitProps(sd, u, ['ActiveState', 'SubState']);
+    out[u] = `${p['ActiveState']}/${p['SubState']}`;
+  }
+  return out;
+}
+
+/** When the unit last became active, ms since the epoch, from systemd's µs CLOCK_MONOTONIC stamp. */
+export async function activeSince(sd: SystemdPart, unit: string): Promise<number> {
+  const p = await unitProps(sd, unit, ['ActiveEnterTimestampMonotonic']);
+  const mono = Number(p['ActiveEnterTimestampMonotonic']) / 1000;
+  // process.hrtime is CLOCK_MONOTONIC on Linux, the clock of systemd's *Monotonic properties.
+  return Date.now() - (Number(process.hrtime.bigint()) / 1e6 - mono);
+}
+
+/** The container's address on the engine's bridge, from `docker inspect`. */
+export async function bridgeIp(docker: DockerPart, container: string): Promise<string> {
+  const r = await docker.docker(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);
+  if (r.code !== 0) throw new Error(`docker inspect ${container}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+/** Names of all containers (running or not) whose name is one of the cluster's. */
+export async function leftoverContainers(docker: DockerPart): Promise<string[]> {
+  const r = await docker.docker(['ps', '-a', '--format', '{{.Names}}']);
+  return r.stdout.split('\n').filter((n) => CONTAINERS.includes(n));
+}
+
+/** From inside the client container: GET http://HOST:8080/ (resolved through its /etc/hosts). */
+export async function fetchFromClient(docker: DockerPart, host: string): Promise<{ code: number; body: string; err: string }> {
+  const r = await docker.docker(['exec', 'client-1', 'wget', '-q', '-O', '-', `http://${host}:8080/`]);
+  return { code: r.code, body: r.stdout.trim(), err: r.stderr.trim() };
+}

@@ -1,0 +1,122 @@
+/**
+ * The end-to-end cluster: examples/e2e/cluster.yaml pointed at this run's etcd, a temporary state dir and
+ * hosts file, and a launcher for this checkout's fleetkit, plus the programs the flow runs (gen-units and
+ * fleetkit as real processes, as an operator and the rendered units run them).
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+
+/** The checkout's root. */
+export const ROOT = resolve(import.meta.dirname, '../..');
+/** The spec the flow starts from. */
+export const EXAMPLE = join(ROOT, 'examples/e2e/cluster.yaml');
+/** The cluster name in the example (hosts entries are `web-1 web-1.e2e`). */
+export const CLUSTER = 'e2e';
+
+/** What a program printed and how it ended, and how long it took. */
+export interface ProgramResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs `file args…` to its end; a non-zero exit is a result, not an error. */
+export function runProgram(file: string, args: readonly string[], o: { env?: Record<string, string>; cwd?: string } = {}): Promise<ProgramResult> {
+  const started = performance.now();
+  return new Promise((done) => {
+    execFile(file, [...args], { env: { ...process.env, NO_COLOR: '1', ...o.env }, cwd: o.cwd, maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
+      done({ code, stdout, stderr: stderr || (err && code === 127 ? err.message : ''), ms: Math.round(performance.now() - started) });
+    });
+  });
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The single-file build the units run. `npm test` builds it first; a file run alone with `npx tap` may find
+ * it older than the sources, and then builds it, so the flow never runs yesterday's fleetkit.
+ */
+export async function ensureBundle(): Promise<void> {
+  const built = await Promise.all(['dist/fleetkit.cjs', 'dist/gen-units.cjs'].map((f) => stat(join(ROOT, f)).then((s) => s.mtimeMs, () => 0)));
+  const sources = Math.max(await newestMtime(join(ROOT, 'src')), await newestMtime(join(ROOT, 'templates')));
+  if (Math.min(...built) >= sources) return;
+  const r = await runProgram(process.execPath, [join(ROOT, 'scripts/bundle.mjs')]);
+  if (r.code !== 0) throw new Error(`node scripts/bundle.mjs failed (exit ${r.code}):\n${r.stderr}`);
+}
+
+/** Paths of one cluster on this machine. */
+export interface ClusterFiles {
+  /** The rewritten cluster.yaml. */
+  readonly spec: string;
+  /** Its directory: gen-units writes `units/` here. */
+  readonly dir: string;
+  /** `#!/bin/sh` launcher of this checkout's fleetkit (`runtime.fleetkit.binary`). */
+  readonly fleetkit: string;
+  /** The hosts file watch-hosts keeps and the client mounts as its /etc/hosts. */
+  readonly hostsFile: string;
+  /** The agent's registry and socket (`runtime.stateDir`). */
+  readonly stateDir: string;
+  /** The announcement prefix, unique to this cluster: `<prefix>/e2e/web/1`. */
+  readonly prefix: string;
+}
+
+/** The line the hosts file starts with, outside fleetkit's block: it must survive every write. */
+export const HOSTS_HEAD = '127.0.0.1 localhost\n';
+
+/**
+ * Writes `dir/cluster.yaml`: the example with etcd, the prefix, the launcher, the state dir and the hosts
+ * file (also the client's mount of it) moved to `dir`. Everything else is the example as committed.
+ */
+export async function prepareCluster(dir: string, o: { etcd: readonly string[]; prefix: string }): Promise<ClusterFiles> {
+  const files: ClusterFiles = {
+    spec: join(dir, 'cluster.yaml'),
+    dir,
+    fleetkit: join(dir, 'bin/fleetkit'),
+    hostsFile: join(dir, 'hosts/hosts'),
+    stateDir: join(dir, 'state'),
+    prefix: o.prefix,
+  };
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  await mkdir(join(dir, 'hosts'), { recursive: true });
+  // As /etc/hosts on a host, the file exists before anything mounts it (docker would make a directory).
+  await writeFile(files.hostsFile, HOSTS_HEAD);
+  await writeFile(files.fleetkit, `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'dist/fleetkit.cjs')} "$@"\n`);
+  await chmod(files.fleetkit, 0o755);
+
+  const doc = parseDocument(await readFile(EXAMPLE, 'utf8'));
+  const oldHosts = String(doc.getIn(['hosts', 'file']));
+  doc.setIn(['etcd', 'endpoints'], [...o.etcd]);
+  doc.setIn(['etcd', 'prefix'], o.prefix);
+  doc.setIn(['runtime', 'fleetkit', 'binary'], files.fleetkit);
+  doc.setIn(['runtime', 'stateDir'], files.stateDir);
+  doc.setIn(['hosts', 'file'], files.hostsFile);
+  const volumes = doc.getIn(['services', 'client', 'volumes']) as { items: { value: unknown }[] } | undefined;
+  const mount = volumes?.items.findIndex((v) => String(v.value).startsWith(`${oldHosts}:`)) ?? -1;
+  if (mount < 0) throw new Error(`${EXAMPLE}: services.client.volumes has no mount of ${oldHosts}`);
+  doc.setIn(['services', 'client', 'volumes', mount], `${files.hostsFile}:/etc/hosts:ro`);
+  await writeFile(files.spec, doc.toString());
+  return files;
+}
+
+/** The `IP NAME NAME.CLUSTER` lines of fleetkit's block in a hosts text, by hostname. */
+export function hostsEntries(text: string, cluster = CLUSTER): Map<string, string> {
+  const out = new Map<string, string>();
+  const begin = text.indexOf(`# BEGIN fleetkit ${cluster}\n`);
+  const end = text.indexOf(`# END fleetkit ${cluster}`);
+  if (begin < 0 || end < begin) return out;
+  for (const line of text.slice(begin, end).split('\n')) {
+    const m = /^(\S+) (\S+) (\S+)$/.exec(line);
+    if (m && m[3] === `${m[2]}.${cluster}`) out.set(m[2]!, m[1]!);
+  }
+  return out;
+}
