@@ -34,6 +34,8 @@ export async function runFleetFlow(t: Test, ctx: FlowContext): Promise<void> {
 
   // The simulated agent of this machine, on the real systemd.
   const launched = new Set<string>();
+  // Unloads under way: fleet's state drops a unit before its agent has finished taking it off the machine.
+  let unloading = 0;
   const published = new Map<string, string>();
   const retried = new Map<string, number>();
   let server: FleetServer | undefined;
@@ -58,9 +60,14 @@ export async function runFleetFlow(t: Test, ctx: FlowContext): Promise<void> {
     },
     async onUnload(unit: AgentUnit): Promise<void> {
       launched.delete(unit.name);
-      await sd.systemctl(['stop', unit.name]);
-      await rm(join(sd.unitDir, unit.name), { force: true });
-      await sd.systemctl(['daemon-reload']);
+      unloading++;
+      try {
+        await sd.systemctl(['stop', unit.name]);
+        await rm(join(sd.unitDir, unit.name), { force: true });
+        await sd.systemctl(['daemon-reload']);
+      } finally {
+        unloading--;
+      }
     },
   };
   // Paced like fleet's agent, which reconciles in the background: every unit of a load is written before
@@ -168,7 +175,7 @@ export async function runFleetFlow(t: Test, ctx: FlowContext): Promise<void> {
     t.same(server!.units().map((u) => u.name), [], 'fleet holds no unit');
     // As with fleetctl destroy, fleet answers the DELETEs at once and its agent stops and unloads the units
     // on the machine afterwards: wait for the machine to have done so.
-    await waitFor(() => server!.states().length === 0 && launched.size === 0, { what: "fleet's agent unloads every unit", timeoutMs: 30_000 }).catch((e: Error) => t.fail(e.message));
+    await waitFor(() => server!.states().length === 0 && launched.size === 0 && unloading === 0, { what: "fleet's agent unloads every unit", timeoutMs: 30_000 }).catch((e: Error) => t.fail(e.message));
     await waitFor(() => obs.keys.size === 0 && obs.hosts.value.size === 0, { what: 'no key and no hosts line', timeoutMs: 2000 }).catch(() => undefined);
     for (const u of ALL_UNITS) t.notOk(await exists(join(sd.unitDir, u)), `${u} removed`);
     for (const u of ALL_UNITS) t.equal((await unitProps(sd, u, ['LoadState']))['LoadState'], 'not-found', `${u} unknown to systemd`);
