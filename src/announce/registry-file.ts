@@ -3,7 +3,8 @@
  * before any sidekick runs again. Written atomically (temp + fsync + rename + fsync of the dir): a crash
  * leaves the old or the new file, never half of one.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { validateRegistration, type Registration, type RegistrationLimits } from './registration.js';
@@ -53,28 +54,8 @@ export async function ensureStateDir(stateDir: string): Promise<void> {
   }
 }
 
-/** Writes the registry atomically. */
+/** Writes the registry atomically (a crash leaves the old registry or the new one). */
 export async function writeRegistry(stateDir: string, registrations: readonly Registration[]): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o750 });
-  const path = join(stateDir, REGISTRY_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o640);
-  try {
-    await fh.writeFile(`${JSON.stringify({ version: 1, registrations }, null, 1)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  const dir = await open(stateDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(join(stateDir, REGISTRY_FILE), Buffer.from(`${JSON.stringify({ version: 1, registrations }, null, 1)}\n`), 0o640);
 }

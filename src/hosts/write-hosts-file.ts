@@ -29,8 +29,8 @@
  * rename fails with EBUSY: the write falls back to in-place, as it must.
  */
 import { constants } from 'node:fs';
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { writeAll, writeFileAtomic } from '../fs/write-file-atomic.js';
 
 /** How the file is replaced; see the module comment. */
 export type WriteMode = 'rename' | 'in-place';
@@ -45,48 +45,6 @@ export interface WriteHostsFileOptions {
 export interface WriteResult {
   readonly mode: WriteMode;
   readonly fellBack: boolean;
-}
-
-let tempCounter = 0;
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, off)).bytesWritten;
-}
-
-/** Temp, fsync, rename, fsync dir. Throws the rename's error (after removing the temp). */
-async function writeByRename(path: string, data: Buffer, fileMode: number): Promise<void> {
-  const dir = dirname(path);
-  const before = await stat(path).catch(() => undefined);
-  const tmp = join(dir, `.${basename(path)}.fleetkit-${process.pid}-${++tempCounter}.tmp`);
-  const fh = await open(tmp, 'wx', before ? before.mode & 0o7777 : fileMode);
-  try {
-    await writeAll(fh, data);
-    // Keep the owner a previous writer (or the admin) gave the file; only root can, and only root needs to.
-    if (before && process.getuid?.() === 0) await fh.chown(before.uid, before.gid);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await syncDir(dir);
 }
 
 /** One padded pwrite, fsync, ftruncate, fsync: the inode (and every bind mount of it) stays. */
@@ -115,7 +73,7 @@ export async function writeHostsFile(path: string, content: string, opts: WriteH
     return { mode: 'in-place', fellBack: false };
   }
   try {
-    await writeByRename(path, data, fileMode);
+    await writeFileAtomic(path, data, fileMode);
     return { mode: 'rename', fellBack: false };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
