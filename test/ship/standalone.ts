@@ -2,12 +2,13 @@
  * The single-file build on its own: dist/fleetkit.cjs copied alone into a fresh directory that has no
  * node_modules in it or above it, run with a plain `node` (no loader, no NODE_PATH), as on a host.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestLike } from '../env/parts.js';
+import { startArgv, type Started } from './unit-argv.js';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,11 +23,8 @@ export interface RunResult {
 }
 
 /** A long-running child (agent) with its output so far. */
-export interface RunningCli {
-  readonly child: ChildProcess;
-  readonly out: string[];
-  readonly exited: Promise<number | string>;
-}
+/** A CLI process started by `start`. */
+export type RunningCli = Started;
 
 /** The copied bundle and ways to run it. */
 export interface Standalone {
@@ -75,17 +73,8 @@ export function standaloneBundle(t: TestLike): Standalone {
   copyFileSync(built, bundle);
   writeFileSync(join(dir, 'probe.cjs'), PROBE);
 
-  const start = (t: TestLike, args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): RunningCli => {
-    const child = spawn(process.execPath, [...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: string[] = [];
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => out.push(s));
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => out.push(s));
-    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-    t.teardown(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    return { child, out, exited };
-  };
+  const start = (t: TestLike, args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): RunningCli =>
+    startArgv(t, [process.execPath, ...args], env, { cwd: dir, onlyEnv: true });
 
   return {
     dir,

@@ -58,9 +58,12 @@ export interface Started {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts argv in the background; killed when `t` ends if still running. */
-export function startArgv(t: TestLike, argv: readonly string[], env: Record<string, string>): Started {
-  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts argv in the background, its output collected; killed when `t` ends if still running. `env` is
+ * added to this process's environment, unless `o.onlyEnv` makes it the whole environment.
+ */
+export function startArgv(t: TestLike, argv: readonly string[], env: NodeJS.ProcessEnv, o: { cwd?: string; onlyEnv?: boolean } = {}): Started {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.onlyEnv ? env : { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: string[] = [];
   child.stdout!.setEncoding('utf8').on('data', (s: string) => out.push(s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => out.push(s));
