@@ -28,7 +28,8 @@ options:
   --exec CMD               run CMD after each write (split into words, no shell); "-- ARGV…" gives argv as is
   --shell                  run the --exec command with /bin/sh -c
   --exec-timeout D         kill a hook still running after D (default 10s)
-  --debounce D             write once changes have been quiet for D (default 10ms)
+  --debounce D             a change that finds the watcher idle is written at once; changes that come
+                           while a write is due wait until quiet for D (default 10ms)
   --max-delay D            …but no later than D after the first change (default 250ms)
   --once                   read, write, exit
 `;

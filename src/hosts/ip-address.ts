@@ -84,7 +84,7 @@ export function ipInSubnet(ip: IpAddress, subnet: IpSubnet): boolean {
   return ip.value >> hostBits === subnet.network >> hostBits;
 }
 
-/** Same address, whatever its spelling (`fc00::1` and `fc00:0::1`). */
-export function sameIp(a: IpAddress, b: IpAddress): boolean {
-  return a.family === b.family && a.value === b.value;
+/** A string equal for equal addresses whatever their spelling (`fc00::1`, `fc00:0::1`): a map key. */
+export function ipKey(ip: IpAddress): string {
+  return `${ip.family}:${ip.value}`;
 }

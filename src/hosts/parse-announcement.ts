@@ -5,6 +5,7 @@
  */
 import type { AnnouncementRecord } from '../announce/record.js';
 import { parseIp, type IpAddress } from './ip-address.js';
+import type { HostEntry } from './select-entries.js';
 
 /**
  * Largest value accepted, in bytes. A record is ~250 bytes; 4 KiB leaves room for fields added later while a
@@ -18,6 +19,10 @@ export interface Announcement {
   readonly record: AnnouncementRecord;
   readonly ip: IpAddress;
   readonly hostIP: IpAddress | undefined;
+  /** The host name lower-cased: names clash and sort case-insensitively (DNS does). */
+  readonly nameKey: string;
+  /** Its hosts line's data, made once per record so that writes can reuse what they rendered of it. */
+  readonly entry: HostEntry;
 }
 
 /** Why a value was refused (one line, safe to log). */
@@ -93,7 +98,7 @@ export function parseAnnouncement(key: string, value: Buffer | string): Announce
     version: 1,
     time: (o['time'] as string | undefined) ?? '',
   } as AnnouncementRecord;
-  return { key, record, ip, hostIP };
+  return { key, record, ip, hostIP, nameKey: record.hostname.toLowerCase(), entry: { ip: record.ip, hostname: record.hostname, key } };
 }
 
 /** Type guard for the rejection branch of parseAnnouncement / parseLease. */

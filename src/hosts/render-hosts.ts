@@ -17,18 +17,30 @@ export function blockMarkers(cluster: string): { readonly begin: string; readonl
   return { begin: `# BEGIN fleetkit ${cluster}`, end: `# END fleetkit ${cluster}` };
 }
 
+/** Lines already rendered, per entry (entries are made once per record): a write re-renders only new ones. */
+const lineCache = new WeakMap<HostEntry, { readonly cluster: string; readonly line: string }>();
+
 /** The entry lines alone (no header): what decides whether the file must change. */
 export function renderEntryLines(entries: readonly HostEntry[], cluster: string): string {
-  return entries.map((e) => `${e.ip} ${e.hostname} ${e.hostname}.${cluster}\n`).join('');
+  let text = '';
+  for (const e of entries) {
+    let c = lineCache.get(e);
+    if (c?.cluster !== cluster) lineCache.set(e, (c = { cluster, line: `${e.ip} ${e.hostname} ${e.hostname}.${cluster}\n` }));
+    text += c.line;
+  }
+  return text;
 }
 
-/** Renders the block: markers, a header naming cluster and revision, the entry lines. Ends with a newline. */
-export function renderHosts(entries: readonly HostEntry[], opts: RenderHostsOptions): string {
+/**
+ * Renders the block: markers, a header naming cluster and revision, the entry lines (`lines`, when the caller
+ * has them from renderEntryLines already). Ends with a newline.
+ */
+export function renderHosts(entries: readonly HostEntry[], opts: RenderHostsOptions, lines = renderEntryLines(entries, opts.cluster)): string {
   const { begin, end } = blockMarkers(opts.cluster);
   return (
     `${begin}\n` +
     `# Managed by fleetkit watch-hosts: cluster ${opts.cluster}, etcd revision ${opts.revision}, ${entries.length} entries. Edits inside this block are overwritten.\n` +
-    renderEntryLines(entries, opts.cluster) +
+    lines +
     `${end}\n`
   );
 }
@@ -40,26 +52,30 @@ interface BlockSpan {
   readonly stop: number;
 }
 
+/** The first line from `from` on that is `marker` plus only trailing white space (as a line-by-line scan would find). */
+function findMarkerLine(text: string, marker: string, from: number): BlockSpan | undefined {
+  // indexOf, not a scan of every line: the file can hold 10,000 lines and is checked on every write.
+  for (let i = text.indexOf(marker, from); i >= 0; i = text.indexOf(marker, i + 1)) {
+    if (i > 0 && text.charCodeAt(i - 1) !== 10) continue;
+    const nl = text.indexOf('\n', i + marker.length);
+    const lineEnd = nl < 0 ? text.length : nl;
+    if (/^\s*$/.test(text.slice(i + marker.length, lineEnd))) return { start: i, stop: nl < 0 ? text.length : nl + 1 };
+  }
+  return undefined;
+}
+
 /** Finds the cluster's block: the first BEGIN line and the first END line after it. */
 function findBlock(existing: string, cluster: string): BlockSpan | undefined {
   const { begin, end } = blockMarkers(cluster);
-  let start: number | undefined;
-  let offset = 0;
-  while (offset < existing.length) {
-    const nl = existing.indexOf('\n', offset);
-    const lineEnd = nl < 0 ? existing.length : nl;
-    const next = nl < 0 ? existing.length : nl + 1;
-    const line = existing.slice(offset, lineEnd).replace(/\s+$/, '');
-    if (start === undefined && line === begin) start = offset;
-    else if (start !== undefined && line === end) return { start, stop: next };
-    offset = next;
-  }
-  if (start !== undefined) {
+  const b = findMarkerLine(existing, begin, 0);
+  if (!b) return undefined;
+  const e = findMarkerLine(existing, end, b.stop);
+  if (!e) {
     throw new FleetkitError('ERR_HOSTS_BLOCK', `the hosts file has "${begin}" but no "${end}" after it`, {
       hint: 'fix the file by hand (add the END line or remove the BEGIN line); fleetkit will not guess where its block ends',
     });
   }
-  return undefined;
+  return { start: b.start, stop: e.stop };
 }
 
 /**

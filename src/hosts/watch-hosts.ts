@@ -57,18 +57,24 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
   let retry: NodeJS.Timeout | undefined;
   let writeError: unknown;
 
+  /** The file as we last wrote it, and its entry lines: when the file still reads the same, no re-parse. */
+  let lastWrite: { readonly content: string; readonly lines: string } | undefined;
+
   const flush = async (): Promise<void> => {
     const { entries } = state.select();
     const lines = renderEntryLines(entries, cluster);
     try {
+      // Read every time (someone may have edited the rest of /etc/hosts); parse only when it is not ours.
       const existing = await readExisting(out);
-      if (managedEntryLines(existing, cluster) === lines) {
+      const current = existing === lastWrite?.content ? lastWrite.lines : managedEntryLines(existing, cluster);
+      if (current === lines) {
         stats.skipped++;
         log(`<7>revision ${state.revision}: entries unchanged, ${out} left alone`);
         return; // unchanged: no write, no hook
       }
-      const next = mergeManagedBlock(existing, renderHosts(entries, { cluster, revision: state.revision }), cluster);
+      const next = mergeManagedBlock(existing, renderHosts(entries, { cluster, revision: state.revision }, lines), cluster);
       const res = await writeHostsFile(out, next, { mode: opts.writeMode });
+      lastWrite = { content: next, lines };
       stats.writes++;
       if (res.fellBack) log(`<5>${out} is a mount point: rename is impossible, writing it in place`);
       log(`<6>wrote ${out}: ${entries.length} entries at revision ${state.revision}`);
