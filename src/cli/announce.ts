@@ -17,10 +17,13 @@ import type { CliIO, Command } from './io.js';
 
 const HELP = `usage: fleetkit announce --key KEY --container NAME [--port P] [--ttl 60s] [--hostname H] [--extra NAME=VALUE…]
        fleetkit announce --withdraw --key KEY
+       fleetkit announce --list
        fleetkit announce --standalone --etcd URL … --key KEY --container NAME …
 
 Registers NAME with the host's agent (STATE_DIR/agent.sock, default /run/fleetkit) and exits once it is
-accepted; the agent announces KEY while the container runs and is healthy.
+accepted; the agent announces KEY while the container runs and is healthy. --list prints what the agent
+holds, one JSON object per line (key, container, port, ttl, state); it waits for the agent like the others,
+so the agent's unit uses it as its readiness check.
 
 options:
   --state-dir DIR   where the agent's socket is (default /run/fleetkit)
@@ -42,6 +45,7 @@ const announceFlagSpec = {
   'state-dir': { type: 'string' },
   'agent-wait': { type: 'string' },
   withdraw: { type: 'boolean' },
+  list: { type: 'boolean' },
   standalone: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -129,6 +133,12 @@ export const run: Command = async (argv, io) => {
     return ExitCode.ok;
   }
   const agentWait = durationOption('agent-wait', values['agent-wait'], 5000);
+  if (values.list) {
+    const reply = await ask(join(values['state-dir'] ?? '/run/fleetkit', AGENT_SOCKET), { op: 'list' }, agentWait);
+    const regs = Array.isArray(reply['registrations']) ? (reply['registrations'] as unknown[]) : [];
+    io.stdout.write(regs.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return ExitCode.ok;
+  }
   if (!values.key) throw Object.assign(new UsageError('announce: --key is required', 'pass --key PREFIX/CLUSTER/SERVICE/INSTANCE'), { code: 'ERR_NO_KEY' });
   // Without --etcd-prefix only the key's form is checked here; the agent checks it against its prefix.
   const prefix = values.standalone || values['etcd-prefix'] ? etcdOptionsFrom(values, undefined, io.env).prefix : '/';

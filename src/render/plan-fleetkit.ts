@@ -16,6 +16,7 @@ export interface FleetkitUnitView {
   readonly after: readonly string[];
   readonly execStartPre: readonly string[];
   readonly execStart: string;
+  readonly execStartPost: readonly string[];
   readonly execStop: readonly string[];
   readonly restartSec: string;
   readonly timeoutStopSec: string;
@@ -72,9 +73,16 @@ function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf('/')) || '/';
 }
 
+/** Where the agent finds the engine when told nothing, and where the image form mounts the host's socket. */
+const DOCKER_SOCKET = '/var/run/docker.sock';
+
 /** `agent …` argv. */
 export function agentArgs(spec: ClusterSpec): string[] {
-  return ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', spec.runtime.stateDir];
+  const a = ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', spec.runtime.stateDir];
+  // In the image form the socket is mounted at the default path; a binary must be told where it is.
+  const socket = spec.runtime.dockerSocket;
+  if (spec.runtime.fleetkit.kind === 'binary' && socket !== undefined) a.push('--docker-host', `unix://${socket}`);
+  return a;
 }
 
 /** `watch-hosts …` argv. The hook, when given, comes last after `--`, one argv word each (no shell). */
@@ -95,7 +103,7 @@ export function hostsArgs(spec: ClusterSpec): string[] {
 function plan(
   spec: ClusterSpec,
   header: string,
-  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[] },
+  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[]; ready?: { mounts: string[]; args: string[] } },
 ): FleetkitUnitView {
   const rt = spec.runtime.fleetkit;
   const docker = spec.runtime.docker;
@@ -114,6 +122,8 @@ function plan(
       after: unique(['network-online.target', ...what.after]),
       execStartPre: [],
       execStart: execLine([rt.path, ...what.args]),
+      // The sidekicks' `fleetkit announce` waits for the agent's socket by itself.
+      execStartPost: [],
       // No ExecStop: SIGTERM is the clean stop (leases revoked, registry kept).
       execStop: [],
     };
@@ -126,6 +136,10 @@ function plan(
     after: unique(['docker.service', 'network-online.target', ...what.after]),
     execStartPre: [execLine([docker, 'kill', what.container], '-'), execLine([docker, 'rm', what.container], '-')],
     execStart: execLine(run),
+    // `docker run` is forked before its container exists, and the sidekicks' `docker exec CONTAINER …` fails
+    // until it does: the unit becomes active (and the sidekicks, ordered after it, start) only once the
+    // program inside answers, checked from a throw-away container of the same image.
+    execStartPost: what.ready ? [execLine([docker, 'run', '--rm', '--net=none', ...what.ready.mounts, rt.image, ...what.ready.args])] : [],
     execStop: [execLine([docker, 'stop', '-t', '10', what.container])],
   };
 }
@@ -138,7 +152,7 @@ export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
     container: AGENT_CONTAINER,
     args: agentArgs(spec),
     mounts: [
-      '-v', '/var/run/docker.sock:/var/run/docker.sock',
+      '-v', `${spec.runtime.dockerSocket ?? DOCKER_SOCKET}:${DOCKER_SOCKET}`,
       '-v', `${state}:${state}`,
       // The record names the host's machine id; the container's own /etc/machine-id is not it.
       '-v', '/etc/machine-id:/etc/machine-id:ro',
@@ -147,6 +161,7 @@ export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
     ],
     // The agent reads the host's flannel subnet; docker for container events.
     after: ['docker.service', ...(spec.flannel ? ['flanneld.service'] : [])],
+    ready: { mounts: ['-v', `${state}:${state}`], args: ['announce', '--list', '--agent-wait', '60s', '--state-dir', state] },
   });
 }
 

@@ -60,6 +60,8 @@ export function normalizeFlannel(raw: RawCluster['flannel'], p: Problems): Flann
 export function normalizeRuntime(raw: RawCluster['runtime'], p: Problems): RuntimeSpec {
   const docker = raw?.docker ?? '/usr/bin/docker';
   if (raw?.docker !== undefined) absolute(docker, ['runtime', 'docker'], p);
+  const dockerSocket = raw?.dockerSocket;
+  if (dockerSocket !== undefined) absolute(dockerSocket, ['runtime', 'dockerSocket'], p);
   const stateDir = raw?.stateDir ?? '/run/fleetkit';
   if (raw?.stateDir !== undefined) absolute(stateDir, ['runtime', 'stateDir'], p);
   const f = raw?.fleetkit ?? {};
@@ -67,14 +69,14 @@ export function normalizeRuntime(raw: RawCluster['runtime'], p: Problems): Runti
   if (f.image !== undefined) {
     if (f.binary !== undefined || f.url !== undefined || f.sha256 !== undefined) p.add(at, 'fleetkit runs either from an image or from a binary, not both', 'keep image:, or keep binary:/url:/sha256:');
     if (!isImageReference(f.image) || !/:[\w][\w.-]*$/.test(f.image)) p.add([...at, 'image'], `expected an image with a tag like fleetkit:0.1.0, got ${describeValue(f.image)}`, 'name the tag; hosts load the image by that exact name');
-    return { docker, stateDir, fleetkit: { kind: 'image', image: f.image } };
+    return { docker, dockerSocket, stateDir, fleetkit: { kind: 'image', image: f.image } };
   }
   const path = f.binary ?? '/opt/bin/fleetkit';
   if (f.binary !== undefined) absolute(path, [...at, 'binary'], p);
   if (f.url !== undefined && !/^https?:\/\/[^\s]+$/.test(f.url)) p.add([...at, 'url'], `expected an http(s) URL, got ${describeValue(f.url)}`, 'write e.g. https://example.com/fleetkit-0.1.0');
   if (f.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(f.sha256)) p.add([...at, 'sha256'], 'expected 64 lower-case hex digits', 'write the output of sha256sum FILE');
   if (f.url !== undefined && f.sha256 === undefined) p.add([...at, 'url'], 'a download URL needs a sha256 to check it against', 'add sha256: (the output of sha256sum FILE)');
-  return { docker, stateDir, fleetkit: { kind: 'binary', path, url: f.url, sha256: f.sha256 } };
+  return { docker, dockerSocket, stateDir, fleetkit: { kind: 'binary', path, url: f.url, sha256: f.sha256 } };
 }
 
 /** `hosts:` with default file /etc/hosts; `exec` is an argv (no shell). */

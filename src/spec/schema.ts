@@ -173,6 +173,7 @@ export const clusterSchema = z.strictObject({
   flannel: o(z.strictObject({ network: str, subnetLen: o(z.int()), backend: o(str), prefix: o(str) })),
   runtime: o(z.strictObject({
     docker: o(str),
+    dockerSocket: o(str),
     fleetkit: o(z.strictObject({ binary: o(str), url: o(str), sha256: o(str), image: o(str) })),
     stateDir: o(str),
   })),

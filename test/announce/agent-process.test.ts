@@ -1,7 +1,7 @@
 /**
  * The agent as a real process: the sidekick command registers over the socket; kill -9 leaves keys to
- * expire within their TTL; a restart brings them back from the persisted registry; SIGTERM revokes every
- * lease before the process exits 0.
+ * expire within their TTL; a restart brings them back from the persisted registry (and `announce --list`
+ * waits for it and lists them); SIGTERM revokes every lease before the process exits 0.
  */
 import t from 'tap';
 import { join } from 'node:path';
@@ -39,7 +39,12 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   t.ok(expiredAfter <= 6000 + 1000, `keys (TTL 5 s and 6 s) expired ${expiredAfter} ms after kill -9 (≤ TTL + 1 s)`);
 
   // Restart over the stale socket: the registry file and docker ps bring both back, no sidekick involved.
+  // `announce --list`, asked before the agent is up, waits for it (the image form's readiness check).
+  const listed = announceCli(['--list', '--state-dir', stateDir, '--agent-wait', '40s']);
   agent = await spawnCli(t, agentArgs);
+  const list = await listed;
+  t.equal(list.code, 0, `announce --list waited for the agent: ${list.err}`);
+  t.same(list.out.trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key).sort(), [...keys].sort(), '--list shows the registrations the agent recovered');
   await waitFor(present, { what: 'keys back after agent restart', timeoutMs: 40_000 });
   t.ok(agent.lines.some((l) => /^<6>holding 2 registration/.test(l)), 'recovered from the persisted registry');
 

@@ -13,6 +13,12 @@ export const ALL_UNITS = [...GLOBAL_UNITS, ...CONTAINER_UNITS, ...SIDEKICKS];
 /** Unit files gen-units writes (templates once). */
 export const UNIT_FILES = ['fleetkit-agent.service', 'fleetkit-hosts.service', 'web@.service', 'web-discovery@.service', 'client@.service'];
 export const CONTAINERS = ['web-1', 'web-2', 'client-1'];
+/** fleetkit's own units, the container each runs in the image form (named as on a host) and its command. */
+export const FLEETKIT_UNITS = [
+  { unit: 'fleetkit-agent.service', container: 'fleetkit-agent', command: 'agent' },
+  { unit: 'fleetkit-hosts.service', container: 'fleetkit-hosts', command: 'watch-hosts' },
+] as const;
+export const FLEETKIT_CONTAINERS: readonly string[] = FLEETKIT_UNITS.map((f) => f.container);
 /** What local/httpd serves. */
 export const PAGE = 'hello from fleetkit test httpd';
 
@@ -45,6 +51,12 @@ export async function activeSince(sd: SystemdPart, unit: string): Promise<number
   return Date.now() - (Number(process.hrtime.bigint()) / 1e6 - mono);
 }
 
+/** How long a oneshot unit's ExecStart ran the last time (ms), from systemd's monotonic stamps. */
+export async function execMainMs(sd: SystemdPart, unit: string): Promise<number> {
+  const p = await unitProps(sd, unit, ['ExecMainStartTimestampMonotonic', 'ExecMainExitTimestampMonotonic']);
+  return (Number(p['ExecMainExitTimestampMonotonic']) - Number(p['ExecMainStartTimestampMonotonic'])) / 1000;
+}
+
 /** The container's address on the engine's bridge, from `docker inspect`. */
 export async function bridgeIp(docker: DockerPart, container: string): Promise<string> {
   const r = await docker.docker(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);
@@ -52,10 +64,10 @@ export async function bridgeIp(docker: DockerPart, container: string): Promise<s
   return r.stdout.trim();
 }
 
-/** Names of all containers (running or not) whose name is one of the cluster's. */
-export async function leftoverContainers(docker: DockerPart): Promise<string[]> {
+/** Names of all containers (running or not) whose name is one of `names` (default: the cluster's). */
+export async function leftoverContainers(docker: DockerPart, names: readonly string[] = CONTAINERS): Promise<string[]> {
   const r = await docker.docker(['ps', '-a', '--format', '{{.Names}}']);
-  return r.stdout.split('\n').filter((n) => CONTAINERS.includes(n));
+  return r.stdout.split('\n').filter((n) => names.includes(n));
 }
 
 /** From inside the client container: GET http://HOST:8080/ (resolved through its /etc/hosts). */

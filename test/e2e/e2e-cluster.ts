@@ -1,12 +1,14 @@
 /**
- * The end-to-end cluster: examples/e2e/cluster.yaml pointed at this run's etcd, a temporary state dir and
- * hosts file, and a launcher for this checkout's fleetkit, plus the programs the flow runs (gen-units and
- * fleetkit as real processes, as an operator and the rendered units run them).
+ * The end-to-end cluster: examples/e2e/cluster.yaml pointed at this run's etcd and engine, a temporary state
+ * dir and hosts file, and fleetkit on the hosts either as a launcher for this checkout's build or as its
+ * image, plus the programs the flow runs (gen-units and fleetkit as real processes, as an operator and the
+ * rendered units run them).
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { IMAGE } from '../ship/image-build.js';
 
 /** The checkout's root. */
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -54,13 +56,22 @@ export async function ensureBundle(): Promise<void> {
   if (r.code !== 0) throw new Error(`node scripts/bundle.mjs failed (exit ${r.code}):\n${r.stderr}`);
 }
 
+/**
+ * How the hosts run fleetkit (`runtime.fleetkit`): `binary`, this checkout's launcher; `image`, the image
+ * `npm run image` builds (IMAGE), which the engine must already hold.
+ */
+export type FleetkitForm = 'binary' | 'image';
+
 /** Paths of one cluster on this machine. */
 export interface ClusterFiles {
   /** The rewritten cluster.yaml. */
   readonly spec: string;
   /** Its directory: gen-units writes `units/` here. */
   readonly dir: string;
-  /** `#!/bin/sh` launcher of this checkout's fleetkit (`runtime.fleetkit.binary`). */
+  /**
+   * `#!/bin/sh` launcher of this checkout's fleetkit: the operator's CLI (load, status, destroy) in both
+   * forms, and `runtime.fleetkit.binary` in the binary form.
+   */
   readonly fleetkit: string;
   /** The hosts file watch-hosts keeps and the client mounts as its /etc/hosts. */
   readonly hostsFile: string;
@@ -73,11 +84,22 @@ export interface ClusterFiles {
 /** The line the hosts file starts with, outside fleetkit's block: it must survive every write. */
 export const HOSTS_HEAD = '127.0.0.1 localhost\n';
 
+/** Where the cluster's parts are and how its hosts run fleetkit. */
+export interface ClusterOptions {
+  readonly etcd: readonly string[];
+  readonly prefix: string;
+  /** The engine's API socket (`runtime.dockerSocket`: the test engine does not listen on the default). */
+  readonly dockerSocket: string;
+  /** @default 'binary' */
+  readonly form?: FleetkitForm;
+}
+
 /**
- * Writes `dir/cluster.yaml`: the example with etcd, the prefix, the launcher, the state dir and the hosts
- * file (also the client's mount of it) moved to `dir`. Everything else is the example as committed.
+ * Writes `dir/cluster.yaml`: the example with etcd, the prefix, the engine's socket, fleetkit's form, the
+ * state dir and the hosts file (also the client's mount of it) moved to `dir`. Everything else is the
+ * example as committed.
  */
-export async function prepareCluster(dir: string, o: { etcd: readonly string[]; prefix: string }): Promise<ClusterFiles> {
+export async function prepareCluster(dir: string, o: ClusterOptions): Promise<ClusterFiles> {
   const files: ClusterFiles = {
     spec: join(dir, 'cluster.yaml'),
     dir,
@@ -97,7 +119,10 @@ export async function prepareCluster(dir: string, o: { etcd: readonly string[]; 
   const oldHosts = String(doc.getIn(['hosts', 'file']));
   doc.setIn(['etcd', 'endpoints'], [...o.etcd]);
   doc.setIn(['etcd', 'prefix'], o.prefix);
-  doc.setIn(['runtime', 'fleetkit', 'binary'], files.fleetkit);
+  // As an operator would say it: the units' docker CLI finds the engine through the manager's
+  // DOCKER_HOST (test/env/systemd.sh), fleetkit's agent through this.
+  doc.setIn(['runtime', 'dockerSocket'], o.dockerSocket);
+  doc.setIn(['runtime', 'fleetkit'], doc.createNode(o.form === 'image' ? { image: IMAGE } : { binary: files.fleetkit }));
   doc.setIn(['runtime', 'stateDir'], files.stateDir);
   doc.setIn(['hosts', 'file'], files.hostsFile);
   const volumes = doc.getIn(['services', 'client', 'volumes']) as { items: { value: unknown }[] } | undefined;

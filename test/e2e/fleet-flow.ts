@@ -28,7 +28,7 @@ async function systemdState(sd: SystemdPart, unit: string): Promise<SystemdState
 export async function runFleetFlow(t: Test, ctx: FlowContext): Promise<void> {
   const { etcd, sd, docker, timings } = ctx;
   const dir = await mkdtemp(join(tmpdir(), 'fk-e2e-fleet-'));
-  const c = await prepareCluster(dir, { etcd: etcd.endpoints, prefix: `/fk-e2e-fleet-${process.pid}` });
+  const c = await prepareCluster(dir, { etcd: etcd.endpoints, prefix: `/fk-e2e-fleet-${process.pid}`, dockerSocket: docker.socketPath });
   const key = (i: string): string => webKey(c, i);
   const obs = await Observer.start(etcd.endpoints, c.prefix, c.hostsFile);
 

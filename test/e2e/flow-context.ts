@@ -8,7 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dockerPart, etcdPart, systemdPart, type DockerPart, type EtcdPart, type SystemdPart } from '../env/parts.js';
 import type { StatusModel } from '../../src/ops/status-model.js';
-import { ALL_UNITS, CONTAINERS, GLOBAL_UNITS, UNIT_FILES } from './checks.js';
+import { ALL_UNITS, CONTAINERS, FLEETKIT_CONTAINERS, GLOBAL_UNITS, UNIT_FILES } from './checks.js';
 import { CLUSTER, ensureBundle, ROOT, runProgram, type ClusterFiles, type ProgramResult } from './e2e-cluster.js';
 import { Observer } from './observer.js';
 import { Timings } from './timings.js';
@@ -78,7 +78,7 @@ export async function createFlowContext(t: Test): Promise<FlowContext> {
       for (const f of new Set([...UNIT_FILES, ...ALL_UNITS])) await rm(join(sd.unitDir, f), { force: true });
       await sd.systemctl(['daemon-reload']);
       await sd.systemctl(['reset-failed', ...ALL_UNITS]);
-      await docker.docker(['rm', '-f', ...CONTAINERS]);
+      await docker.docker(['rm', '-f', ...CONTAINERS, ...FLEETKIT_CONTAINERS]);
       const o = await Observer.start(etcd.endpoints, c.prefix, c.hostsFile);
       await o.client.delete().prefix(`${c.prefix}/`).exec();
       await o.close();

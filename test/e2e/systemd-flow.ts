@@ -2,6 +2,11 @@
  * The flow on the local systemd: gen-units, `fleetkit load --systemd --user`, then what the cluster does and
  * shows (announcements, hosts file, name resolution in a container, a crash, a restart, status, logs), and
  * `fleetkit destroy`. Each step is a subtest named by its number in the flow.
+ *
+ * It runs with fleetkit on the host in either form (`runtime.fleetkit`): the binary, or the image, where
+ * the agent and watch-hosts units run `docker run … fleetkit:<version>` and the sidekicks `docker exec
+ * fleetkit-agent fleetkit announce …`. The steps and their checks are the same; step 0 (the image in the
+ * engine) and the checks of what the fleetkit units run differ.
  */
 import type { Test } from 'tap';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,18 +15,21 @@ import { join } from 'node:path';
 import { waitFor } from '../env/parts.js';
 import type { StatusModel } from '../../src/ops/status-model.js';
 import { Background } from './background.js';
-import { activeSince, ALL_UNITS, bridgeIp, fetchFromClient, GLOBAL_UNITS, leftoverContainers, PAGE, UNIT_FILES, unitProps, unitStates, WEB } from './checks.js';
-import { CLUSTER, HOSTS_HEAD, prepareCluster } from './e2e-cluster.js';
+import { IMAGE, ensureImage } from '../ship/image-build.js';
+import { activeSince, ALL_UNITS, bridgeIp, CONTAINERS, execMainMs, fetchFromClient, FLEETKIT_CONTAINERS, FLEETKIT_UNITS, leftoverContainers, PAGE, UNIT_FILES, unitProps, unitStates, WEB } from './checks.js';
+import { CLUSTER, HOSTS_HEAD, prepareCluster, type FleetkitForm } from './e2e-cluster.js';
 import { webKey, webRows, type FlowContext, type InstanceRow } from './flow-context.js';
 import { Observer } from './observer.js';
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 
-/** Runs the flow as subtests of `t`. */
-export async function runSystemdFlow(t: Test, ctx: FlowContext): Promise<void> {
+/** Runs the flow as subtests of `t`, the hosts running fleetkit in `form`. */
+export async function runSystemdFlow(t: Test, ctx: FlowContext, form: FleetkitForm = 'binary'): Promise<void> {
   const { etcd, sd, docker, timings } = ctx;
-  const dir = await mkdtemp(join(tmpdir(), 'fk-e2e-systemd-'));
-  const c = await prepareCluster(dir, { etcd: etcd.endpoints, prefix: `/fk-e2e-${process.pid}` });
+  // Names the form in the timings and keeps the two runs' keys apart.
+  const label = form === 'binary' ? 'systemd' : 'systemd, image';
+  const dir = await mkdtemp(join(tmpdir(), `fk-e2e-systemd-${form}-`));
+  const c = await prepareCluster(dir, { etcd: etcd.endpoints, prefix: `/fk-e2e-${form}-${process.pid}`, dockerSocket: docker.socketPath, form });
   const sdArgs = ['--systemd', '--user', '--unit-dir', sd.unitDir, '--journal-dir', sd.journalDir];
   const obs = await Observer.start(etcd.endpoints, c.prefix, c.hostsFile);
   t.teardown(async () => {
@@ -35,13 +43,25 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext): Promise<void> {
   let up = false;
   const cluster = (t: Test): boolean => up || (t.fail('not run: step 1 did not bring the cluster up'), false);
 
+  // The image form needs the image in the engine first (on a host: fleetkit-install.service pulls or loads it).
+  let image = form === 'binary';
+  if (form === 'image') {
+    await t.test(`0. ${IMAGE} in the engine (built once per run)`, async (t) => {
+      const got = await ensureImage(docker);
+      t.equal(got.build.code, 0, `scripts/image.mjs exits 0: ${got.build.stderr.trim()}`);
+      timings.add(`${label}: ${IMAGE} into the engine (${got.how})`, got.ms);
+      image = t.passing();
+    });
+  }
+
   await t.test('1. gen-units → load: instances, sidekicks, agent and watch-hosts active', async (t) => {
+    if (!image) return void t.fail(`not run: step 0 did not put ${IMAGE} in the engine`);
     const { r: gen, paths } = await ctx.genUnits(c);
     t.equal(gen.code, 0, gen.stderr);
     t.same(paths.map((p) => p.replace(`${dir}/`, '')).sort(), ALL_UNITS.map((u) => `units/${u}`).sort(), 'gen-units lists every unit to start');
     const started = Date.now();
     const load = await ctx.fleetkit(c, ['load', ...paths, ...sdArgs, '--timeout', '40s']);
-    timings.add('systemd: fleetkit load (all 7 units active)', load.ms);
+    timings.add(`${label}: fleetkit load (all 7 units active)`, load.ms);
     t.equal(load.code, 0, `load exits 0\n${load.stdout}\n${load.stderr}`);
     t.match(load.stdout, /load: 7 created, 0 replaced, 0 unchanged, 0 failed/);
     t.comment(`fleetkit load output:\n${load.stdout}`);
@@ -55,18 +75,30 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext): Promise<void> {
       'web-discovery@1.service': 'active/exited',
       'web-discovery@2.service': 'active/exited',
     }, 'every unit runs (sidekicks are oneshots that stay active)');
-    for (const g of GLOBAL_UNITS) {
-      const exec = (await unitProps(sd, g, ['ExecStart']))['ExecStart'] ?? '';
-      t.match(exec, `path=${c.fleetkit} `, `${g} runs this checkout's fleetkit`);
+    for (const f of FLEETKIT_UNITS) {
+      const exec = (await unitProps(sd, f.unit, ['ExecStart']))['ExecStart'] ?? '';
+      if (form === 'binary') {
+        t.match(exec, `path=${c.fleetkit} `, `${f.unit} runs this checkout's fleetkit`);
+      } else {
+        t.match(exec, ` --name ${f.container} --net=host `, `${f.unit} runs fleetkit in a container on the host's network`);
+        t.match(exec, ` ${IMAGE} ${f.command} `, `${f.unit} runs ${IMAGE} ${f.command}`);
+        const running = await docker.docker(['inspect', '-f', '{{.Config.Image}} {{.State.Running}}', f.container]);
+        t.equal(running.stdout.trim(), `${IMAGE} true`, `container ${f.container} runs ${IMAGE}`);
+      }
     }
+    // runtime.dockerSocket reaches the agent: mounted where the image's fleetkit looks, or as --docker-host.
+    const agentExec = (await unitProps(sd, FLEETKIT_UNITS[0].unit, ['ExecStart']))['ExecStart'] ?? '';
+    const socketArg = form === 'image' ? ` -v ${docker.socketPath}:/var/run/docker.sock ` : ` --docker-host unix://${docker.socketPath} `;
+    t.match(agentExec, socketArg, 'the agent is given the engine\'s socket (runtime.dockerSocket)');
 
     try {
       for (const i of WEB) {
         const a = await obs.announced(webKey(c, i), () => true, 20_000);
         const h = await obs.hostsMatch(`lists web-${i}`, (e) => e.has(`web-${i}`), 10_000);
         const since = await activeSince(sd, `web@${i}.service`);
-        timings.add(`systemd: web@${i} active → announced in etcd`, a.at - since);
-        timings.add(`systemd: web@${i} announced → in hosts file`, h.at - a.at);
+        timings.add(`${label}: web@${i} active → announced in etcd`, a.at - since);
+        timings.add(`${label}: web@${i} announced → in hosts file`, h.at - a.at);
+        timings.add(`${label}: web-discovery@${i} ExecStart (announce)`, await execMainMs(sd, `web-discovery@${i}.service`));
         t.ok(a.at >= started, `web-${i} announced by this load`);
       }
     } catch (e) {
@@ -129,16 +161,16 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext): Promise<void> {
     const hostsGone = await obs.hostsMatch('without web-1', (e) => !e.has('web-1') && e.has('web-2'), 5000);
     t.ok(gone - killed <= 1000, `key gone ${gone - killed} ms after the kill (≤ 1000)`);
     t.ok(hostsGone.at - killed <= 1000, `hosts line gone ${hostsGone.at - killed} ms after the kill (≤ 1000)`);
-    timings.add('systemd: docker kill → gone from etcd', gone - killed);
-    timings.add('systemd: docker kill → gone from hosts file', hostsGone.at - killed);
+    timings.add(`${label}: docker kill → gone from etcd`, gone - killed);
+    timings.add(`${label}: docker kill → gone from hosts file`, hostsGone.at - killed);
     t.ok(obs.keys.has(webKey(c, '2')), 'web-2 stays announced');
 
     const back = await obs.announced(webKey(c, '1'), () => true, 30_000);
     const ip = await bridgeIp(docker, 'web-1');
     t.equal(back.value.ip, ip, 'announced again with the new container\'s IP');
     const hostsBack = await obs.hostsMatch('lists web-1 again', (e) => e.get('web-1') === ip, 10_000);
-    timings.add('systemd: docker kill → announced again (Restart=)', back.at - killed);
-    timings.add('systemd: docker kill → in hosts file again', hostsBack.at - killed);
+    timings.add(`${label}: docker kill → announced again (Restart=)`, back.at - killed);
+    timings.add(`${label}: docker kill → in hosts file again`, hostsBack.at - killed);
     const after = await unitProps(sd, 'web@1.service', ['NRestarts', 'ActiveState']);
     t.equal(Number(after['NRestarts']), Number(before['NRestarts']) + 1, 'systemd restarted the unit (Restart=always)');
     t.equal(after['ActiveState'], 'active');
@@ -170,9 +202,9 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext): Promise<void> {
     const ip = await bridgeIp(docker, 'web-2');
     t.equal(back.value.ip, ip, 'announced with the new container\'s IP');
     const hostsBack = await obs.hostsMatch('lists web-2 again', (e) => e.get('web-2') === ip, 10_000);
-    timings.add('systemd: systemctl restart → gone from etcd', gone - restarted);
-    timings.add('systemd: systemctl restart → announced again', back.at - restarted);
-    timings.add('systemd: systemctl restart → in hosts file again', hostsBack.at - restarted);
+    timings.add(`${label}: systemctl restart → gone from etcd`, gone - restarted);
+    timings.add(`${label}: systemctl restart → announced again`, back.at - restarted);
+    timings.add(`${label}: systemctl restart → in hosts file again`, hostsBack.at - restarted);
     t.same(await unitStates(sd, ['web@2.service', 'web-discovery@2.service']), { 'web@2.service': 'active/running', 'web-discovery@2.service': 'active/exited' });
     t.same(await fetchFromClient(docker, 'web-2'), { code: 0, body: PAGE, err: '' }, 'client-1 reaches web-2 again by name');
     ips.set('2', ip);
@@ -207,7 +239,8 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext): Promise<void> {
     t.comment(`fleetkit destroy output:\n${r.stdout}`);
     for (const f of UNIT_FILES) t.notOk(await exists(join(sd.unitDir, f)), `${f} removed`);
     for (const u of ALL_UNITS) t.equal((await unitProps(sd, u, ['LoadState']))['LoadState'], 'not-found', `${u} unknown to systemd`);
-    t.same(await leftoverContainers(docker), [], 'no container left');
+    // In the image form fleetkit's own containers go too (docker run --rm, stopped by the units' ExecStop).
+    t.same(await leftoverContainers(docker, form === 'image' ? [...CONTAINERS, ...FLEETKIT_CONTAINERS] : CONTAINERS), [], 'no container left');
     // The withdrawals ran in the sidekicks' ExecStop, before destroy returned; the watcher's write follows.
     await waitFor(() => obs.keys.size === 0 && obs.hosts.value.size === 0, { what: 'no key and no hosts line', timeoutMs: 2000 }).catch(() => undefined);
     t.same([...obs.keys.keys()], [], 'no key left in etcd');

@@ -2,8 +2,9 @@
  * The image form of the rendered units, run for real: the agent's and the hosts watcher's `ExecStart=`
  * (docker run … fleetkit:<version> …, with the mounts the render gives them) and the sidekick's
  * (`docker exec fleetkit-agent fleetkit announce …`) on a Docker engine of its own (the containers have
- * fixed names, as on a host), against the test etcd. The one change to the rendered argv: the engine's
- * socket is not at /var/run/docker.sock here, so that mount's source is the test engine's socket.
+ * fixed names, as on a host), against the test etcd. The argvs run as rendered: the engine's socket is not
+ * at /var/run/docker.sock here, and the spec says where it is (`runtime.dockerSocket`), as an operator
+ * whose engine listens elsewhere would.
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -14,15 +15,16 @@ import { connectEtcd } from '../../src/etcd/connect.js';
 import { renderCluster } from '../../src/render/render.js';
 import { parseSpec } from '../../src/spec/load.js';
 import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
-import { IMAGE, buildImage } from './image-build.js';
+import { IMAGE, ensureImage } from './image-build.js';
 import { execArgvs, runArgv, startArgv } from './unit-argv.js';
 
-const HOST_SOCKET = '/var/run/docker.sock';
+/** Where fleetkit's agent in the image looks for the engine (its default). */
+const CONTAINER_SOCKET = '/var/run/docker.sock';
 
 t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t) => {
   const [etcd, docker] = await Promise.all([etcdPart(t), dockerPart(t, { private: true })]);
-  const built = await buildImage(docker);
-  t.equal(built.code, 0, `image built into the private engine: ${built.stderr.trim()}`);
+  const image = await ensureImage(docker);
+  t.equal(image.build.code, 0, `the run's image (${image.how} into the private engine): ${image.build.stderr.trim()}`);
   const dir = mkdtempSync(join(tmpdir(), 'fk-image-units-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'etc'));
@@ -35,6 +37,7 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
     `etcd: { endpoints: [${JSON.stringify(etcd.clientUrl)}], prefix: ${prefix} }`,
     'runtime:',
     `  docker: ${dockerCli}`,
+    `  dockerSocket: ${docker.socketPath}`,
     `  stateDir: ${dir}/run`,
     `  fleetkit: { image: "${IMAGE}" }`,
     `hosts: { file: ${dir}/etc/hosts }`,
@@ -49,13 +52,13 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
   const etcdClient = await connectEtcd({ endpoints: etcd.endpoints });
   t.teardown(() => etcdClient.close());
 
-  // The agent, with the socket mount pointed at the test engine.
+  // The agent, the engine's socket mounted where fleetkit in the container looks for it.
   const [agentRun] = execArgvs(rendered, 'fleetkit-agent.service', 'ExecStart');
   const agentArgv = agentRun!.argv;
   t.strictSame(agentArgv.slice(1, 6), ['run', '--rm', '--name', 'fleetkit-agent', '--net=host']);
-  const socketMount = agentArgv.indexOf(`${HOST_SOCKET}:${HOST_SOCKET}`);
-  t.ok(socketMount > 0 && agentArgv[socketMount - 1] === '-v', 'the rendered agent mounts the docker socket');
-  agentArgv[socketMount] = `${docker.socketPath}:${HOST_SOCKET}`;
+  const socketMount = agentArgv.indexOf(`${docker.socketPath}:${CONTAINER_SOCKET}`);
+  t.ok(socketMount > 0 && agentArgv[socketMount - 1] === '-v', 'the rendered agent mounts runtime.dockerSocket as the container\'s docker socket');
+  t.notOk(agentArgv.includes('--docker-host'), 'and needs no --docker-host in the container');
   t.ok(agentArgv.includes(`${dir}/run:${dir}/run`), 'and the state dir, at the same path');
   for (const pre of execArgvs(rendered, 'fleetkit-agent.service', 'ExecStartPre')) {
     t.equal(pre.prefix, '-', 'kill/rm before start may fail');
