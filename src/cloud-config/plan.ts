@@ -245,15 +245,21 @@ function installFleetkit(spec: ClusterSpec, units: PlanUnit[], files: PlanFile[]
   if (!rt.url) return; // the binary is put on the machine by other means
   if (!rt.sha256) throw new UsageError('runtime.fleetkit.url needs runtime.fleetkit.sha256', 'a binary fetched at boot must be checked: add its sha256');
   const tmp = `${rt.path}.download`;
+  // A stamp named after the checksum: when the spec names a new sha256, its stamp is missing, so the next
+  // boot fetches and installs the new binary; with the same sha256 and the binary in place, nothing is fetched.
+  const stamp = `/var/lib/fleetkit/installed-${rt.sha256}`;
   files.push({ path: '/etc/fleetkit/fleetkit.sha256', mode: 0o644, contents: `${rt.sha256}  ${tmp}\n` });
   units.push({ name: 'fleetkit-install.service', start: true, dropIns: [], contents: unitText('fleetkit-install.service', [
     ...head,
-    opt('Unit', 'ConditionPathExists', `!${rt.path}`),
-    opt('Service', 'ExecStart', quoteArgv(['/usr/bin/mkdir', '-p', rt.path.replace(/\/[^/]+$/, '') || '/'])),
+    // `|`: either condition is enough (the binary is missing, or it is not the one with this sha256).
+    opt('Unit', 'ConditionPathExists', `|!${rt.path}`),
+    opt('Unit', 'ConditionPathExists', `|!${stamp}`),
+    opt('Service', 'ExecStart', quoteArgv(['/usr/bin/mkdir', '-p', rt.path.replace(/\/[^/]+$/, '') || '/', '/var/lib/fleetkit'])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/curl', '-fsSL', '--retry', '5', '-o', tmp, rt.url])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/sha256sum', '--check', '--strict', '/etc/fleetkit/fleetkit.sha256'])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/chmod', '0755', tmp])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/mv', '-f', tmp, rt.path])),
+    opt('Service', 'ExecStart', quoteArgv(['/usr/bin/touch', stamp])),
     opt('Install', 'WantedBy', 'multi-user.target'),
   ]) });
 }

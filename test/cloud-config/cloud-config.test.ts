@@ -167,3 +167,33 @@ t.test('bad input reads as plain sentences, exit 2', async (t) => {
     t.equal(r.stdout, '', 'nothing written to stdout');
   }
 });
+
+t.test('binary form: fetched, checked against its sha256, and fetched again when the sha256 changes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fk-cc-binary-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const install = async (sha: string): Promise<{ unit: string; sums: string }> => {
+    const spec = join(dir, 'cluster.yaml');
+    writeFileSync(spec, readFileSync(join(root, SEED), 'utf8') +
+      `runtime:\n  fleetkit:\n    binary: /opt/bin/fleetkit\n    url: https://downloads.example.com/fleetkit-linux-x64\n    sha256: ${sha}\n`);
+    const r = await cloudConfig([spec]);
+    t.equal(r.code, 0, r.stderr);
+    const doc = parse(r.stdout) as Doc;
+    t.same(bootDocumentProblems('cloud-config', r.stdout), []);
+    const sums = (doc.write_files as Doc[]).find((f) => f.path === '/etc/fleetkit/fleetkit.sha256');
+    return { unit: unitNamed(doc.coreos.units, 'fleetkit-install.service').content as string, sums: String(sums?.content) };
+  };
+  const a = 'a'.repeat(64);
+  const { unit, sums } = await install(a);
+  t.equal(sums, `${a}  /opt/bin/fleetkit.download\n`, 'the checksum file names the download, not the installed binary');
+  // Run when the binary is missing OR this sha256 was never installed: both conditions are triggering (`|`).
+  t.match(unit, /^ConditionPathExists=\|!\/opt\/bin\/fleetkit$/m);
+  t.match(unit, new RegExp(`^ConditionPathExists=\\|!/var/lib/fleetkit/installed-${a}$`, 'm'));
+  t.notMatch(unit, /^ConditionPathExists=![^|]/m, 'no plain condition that would keep an old binary forever');
+  const steps = [...unit.matchAll(/^ExecStart=(\S+)/gm)].map((m) => m[1]);
+  t.same(steps, ['/usr/bin/mkdir', '/usr/bin/curl', '/usr/bin/sha256sum', '/usr/bin/chmod', '/usr/bin/mv', '/usr/bin/touch'],
+    'fetch, check, then install; the stamp is written last, only after the checked binary is in place');
+  t.match(unit, /^Before=fleetkit-agent\.service fleetkit-hosts\.service$/m);
+  const b = 'b'.repeat(64);
+  const next = await install(b);
+  t.match(next.unit, new RegExp(`^ConditionPathExists=\\|!/var/lib/fleetkit/installed-${b}$`, 'm'), 'a new sha256 names a new stamp, so the new binary is fetched at the next boot');
+});
