@@ -55,7 +55,14 @@ export async function resolveSelection(positionals: readonly string[], cwd: stri
     return fromSpec(file, positionals[0]!);
   }
   if (positionals.some(isSpecPath)) throw new UsageError('give either one SPEC or unit files/names, not both');
-  const onDisk = await Promise.all(positionals.map((p) => (argsAs === 'names' ? p.includes('/') : looksLikeFile(p, cwd))));
+  // Instances share their template: its path is looked up once, not once per instance (200 names → 201 stats).
+  const templateExists = new Map<string, Promise<boolean>>();
+  const isTemplateFile = (path: string): Promise<boolean> => {
+    let p = templateExists.get(path);
+    if (!p) templateExists.set(path, (p = exists(path)));
+    return p;
+  };
+  const onDisk = await Promise.all(positionals.map((p) => (argsAs === 'names' ? p.includes('/') : looksLikeFile(p, cwd, isTemplateFile))));
   if (onDisk.every((x) => !x) && allowNames) return { kind: 'names', names: positionals.map(unitNameOf) };
   if (onDisk.some((x) => !x) && allowNames && onDisk.some((x) => x)) throw new UsageError('give either unit files or unit names, not both');
   // Many instances share one template file: read and parse each template once.
@@ -74,12 +81,12 @@ export async function resolveSelection(positionals: readonly string[], cwd: stri
   return { kind: 'files', desired: await Promise.all(positionals.map((p) => fromFile(p, cwd, readTemplate, parseTemplate))) };
 }
 
-async function looksLikeFile(arg: string, cwd: string): Promise<boolean> {
+async function looksLikeFile(arg: string, cwd: string, templateExists: (path: string) => Promise<boolean>): Promise<boolean> {
   if (arg.includes('/')) return true;
   const path = resolve(cwd, arg);
   if (await exists(path)) return true;
   const t = templateOf(unitNameOf(arg));
-  return t !== undefined && (await exists(join(dirname(path), t)));
+  return t !== undefined && (await templateExists(join(dirname(path), t)));
 }
 
 async function fromSpec(file: string, shown: string): Promise<UnitSelection> {

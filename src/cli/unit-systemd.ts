@@ -137,6 +137,12 @@ async function jobs(ctx: Ctx, names: readonly string[], what: 'start' | 'stop', 
     // A Type=simple service is `active` as soon as it is forked: one whose command fails at once (a bad
     // binary, a container that exits) turns `failed` a moment later. Look again once the last job is
     // `settleMs` old (earlier ones are older still).
+    // Guarantee: a unit reported started was `active` in one ListUnitsByNames read taken at least
+    // `settleMs` after its start job ended; one that exits within that time is reported failed (unless
+    // Restart= has brought it back to `active` by the read: this is a look, not a watch). The wait is the
+    // guarantee itself, not overhead: watching PropertiesChanged instead could only report failures sooner,
+    // never end the window for the units that stay up, and needs `Subscribe`, which makes systemd emit
+    // signals for every unit and slows the starts themselves (see systemd-manager.ts).
     await sleep(Math.max(0, lastDone + o.settleMs - Date.now()));
     states = new Map([...states, ...(await ctx.mgr.states(pending))]);
   }
