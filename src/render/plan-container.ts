@@ -78,9 +78,8 @@ export const DEFAULT_GRACE = 10;
 /** Time systemd allows beyond the grace period for `docker stop` to kill and the client to exit. */
 export const STOP_MARGIN = 15;
 
-/** Builds the container unit's view model. */
-export function planContainer(service: ServiceSpec, docker: string, header: string, cluster: string): ContainerView {
-  const names = serviceNames(service);
+/** Builds the container unit's view model; `names` when the caller has them already. */
+export function planContainer(service: ServiceSpec, docker: string, header: string, cluster: string, names = serviceNames(service)): ContainerView {
   const extra = extraLines(service, names.unit);
   const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
   const instance = service.fleet.global ? '' : ` ${specifier('i')}`;

@@ -42,10 +42,12 @@ export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, containe
   return a;
 }
 
-/** Builds the sidekick's view model; undefined when the service does not announce. */
-export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: string): DiscoveryView | undefined {
+/**
+ * Builds the sidekick's view model; undefined when the service does not announce. `names` when the caller has
+ * them already.
+ */
+export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: string, names = serviceNames(service)): DiscoveryView | undefined {
   const announce = service.announce;
-  const names = serviceNames(service);
   if (!announce || !names.discovery) return undefined;
   const fleetkit = fleetkitCommand(spec);
   const ref = textValue('BindsTo', names.unitRef);

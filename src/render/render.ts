@@ -54,9 +54,9 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   const warnings: string[] = [];
   for (const service of spec.services) {
     const names = serviceNames(service);
-    files.push(renderOne(names.unit, 'container', planContainer(service, spec.runtime.docker, header, spec.name)));
+    files.push(renderOne(names.unit, 'container', planContainer(service, spec.runtime.docker, header, spec.name, names)));
     start.push(...names.instances);
-    const discovery = planDiscovery(spec, service, header);
+    const discovery = planDiscovery(spec, service, header, names);
     if (discovery && names.discovery) {
       files.push(renderOne(names.discovery, 'discovery', discovery));
       start.push(...names.discoveryInstances);

@@ -80,12 +80,14 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: { clus
     checkUnitNames(service, p, path);
     out.push(service);
   }
+  // Services by name: the checks below look names up for every service, which must not cost O(n²).
+  const byName = new Map(out.map((s) => [s.name, s]));
   // MachineOf naming an instance this spec never renders can never be satisfied: fleet would wait forever.
   // Units outside the spec are fleet's business (they may be loaded by other means) and are not checked.
   for (const s of out) {
     s.fleet.machineOf.forEach((unit, i) => {
       const m = /^([a-z0-9][a-z0-9-]*)@(\d+)\.service$/.exec(unit);
-      const target = m && out.find((o) => o.name === m[1]);
+      const target = m && byName.get(m[1] ?? '');
       if (target && !target.fleet.global && Number(m?.[2]) > target.replicas) {
         const at = ['services', s.name, 'x-fleet', 'machineOf', ...(s.fleet.machineOf.length > 1 ? [i] : [])];
         p.add(at, `${unit} is never rendered: service "${target.name}" has ${target.replicas} instance(s)`, `name an instance from 1 to ${target.replicas}, or ${target.name}@%i.service`);
@@ -94,7 +96,7 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: { clus
   }
   // A service named `X-discovery` would collide with the discovery sidekick of service X.
   for (const s of out) {
-    if (s.announce && out.some((o) => o.name === `${s.name}-discovery`)) {
+    if (s.announce && byName.has(`${s.name}-discovery`)) {
       p.add(['services', `${s.name}-discovery`], `service name "${s.name}-discovery" collides with the discovery unit of service "${s.name}"`, 'rename one of the two services', 'key');
     }
   }

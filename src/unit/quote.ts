@@ -27,7 +27,19 @@ function escapeControl(ch: string, context: string): string {
 // C0 controls and DEL; Unicode beyond ASCII passes through untouched (systemd reads UTF-8).
 const control = /[\x00-\x1f\x7f]/;
 
+// What quoteWord rewrites. Most words hold none of it and are taken as they are, without a walk per character.
+const rewritten = /[%$\\"\x00-\x1f\x7f]/;
+
 function quoteWord(word: string, expandsEnv: boolean): string {
+  const body = rewritten.test(word) ? escapeWord(word, expandsEnv) : word;
+  // Quote when systemd would otherwise split or unquote the word, when it is empty (it would vanish), when it
+  // is a lone `;` (a command separator), and when it ends in `\`: fleet's parser takes any line whose last
+  // byte is `\` as continued (it does not know `\\`), so the closing quote keeps the line whole for fleet too.
+  const needsQuotes = word === '' || word === ';' || /[\s'"]/u.test(body) || word.endsWith('\\');
+  return needsQuotes ? `"${body}"` : body;
+}
+
+function escapeWord(word: string, expandsEnv: boolean): string {
   let body = '';
   for (const ch of word) {
     if (ch === '%') body += '%%';
@@ -37,11 +49,7 @@ function quoteWord(word: string, expandsEnv: boolean): string {
     else if (control.test(ch)) body += escapeControl(ch, 'command line');
     else body += ch;
   }
-  // Quote when systemd would otherwise split or unquote the word, when it is empty (it would vanish), when it
-  // is a lone `;` (a command separator), and when it ends in `\`: fleet's parser takes any line whose last
-  // byte is `\` as continued (it does not know `\\`), so the closing quote keeps the line whole for fleet too.
-  const needsQuotes = word === '' || word === ';' || /[\s'"]/u.test(body) || word.endsWith('\\');
-  return needsQuotes ? `"${body}"` : body;
+  return body;
 }
 
 /**
@@ -66,6 +74,7 @@ export interface QuoteExecOptions {
 const prefixChars = '-@:+!|';
 
 function checkPrefix(prefix: string): void {
+  if (prefix === '') return;
   const seen = new Set<string>();
   for (let i = 0; i < prefix.length; i++) {
     const ch = prefix[i] ?? '';

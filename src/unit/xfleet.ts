@@ -28,11 +28,18 @@ export interface XFleet {
   readonly replaces: string[];
 }
 
+/** Current key → its older spellings, in the order of `deprecatedKeys` (built once; `read` runs per unit). */
+const olderSpellings = new Map<string, string[]>();
+for (const [old, now] of Object.entries(deprecatedKeys)) olderSpellings.set(now, [...(olderSpellings.get(now) ?? []), old]);
+
 function read(req: Map<string, string[]>): XFleet {
-  const get = (key: string): string[] => [
-    ...Object.entries(deprecatedKeys).flatMap(([old, now]) => (now === key ? (req.get(old) ?? []) : [])),
-    ...(req.get(key) ?? []),
-  ];
+  // Values under the older spellings first, then under the key itself.
+  const get = (key: string): string[] => {
+    const out: string[] = [];
+    for (const old of olderSpellings.get(key) ?? []) out.push(...(req.get(old) ?? []));
+    out.push(...(req.get(key) ?? []));
+    return out;
+  };
   const modern = req.get('MachineID') ?? [];
   const ids = modern.length > 0 ? modern : get('MachineID');
   const machineMetadata = new Map<string, string[]>();

@@ -133,6 +133,16 @@ t.test('a bad spec exits 2 with FILE:LINE:COL: PATH: MESSAGE and writes nothing'
   t.notOk(existsSync(join(dir, 'units')));
 });
 
+t.test('a spec that fails to render exits 2 and writes nothing', async (t) => {
+  const dir = workdir(t);
+  // U+E000 passes the spec checks; the renderer refuses it (it stands for a specifier's "%" while rendering).
+  writeFileSync(join(dir, 'cluster.yaml'), `${SPEC}    environment: { A: "x\uE000iy" }\n`);
+  const r = await gen(dir);
+  t.equal(r.code, 2, r.err);
+  t.match(r.err, 'U+E000');
+  t.notOk(existsSync(join(dir, 'units')));
+});
+
 t.test('a missing spec file exits 2', async (t) => {
   const dir = workdir(t);
   const r = await gen(dir, 'nope.yaml');
