@@ -100,6 +100,12 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext, form: FleetkitFo
         timings.add(`${label}: web@${i} announced → in hosts file`, h.at - a.at);
         timings.add(`${label}: web-discovery@${i} ExecStart (announce)`, await execMainMs(sd, `web-discovery@${i}.service`));
         t.ok(a.at >= started, `web-${i} announced by this load`);
+        // The agent unit's ExecStartPost waits until the agent in its container answers, so no sidekick's
+        // `docker exec fleetkit-agent …` runs before that container exists (it used to fail once, then retry).
+        if (form === 'image') {
+          const restarts = (await unitProps(sd, `web-discovery@${i}.service`, ['NRestarts']))['NRestarts'];
+          t.equal(restarts, '0', `web-discovery@${i} succeeded at its first start`);
+        }
       }
     } catch (e) {
       t.fail((e as Error).message);
