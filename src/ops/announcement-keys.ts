@@ -5,7 +5,7 @@
  */
 import type { ClusterSpec } from '../spec/types.js';
 
-/** Where a key points: a service and its instance (`2`), host name (`%H`) or machine id (`%m`). */
+/** Where a key points: a service and its instance (`2`), host name (`%H`, `%l`) or machine id (`%m`). */
 export interface KeyOwner {
   readonly service: string;
   /** The `%i` part, when the template has one. */
@@ -31,9 +31,17 @@ function specMatchers(spec: ClusterSpec): Matcher[] {
   const out: Matcher[] = [];
   for (const s of spec.services) {
     if (!s.announce) continue;
-    const parts = s.announce.key.split(/(%[iHm])/);
+    const parts = s.announce.key.split(/(%[iHlm])/);
+    // A specifier used twice must match the same text twice: named group first, back-reference after.
+    const seen = new Set<string>();
     const src = parts
-      .map((p) => (p === '%i' ? '(?<i>[^/]+)' : p === '%H' ? '(?<H>[^/]+)' : p === '%m' ? '(?<m>[^/]+)' : escapeRe(p)))
+      .map((p) => {
+        const g = /^%([iHlm])$/.exec(p)?.[1];
+        if (g === undefined) return escapeRe(p);
+        if (seen.has(g)) return `\\k<${g}>`;
+        seen.add(g);
+        return `(?<${g}>[^/]+)`;
+      })
       .join('');
     out.push({ service: s.name, re: new RegExp(`^${src}$`) });
   }
@@ -47,7 +55,7 @@ export function keyOwnerResolver(spec: ClusterSpec | undefined, prefix: string):
     return (key) => {
       for (const m of matchers) {
         const g = m.re.exec(key)?.groups;
-        if (g) return { service: m.service, instance: g['i'], host: g['H'], machine: g['m'], cluster: spec.name };
+        if (g) return { service: m.service, instance: g['i'], host: g['H'] ?? g['l'], machine: g['m'], cluster: spec.name };
       }
       return undefined;
     };

@@ -15,7 +15,7 @@ const MARK = '\uE000';
 const MARKS = /\uE000/g;
 
 /** Specifiers the renderer uses (systemd.unit(5)): instance, host name, unit prefix, full name. */
-export type SpecifierLetter = 'i' | 'H' | 'm' | 'p' | 'n';
+export type SpecifierLetter = 'i' | 'H' | 'l' | 'm' | 'p' | 'n';
 
 /** A live specifier (`%i`…) to put inside a word built from spec text. */
 export function specifier(letter: SpecifierLetter): string {
@@ -23,7 +23,7 @@ export function specifier(letter: SpecifierLetter): string {
 }
 
 /**
- * Spec text in which the documented placeholders (`%i` for the instance, `%H` for the host) stay live and
+ * Spec text in which the documented placeholders (`%i` for the instance, `%H`/`%l` for the host) stay live and
  * every other `%` is literal.
  */
 export function withSpecifiers(text: string, allowed: readonly SpecifierLetter[]): string {

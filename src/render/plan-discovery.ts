@@ -35,9 +35,9 @@ export function discoveryPlacement(service: ServiceSpec): FleetPlacement {
 
 /** `announce` argv (after the fleetkit command) that registers the container. */
 export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, container: string): string[] {
-  const a = ['announce', '--key', withSpecifiers(announce.key, ['i', 'H', 'm']), '--container', container];
+  const a = ['announce', '--key', withSpecifiers(announce.key, ['i', 'H', 'l', 'm']), '--container', container];
   if (announce.port !== undefined) a.push('--port', String(announce.port));
-  a.push('--ttl', `${announce.ttl}s`, '--hostname', withSpecifiers(announce.hostname, ['i', 'H']));
+  a.push('--ttl', `${announce.ttl}s`, '--hostname', withSpecifiers(announce.hostname, ['i', 'l']));
   a.push('--state-dir', spec.runtime.stateDir);
   return a;
 }
@@ -51,7 +51,7 @@ export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: s
   if (!announce || !names.discovery) return undefined;
   const fleetkit = fleetkitCommand(spec);
   const ref = textValue('BindsTo', names.unitRef);
-  const key = withSpecifiers(announce.key, ['i', 'H', 'm']);
+  const key = withSpecifiers(announce.key, ['i', 'H', 'l', 'm']);
   return {
     header,
     description: textValue('Description', `${service.name}${service.fleet.global ? '' : ` ${specifier('i')}`}: announcement in etcd`),

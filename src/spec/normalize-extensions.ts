@@ -100,6 +100,8 @@ export function normalizeAnnounce(
 ): AnnounceSpec | undefined {
   if (raw === undefined || raw === false) return undefined;
   const x = raw === true ? {} : raw;
+  // Keys may hold the full host name (%H, dots and all); a hosts-file name must be one label, so the default
+  // name of a global service's entry uses the short host name (%l: %H up to its first dot; systemd ≥ 249).
   const instance = ctx.global ? '%H' : '%i';
   let port = x.port ?? ctx.ports[0]?.container;
   if (x.port !== undefined) {
@@ -111,21 +113,25 @@ export function normalizeAnnounce(
     }
   }
   const ttl = x.ttl === undefined ? 60 : parseDuration(x.ttl, p, [...path, 'ttl'], 5) ?? 60;
-  const hostname = x.hostname ?? `${name}-${instance}`;
-  checkTemplate(hostname, ctx.global ? ['%H'] : ['%i', '%H'], p, [...path, 'hostname'], 'hostname');
-  const sample = hostname.replaceAll('%i', String(ctx.replicas)).replaceAll('%H', 'h');
+  const hostname = x.hostname ?? `${name}-${ctx.global ? '%l' : '%i'}`;
+  if (hostname.includes('%H')) {
+    p.add([...path, 'hostname'], `hostname ${describeValue(hostname)} uses "%H", the full host name, which may hold dots (ip-10-0-0-1.ec2.internal) where a hosts-file name must be one label`, 'use %l, the host name up to its first dot');
+  } else {
+    checkTemplate(hostname, ctx.global ? ['%l'] : ['%i', '%l'], p, [...path, 'hostname'], 'hostname');
+  }
+  const sample = hostname.replaceAll('%i', String(ctx.replicas)).replaceAll('%l', 'h');
   if (!CONTROL.test(hostname) && !FLEET_SPECIFIER_ANY.test(sample) && !isLabel(sample)) {
     p.add([...path, 'hostname'], `hostname ${describeValue(hostname)} must become an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`, `write e.g. ${name.slice(0, 50)}-%i; the hosts file adds ".${ctx.cluster}" itself`);
   }
   const key = x.key ?? `${ctx.prefix}/${ctx.cluster}/${name}/${instance}`;
-  if (checkTemplate(key, ['%i', '%H', '%m'], p, [...path, 'key'], 'key')) {
+  if (checkTemplate(key, ['%i', '%H', '%l', '%m'], p, [...path, 'key'], 'key')) {
     if (!/^[A-Za-z0-9._%\/-]+$/.test(key))
-      p.add([...path, 'key'], `key ${describeValue(key)} may contain only letters, digits, ".", "_", "-", "/" and %i, %H, %m`, 'other tools read these keys; keep them plain');
+      p.add([...path, 'key'], `key ${describeValue(key)} may contain only letters, digits, ".", "_", "-", "/" and %i, %H, %l, %m`, 'other tools read these keys; keep them plain');
     else if (!key.startsWith(`${ctx.prefix}/`) || key.split('/').some((s, i) => i > 0 && (s === '' || s === '.' || s === '..')))
       p.add([...path, 'key'], `key ${describeValue(key)} must lie under the etcd prefix ${ctx.prefix}/`, `write e.g. ${ctx.prefix}/${ctx.cluster}/${name}/${instance}`);
     else if (!ctx.global && ctx.replicas > 1 && !key.includes('%i'))
       p.add([...path, 'key'], `key ${describeValue(key)} has no %i: all ${ctx.replicas} instances would overwrite one key`, 'put %i in the key');
-    else if (ctx.global && !/%[Hm]/.test(key)) p.add([...path, 'key'], `key ${describeValue(key)} has no %H or %m: every machine would overwrite one key`, 'put %H (host name) or %m (machine id) in the key');
+    else if (ctx.global && !/%[Hlm]/.test(key)) p.add([...path, 'key'], `key ${describeValue(key)} has no %H, %l or %m: every machine would overwrite one key`, 'put %H (host name) or %m (machine id) in the key');
   }
   return { port, ttl, hostname, key };
 }

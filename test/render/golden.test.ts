@@ -16,7 +16,7 @@ import { matchGoldenDir } from '../support/golden.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cases = readdirSync(`${here}cases`).filter((f) => f.endsWith('.yaml')).sort();
-const SPECIFIERS = { i: '2', H: 'host1', m: '0123456789abcdef0123456789abcdef' };
+const SPECIFIERS = { i: '2', H: 'host1.example.com', l: 'host1', m: '0123456789abcdef0123456789abcdef' };
 
 /** Splits an assertion line into words; '…' keeps a value with spaces or double quotes whole. */
 function words(line: string): string[] {

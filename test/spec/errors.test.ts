@@ -470,7 +470,19 @@ services:
     x-announce: { hostname: "a-%m" }
 `,
     problems: [
-      ["5:29", "services.a.x-announce.hostname", "hostname \"a-%m\" uses \"%m\"; only %i, %H are replaced here"],
+      ["5:29", "services.a.x-announce.hostname", "hostname \"a-%m\" uses \"%m\"; only %i, %l are replaced here"],
+    ],
+  },
+  {
+    name: "%H (full host name, may hold dots) in hostname",
+    yaml: `name: web
+services:
+  a:
+    image: nginx
+    x-announce: { hostname: "a-%H" }
+`,
+    problems: [
+      ["5:29", "services.a.x-announce.hostname", "hostname \"a-%H\" uses \"%H\", the full host name, which may hold dots (ip-10-0-0-1.ec2.internal) where a hosts-file name must be one label"],
     ],
   },
   {
@@ -482,7 +494,7 @@ services:
     x-announce: { key: "/services/$HOME/%i" }
 `,
     problems: [
-      ["5:24", "services.a.x-announce.key", "key \"/services/$HOME/%i\" may contain only letters, digits, \".\", \"_\", \"-\", \"/\" and %i, %H, %m"],
+      ["5:24", "services.a.x-announce.key", "key \"/services/$HOME/%i\" may contain only letters, digits, \".\", \"_\", \"-\", \"/\" and %i, %H, %l, %m"],
     ],
   },
   {

@@ -47,7 +47,7 @@ t.test('the large example', async (t) => {
   t.equal(db!.stopGracePeriod, 60);
   t.same(db!.healthcheck?.test, ['CMD-SHELL', 'pg_isready -U postgres']);
   t.same(db!.systemd, [['Service', 'TimeoutStartSec', '5min']]);
-  t.same(agent!.announce, { port: 9100, ttl: 60, hostname: 'node-exporter-%H', key: '/services/shop/node-exporter/%H' });
+  t.same(agent!.announce, { port: 9100, ttl: 60, hostname: 'node-exporter-%l', key: '/services/shop/node-exporter/%H' });
   t.same(agent!.volumes, [{ source: '/', target: '/host', options: ['ro', 'rslave'] }]);
   t.same(spec.runtime.fleetkit, { kind: 'image', image: 'fleetkit:0.1.0' });
   t.same(spec.roles, [

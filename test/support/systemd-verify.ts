@@ -33,7 +33,7 @@ export function verifyUnits(t: Pick<Test, 'teardown'>, files: readonly VerifyFil
     for (const line of f.text.split('\n')) {
       const m = /^Exec[A-Za-z]*=(.*)$/.exec(line);
       if (!m) continue;
-      const exe = parseExecLine(m[1]!, { specifiers: { i: '1', H: 'h', m: '0'.repeat(32), p: 'p', n: 'n' } }).argv[0]!;
+      const exe = parseExecLine(m[1]!, { specifiers: { i: '1', H: 'h.example.com', l: 'h', m: '0'.repeat(32), p: 'p', n: 'n' } }).argv[0]!;
       mkdirSync(join(fake, dirname(exe)), { recursive: true });
       copyFileSync('/usr/bin/true', join(fake, exe));
     }
