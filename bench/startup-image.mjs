@@ -42,7 +42,7 @@ try {
   mkdirSync(join(tmp, 'etc'));
   const spec = join(tmp, 'cluster.yaml');
   const dockerCli = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
-  writeFileSync(spec, `name: bench\netcd: { endpoints: ["${etcdUrl}"], prefix: /bench }\nruntime: { docker: ${dockerCli}, stateDir: ${state}, fleetkit: { image: "${image}" } }\n` +
+  writeFileSync(spec, `name: bench\netcd: { endpoints: ["${etcdUrl}"], prefix: /bench }\nruntime: { docker: ${dockerCli}, dockerSocket: ${dockerHost.replace('unix://', '')}, stateDir: ${state}, fleetkit: { image: "${image}" } }\n` +
     `hosts: { file: ${tmp}/etc/hosts }\nservices:\n  web:\n    image: local/httpd:latest\n    x-announce: { port: 8080, ttl: 30s }\n`);
   const units = execFileSync(process.execPath, [join(root, 'dist/fleetkit.cjs'), 'gen', spec, '--stdout'], { encoding: 'utf8' });
   // The rendered values here hold no quotes, escapes or spaces inside words: words split on spaces.
@@ -53,8 +53,6 @@ try {
     return line.slice(key.length + 1).replaceAll('%i', '1').split(' ');
   };
   const agentArgv = execOf('fleetkit-agent.service', 'ExecStart');
-  const sock = agentArgv.indexOf('/var/run/docker.sock:/var/run/docker.sock');
-  agentArgv[sock] = `${dockerHost.replace('unix://', '')}:/var/run/docker.sock`; // the engine's socket is elsewhere here
   agentArgv.splice(agentArgv.indexOf('run') + 1, 0, '-d');
   execFileSync(agentArgv[0], agentArgv.slice(1), { env, stdio: 'ignore' });
   docker(['run', '-d', '--init', '--name', 'web-1', 'local/httpd:latest']);
