@@ -26,6 +26,8 @@ export class Coalescer {
   private firstPendingAt: number | undefined;
   /** The pending changes found the writer idle: write them at once. */
   private leading = false;
+  /** When the scheduled write is due (performance.now() time). */
+  private dueAt = 0;
   private lastChangeAt = 0;
   private lastFlushAt = -Infinity;
   private flushing: Promise<void> | undefined;
@@ -59,10 +61,18 @@ export class Coalescer {
     // A leading write is already due: more changes before it runs go with it, nothing to reschedule.
     if (this.timer && this.leading) return;
     if (this.timer) clearTimeout(this.timer);
+    this.dueAt = due;
     this.timer = setTimeout(() => this.run(), Math.max(0, due - performance.now()));
   }
 
   private run(): void {
+    // Node counts a timer from the event loop's cached clock, which can lag the moment it was set: a timer
+    // may fire a little early. The minimum interval is a promise, so wait out the rest.
+    const early = this.dueAt - performance.now();
+    if (early > 0) {
+      this.timer = setTimeout(() => this.run(), early);
+      return;
+    }
     this.timer = undefined;
     if (this.firstPendingAt === undefined) return;
     this.firstPendingAt = undefined;
