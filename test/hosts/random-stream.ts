@@ -8,6 +8,7 @@ import type { Test } from 'tap';
 import { join } from 'node:path';
 import { etcdPart, waitFor } from '../env/parts.js';
 import { entriesOf, etcdClient, expectedFromEtcd, readHosts, record, startReaderLoop, startWatcher, tempDir, uniqueName } from './fixture.js';
+import { prng } from '../support/prng.js';
 
 /** The random stream against a watcher writing in `writeMode`, `total` changes. */
 export async function randomStream(t: Test, writeMode: 'rename' | 'in-place', total: number): Promise<void> {
@@ -22,14 +23,8 @@ export async function randomStream(t: Test, writeMode: 'rename' | 'in-place', to
   const reader = startReaderLoop(t, out, cluster);
 
   // A seeded generator: a failure can be replayed.
-  let seed = 12345;
-  const rnd = (n: number): number => {
-    // mulberry32
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const next = prng(12345);
+  const rnd = (n: number): number => Math.floor(next() * n);
   const live = new Set<number>();
   let ops = 0;
   const worker = async (): Promise<void> => {

@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parseDocument } from 'yaml';
 import { parseSimpleYaml } from '../../src/spec/simple-yaml.js';
+import { prng } from '../support/prng.js';
 
 const OPTIONS = { prettyErrors: false, merge: true, uniqueKeys: true } as const;
 
@@ -57,13 +58,7 @@ t.test('pinned snippets', async (t) => {
 });
 
 t.test('generated documents, fixed seed', async (t) => {
-  let seed = 0x5eed2026;
-  const rnd = (): number => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = prng(0x5eed2026);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const values = ['a', 'nginx', 'true', 'False', '~', 'null', '', '0o17', '0x1F', '1e3', '.5', '1.', '1.50', '-.Inf', '.nan', '010',
     '-1', '+1', '-0', '1_000', '12:30', 'a:b', 'a #b', 'a#b', 'http://x:80/p', '--x', 'a, b', '"q"', "'q'", "'it''s'", '"a\'b"', 'é',

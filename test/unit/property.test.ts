@@ -8,20 +8,11 @@ import { parseUnit } from '../../src/unit/parse.js';
 import { serializeUnit } from '../../src/unit/serialize.js';
 import { fleetHash } from '../../src/unit/hash.js';
 import type { UnitOption } from '../../src/unit/model.js';
+import { prng } from '../support/prng.js';
 
 const SEED = 0x5eed2016;
 const CASES = 3000;
 
-// mulberry32: a tiny seeded PRNG, so every run (and CI) sees the same cases.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pieces = [' ', '  ', '"', "'", '\\', '\\\\', '%', '%%', '%n', '$', '$$', '${X}', '$X', ';', '\n', '\t', '\r', '\x1b', '\x7f',
   'é', '✓', '😀', '\u00a0', '\u2028', 'a', 'Z', '0', '-', '=', '#', '[', ']', '|', '&', '<', '>', '\\n', '\\x41', 'word', ''];
