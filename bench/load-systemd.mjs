@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { importBundled } from './load-bundle.mjs';
+import { median } from './stats.mjs';
 
 const UNITS = Number(process.argv[2] ?? 200);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -101,7 +102,6 @@ try {
   }
 
   const f = (ms) => `${(ms / 1000).toFixed(2)} s`;
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(`systemd 252 (systemd --user, own D-Bus), ${UNITS} units of /bin/sleep, ${ROUNDS} rounds`);
   rounds.forEach((x, i) => {
     console.log(`round ${i + 1}: loop ${f(x.loop)}; fleetkit ${f(x.settle)} (${x.active} active), --settle 0 ${f(x.noSettle)}, stop ${f(x.stop)}; floor ${f(x.floor)}; ` +

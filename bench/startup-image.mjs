@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runsAt = process.argv.indexOf('--runs');
@@ -24,10 +25,6 @@ const engineDir = join(tmp, 'engine');
 const etcdDir = join(tmp, 'etcd');
 const name = `fkb${process.pid}`.slice(0, 15);
 const sh = (script, args) => execFileSync('bash', [join(root, 'test/env', script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 try {
   const dockerHost = sh('engine.sh', ['start', engineDir, name]).split('\n').pop();
