@@ -8,17 +8,17 @@ import type { DockerPart, SystemdPart } from '../env/parts.js';
 export const WEB = ['1', '2'] as const;
 export const CONTAINER_UNITS = ['web@1.service', 'web@2.service', 'client@1.service'];
 export const SIDEKICKS = ['web-discovery@1.service', 'web-discovery@2.service'];
-export const GLOBAL_UNITS = ['fleetkit-agent.service', 'fleetkit-hosts.service'];
-export const ALL_UNITS = [...GLOBAL_UNITS, ...CONTAINER_UNITS, ...SIDEKICKS];
-/** Unit files gen-units writes (templates once). */
-export const UNIT_FILES = ['fleetkit-agent.service', 'fleetkit-hosts.service', 'web@.service', 'web-discovery@.service', 'client@.service'];
-export const CONTAINERS = ['web-1', 'web-2', 'client-1'];
 /** fleetkit's own units, the container each runs in the image form (named as on a host) and its command. */
 export const FLEETKIT_UNITS = [
   { unit: 'fleetkit-agent.service', container: 'fleetkit-agent', command: 'agent' },
   { unit: 'fleetkit-hosts.service', container: 'fleetkit-hosts', command: 'watch-hosts' },
 ] as const;
 export const FLEETKIT_CONTAINERS: readonly string[] = FLEETKIT_UNITS.map((f) => f.container);
+export const GLOBAL_UNITS: readonly string[] = FLEETKIT_UNITS.map((f) => f.unit);
+export const ALL_UNITS = [...GLOBAL_UNITS, ...CONTAINER_UNITS, ...SIDEKICKS];
+/** Unit files gen-units writes (templates once). */
+export const UNIT_FILES = [...GLOBAL_UNITS, 'web@.service', 'web-discovery@.service', 'client@.service'];
+export const CONTAINERS = ['web-1', 'web-2', 'client-1'];
 /** What local/httpd serves. */
 export const PAGE = 'hello from fleetkit test httpd';
 
