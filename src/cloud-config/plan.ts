@@ -247,14 +247,15 @@ function installFleetkit(spec: ClusterSpec, units: PlanUnit[], files: PlanFile[]
   const tmp = `${rt.path}.download`;
   // A stamp named after the checksum: when the spec names a new sha256, its stamp is missing, so the next
   // boot fetches and installs the new binary; with the same sha256 and the binary in place, nothing is fetched.
-  const stamp = `/var/lib/fleetkit/installed-${rt.sha256}`;
+  const stampDir = '/var/lib/fleetkit';
+  const stamp = `${stampDir}/installed-${rt.sha256}`;
   files.push({ path: '/etc/fleetkit/fleetkit.sha256', mode: 0o644, contents: `${rt.sha256}  ${tmp}\n` });
   units.push({ name: 'fleetkit-install.service', start: true, dropIns: [], contents: unitText('fleetkit-install.service', [
     ...head,
     // `|`: either condition is enough (the binary is missing, or it is not the one with this sha256).
     opt('Unit', 'ConditionPathExists', `|!${rt.path}`),
     opt('Unit', 'ConditionPathExists', `|!${stamp}`),
-    opt('Service', 'ExecStart', quoteArgv(['/usr/bin/mkdir', '-p', rt.path.replace(/\/[^/]+$/, '') || '/', '/var/lib/fleetkit'])),
+    opt('Service', 'ExecStart', quoteArgv(['/usr/bin/mkdir', '-p', rt.path.replace(/\/[^/]+$/, '') || '/', stampDir])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/curl', '-fsSL', '--retry', '5', '-o', tmp, rt.url])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/sha256sum', '--check', '--strict', '/etc/fleetkit/fleetkit.sha256'])),
     opt('Service', 'ExecStart', quoteArgv(['/usr/bin/chmod', '0755', tmp])),

@@ -100,8 +100,6 @@ export function normalizeAnnounce(
 ): AnnounceSpec | undefined {
   if (raw === undefined || raw === false) return undefined;
   const x = raw === true ? {} : raw;
-  // Keys may hold the full host name (%H, dots and all); a hosts-file name must be one label, so the default
-  // name of a global service's entry uses the short host name (%l: %H up to its first dot; systemd ≥ 249).
   const instance = ctx.global ? '%H' : '%i';
   let port = x.port ?? ctx.ports[0]?.container;
   if (x.port !== undefined) {
@@ -113,6 +111,8 @@ export function normalizeAnnounce(
     }
   }
   const ttl = x.ttl === undefined ? 60 : parseDuration(x.ttl, p, [...path, 'ttl'], 5) ?? 60;
+  // Keys may hold the full host name (%H, dots and all); a hosts-file name must be one label, so the default
+  // name of a global service's entry uses the short host name (%l: %H up to its first dot; systemd ≥ 249).
   const hostname = x.hostname ?? `${name}-${ctx.global ? '%l' : '%i'}`;
   if (hostname.includes('%H')) {
     p.add([...path, 'hostname'], `hostname ${describeValue(hostname)} uses "%H", the full host name, which may hold dots (ip-10-0-0-1.ec2.internal) where a hosts-file name must be one label`, 'use %l, the host name up to its first dot');
