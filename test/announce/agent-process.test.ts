@@ -60,6 +60,11 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   t.equal(r.code, 1);
   t.match(r.err, `no fleetkit agent answers on ${join(stateDir, 'agent.sock')}`);
   t.match(r.err, 'systemctl start fleetkit-agent.service');
+  // The image form's readiness check fails the same way, so a unit whose agent never answers fails to start.
+  const noList = await announceCli(['--list', '--state-dir', stateDir, '--agent-wait', '300ms']);
+  t.equal(noList.code, 1, 'announce --list without an agent exits 1');
+  t.match(noList.err, `no fleetkit agent answers on ${join(stateDir, 'agent.sock')}`);
+  t.equal(noList.out, '', 'and lists nothing');
 });
 
 t.test('announce --standalone announces one container in the foreground', async (t) => {

@@ -619,6 +619,16 @@ services: { a: { image: nginx } }
     ],
   },
   {
+    name: "relative runtime.dockerSocket",
+    yaml: `name: web
+runtime: { dockerSocket: "run/docker.sock" }
+services: { a: { image: nginx } }
+`,
+    problems: [
+      ["2:26", "runtime.dockerSocket", "expected an absolute path, got \"run/docker.sock\""],
+    ],
+  },
+  {
     name: "hostname with dot in x-announce",
     yaml: `name: web
 services:
