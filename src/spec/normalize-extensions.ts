@@ -114,11 +114,9 @@ export function normalizeAnnounce(
   // Keys may hold the full host name (%H, dots and all); a hosts-file name must be one label, so the default
   // name of a global service's entry uses the short host name (%l: %H up to its first dot; systemd ≥ 249).
   const hostname = x.hostname ?? `${name}-${ctx.global ? '%l' : '%i'}`;
-  if (hostname.includes('%H')) {
-    p.add([...path, 'hostname'], `hostname ${describeValue(hostname)} uses "%H", the full host name, which may hold dots (ip-10-0-0-1.ec2.internal) where a hosts-file name must be one label`, 'use %l, the host name up to its first dot');
-  } else {
-    checkTemplate(hostname, ctx.global ? ['%l'] : ['%i', '%l'], p, [...path, 'hostname'], 'hostname');
-  }
+  checkTemplate(hostname, ctx.global ? ['%l'] : ['%i', '%l'], p, [...path, 'hostname'], 'hostname', {
+    '%H': 'the full host name, which may hold dots, as in ip-10-0-0-1.ec2.internal; a hosts-file name is one label, and %l is the host name up to its first dot',
+  });
   const sample = hostname.replaceAll('%i', String(ctx.replicas)).replaceAll('%l', 'h');
   if (!CONTROL.test(hostname) && !FLEET_SPECIFIER_ANY.test(sample) && !isLabel(sample)) {
     p.add([...path, 'hostname'], `hostname ${describeValue(hostname)} must become an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`, `write e.g. ${name.slice(0, 50)}-%i; the hosts file adds ".${ctx.cluster}" itself`);
@@ -138,13 +136,17 @@ export function normalizeAnnounce(
 
 const FLEET_SPECIFIER_ANY = /%/;
 
-/** Checks a template: no control characters or spaces, and only the allowed `%` specifiers. */
-function checkTemplate(v: string, allowed: readonly string[], p: Problems, path: SpecPath, what: string): boolean {
+/**
+ * Checks a template: no control characters or spaces, and only the allowed `%` specifiers. `why` says, for a
+ * specifier that looks right but is refused here, what is wrong with it.
+ */
+function checkTemplate(v: string, allowed: readonly string[], p: Problems, path: SpecPath, what: string, why: Readonly<Record<string, string>> = {}): boolean {
   if (CONTROL.test(v) || /\s/.test(v)) p.add(path, `${what} ${describeValue(v)} contains spaces or control characters`, 'write it as one word');
   else {
     const bad = v.match(/%./g)?.find((s) => !allowed.includes(s)) ?? (/%$/.test(v) ? '%' : undefined);
     if (bad === undefined) return true;
-    p.add(path, `${what} ${describeValue(v)} uses ${describeValue(bad)}; only ${allowed.join(', ')} are replaced here`, `use ${allowed.join(' or ')}`);
+    const reason = why[bad] === undefined ? '' : ` (${bad} is ${why[bad]})`;
+    p.add(path, `${what} ${describeValue(v)} uses ${describeValue(bad)}; only ${allowed.join(', ')} are replaced here${reason}`, `use ${allowed.join(' or ')}`);
   }
   return false;
 }

@@ -482,7 +482,7 @@ services:
     x-announce: { hostname: "a-%H" }
 `,
     problems: [
-      ["5:29", "services.a.x-announce.hostname", "hostname \"a-%H\" uses \"%H\", the full host name, which may hold dots (ip-10-0-0-1.ec2.internal) where a hosts-file name must be one label"],
+      ["5:29", "services.a.x-announce.hostname", "hostname \"a-%H\" uses \"%H\"; only %i, %l are replaced here (%H is the full host name, which may hold dots, as in ip-10-0-0-1.ec2.internal; a hosts-file name is one label, and %l is the host name up to its first dot)"],
     ],
   },
   {
