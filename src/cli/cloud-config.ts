@@ -9,7 +9,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
-import { parseSpec } from '../spec/load.js';
+import { parseSpec } from '../cluster/load.js';
 import { renderCluster } from '../render/render.js';
 import { parseMetadataPairs } from '../cloud-config/metadata.js';
 import { planMachine, type BootTarget } from '../cloud-config/plan.js';

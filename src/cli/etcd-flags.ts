@@ -2,7 +2,7 @@
  * The etcd flags shared by every command that talks to etcd (agent, watch-hosts, status, events), so they
  * are spelled the same everywhere, and their merge with the spec's `etcd` block.
  */
-import type { EtcdSpec } from '../spec/types.js';
+import type { EtcdSpec } from '../cluster/types.js';
 import type { EtcdOptions } from '../etcd/connect.js';
 import type { OptionSpec } from './args.js';
 

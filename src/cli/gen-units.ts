@@ -8,7 +8,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ExitCode, FleetkitError, UsageError } from '../errors.js';
-import { loadSpec } from '../spec/load.js';
+import { loadSpec } from '../cluster/load.js';
 import { renderCluster, type RenderedUnit } from '../render/render.js';
 import { planSync } from '../render/sync-plan.js';
 import { unifiedDiff } from '../render/unified-diff.js';

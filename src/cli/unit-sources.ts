@@ -91,7 +91,7 @@ async function looksLikeFile(arg: string, cwd: string, templateExists: (path: st
 
 async function fromSpec(file: string, shown: string): Promise<UnitSelection> {
   // Loaded only when a spec is given: unit files and names need neither the YAML stack nor the templates.
-  const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../spec/load.js'), import('../render/render.js')]);
+  const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../cluster/load.js'), import('../render/render.js')]);
   const spec = await loadSpec(file);
   const out = renderCluster(spec);
   const byName = new Map(out.files.map((f) => [f.name, f]));

@@ -7,7 +7,7 @@ import { connectEtcd, etcdError } from '../etcd/connect.js';
 import { FLANNEL_DEFAULT_PREFIX } from '../hosts/flannel.js';
 import { isHostName } from '../hosts/parse-announcement.js';
 import { splitCommand } from '../hosts/split-command.js';
-import type { ClusterSpec } from '../spec/types.js';
+import type { ClusterSpec } from '../cluster/types.js';
 import { durationOption, parseCommandArgs } from './args.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
@@ -67,7 +67,7 @@ export const run: Command = async (argv, io) => {
   if (positionals.length > 1) throw new UsageError(`watch-hosts takes one SPEC file, got ${positionals.length} arguments`, 'put hook arguments after "--"');
   let spec: ClusterSpec | undefined;
   if (positionals[0] !== undefined) {
-    const { loadSpec } = await import('../spec/load.js');
+    const { loadSpec } = await import('../cluster/load.js');
     spec = await loadSpec(positionals[0]);
   }
   const cluster = v.cluster ?? spec?.name;

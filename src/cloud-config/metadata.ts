@@ -4,7 +4,7 @@
  * forever, silently).
  */
 import { UsageError } from '../errors.js';
-import type { ClusterSpec, RoleSpec } from '../spec/types.js';
+import type { ClusterSpec, RoleSpec } from '../cluster/types.js';
 
 /** Metadata keys and values fleet accepts without surprises: no `=`, `,`, quotes or whitespace. */
 const TOKEN = /^[A-Za-z0-9_.:/-]+$/;

@@ -9,7 +9,7 @@
  * etcd and use the spec's endpoints.
  */
 import { UsageError } from '../errors.js';
-import type { ClusterSpec, RoleSpec } from '../spec/types.js';
+import type { ClusterSpec, RoleSpec } from '../cluster/types.js';
 import type { UnitOption } from '../unit/model.js';
 import { quoteArgv, quoteEnvironment, quoteExec } from '../unit/quote.js';
 import { serializeUnit } from '../unit/serialize.js';

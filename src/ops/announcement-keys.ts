@@ -3,7 +3,7 @@
  * (`/services/web/apache/%i`, `%H`/`%m` for global services) is turned into a pattern; without one the
  * default layout `<prefix>/<cluster>/<service>/<instance>` is assumed. Pure.
  */
-import type { ClusterSpec } from '../spec/types.js';
+import type { ClusterSpec } from '../cluster/types.js';
 
 /** Where a key points: a service and its instance (`2`), host name (`%H`, `%l`) or machine id (`%m`). */
 export interface KeyOwner {

@@ -12,7 +12,7 @@ import type { FleetClient } from '../fleet/fleet-client.js';
 import type { FleetEndpoint } from '../fleet/endpoint.js';
 import type { SystemdManager } from '../systemd/systemd-manager.js';
 import { serviceNames } from '../render/plan-container.js';
-import type { ClusterSpec } from '../spec/types.js';
+import type { ClusterSpec } from '../cluster/types.js';
 import type { StatusInputs, StatusKeyValue, StatusMachineInput, StatusUnit, StatusUnitState } from './status-model.js';
 
 /** Where status reads from. */

@@ -4,7 +4,7 @@
  * its field names are a public contract: they only ever grow.
  */
 import type { UnitOption } from '../unit/model.js';
-import type { ClusterSpec } from '../spec/types.js';
+import type { ClusterSpec } from '../cluster/types.js';
 
 /** Where units and their states came from. */
 export type StatusSource = 'fleet' | 'systemd';

@@ -2,7 +2,7 @@
  * `docker run` argv for a service: Compose keys mapped onto docker CLI flags (docker 20.10+). Pure; the
  * words are raw (unquoted) and are quoted for systemd by `execLine`.
  */
-import type { HealthcheckSpec, PortSpec, ServiceSpec, VolumeSpec } from '../spec/types.js';
+import type { HealthcheckSpec, PortSpec, ServiceSpec, VolumeSpec } from '../cluster/types.js';
 
 /**
  * The `run` words after the docker binary, up to and including the image and command.

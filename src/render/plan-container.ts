@@ -2,7 +2,7 @@
  * View model of a service's container unit (`templates/container.hbs`): `NAME@.service` for replicated
  * services, `NAME.service` for `x-fleet.global`. Pure: spec in, finished (quoted) values out.
  */
-import type { ServiceSpec } from '../spec/types.js';
+import type { ServiceSpec } from '../cluster/types.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { dockerRunArgs } from './docker-run-args.js';
 import { execLine, specifier, textValue } from './exec-line.js';

@@ -3,7 +3,7 @@
  * container with the host's agent (`fleetkit announce`) and withdraws it on stop. It keeps fleet's
  * co-scheduling (`[X-Fleet] MachineOf=`, or `Global=` with the same metadata for a global service).
  */
-import type { AnnounceSpec, ClusterSpec, FleetPlacement, ServiceSpec } from '../spec/types.js';
+import type { AnnounceSpec, ClusterSpec, FleetPlacement, ServiceSpec } from '../cluster/types.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, specifier, textValue, withSpecifiers } from './exec-line.js';
 import { serviceNames } from './plan-container.js';

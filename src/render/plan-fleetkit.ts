@@ -3,7 +3,7 @@
  * `fleetkit-hosts.service` (`watch-hosts`). Both run on every machine (`[X-Fleet] Global=true`), from the
  * binary (`runtime.fleetkit.kind: binary`) or from the image (`kind: image`) with the mounts each needs.
  */
-import type { ClusterSpec, FleetPlacement } from '../spec/types.js';
+import type { ClusterSpec, FleetPlacement } from '../cluster/types.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, textValue } from './exec-line.js';
 import { AGENT_CONTAINER, HOSTS_CONTAINER, trailingSections, type SectionView } from './view-parts.js';

@@ -9,7 +9,7 @@
  * fleet rejects or values it would silently ignore (a safety net behind the spec loader, which reports them
  * with positions).
  */
-import type { ClusterSpec } from '../spec/types.js';
+import type { ClusterSpec } from '../cluster/types.js';
 import type { UnitFile } from '../unit/model.js';
 import { UnitError } from '../errors.js';
 import { parseUnit } from '../unit/parse.js';

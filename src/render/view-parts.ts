@@ -2,7 +2,7 @@
  * Pieces every view model shares: the generated-file header, `x-systemd` entries sorted into their
  * sections, and the command prefix that runs fleetkit on a host (binary or image form).
  */
-import type { ClusterSpec, ServiceSpec } from '../spec/types.js';
+import type { ClusterSpec, ServiceSpec } from '../cluster/types.js';
 import type { UnitOption } from '../unit/model.js';
 import { UnitError } from '../errors.js';
 import { MARKER_KEY, MARKER_SECTION } from '../unit/cluster-marker.js';

@@ -4,7 +4,7 @@
  * silently ignores or misreads, and rendering a {@link FleetPlacement} into options fleet reads as meant.
  */
 import { UnitError } from '../errors.js';
-import type { FleetPlacement } from '../spec/types.js';
+import type { FleetPlacement } from '../cluster/types.js';
 import type { UnitFile, UnitOption } from './model.js';
 import { goQuote } from './go-text.js';
 import { goPathMatch } from './go-path-match.js';

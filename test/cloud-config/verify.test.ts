@@ -2,7 +2,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { planMachine, type MachineOptions } from '../../src/cloud-config/plan.js';
 import { verifyUnits } from '../support/systemd-verify.js';

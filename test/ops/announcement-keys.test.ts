@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { keyOwnerResolver } from '../../src/ops/announcement-keys.js';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 
 const spec = parseSpec(`name: shop
 services:

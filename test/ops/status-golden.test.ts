@@ -9,7 +9,7 @@ import { buildStatus, formatAge } from '../../src/ops/build-status.js';
 import { renderStatusTable, statusJson } from '../../src/ops/render-status.js';
 import type { StatusInputs, StatusMachineInput, StatusUnit } from '../../src/ops/status-model.js';
 import { unscheduledReason } from '../../src/ops/unscheduled-reason.js';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { matchGolden } from '../support/golden.js';
 
 const golden = (name: string): string => fileURLToPath(new URL(`./golden/${name}`, import.meta.url));

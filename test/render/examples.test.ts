@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster, renderFleetkitUnits } from '../../src/render/render.js';
 import { matchGoldenDir } from '../support/golden.js';
 

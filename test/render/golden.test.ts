@@ -8,7 +8,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { valuesOf } from '../../src/unit/model.js';
 import { parseExecLine } from '../../src/unit/parse-command-line.js';

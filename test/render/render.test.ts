@@ -1,8 +1,8 @@
 // renderCluster's pieces and its refusals: docker flag mapping, specifier safety, the checks behind the
 // spec loader (line length, [X-Fleet] combinations fleet rejects, line breaks), and the sync plan.
 import t from 'tap';
-import { parseSpec } from '../../src/spec/load.js';
-import type { ClusterSpec, PortSpec, ServiceSpec } from '../../src/spec/types.js';
+import { parseSpec } from '../../src/cluster/load.js';
+import type { ClusterSpec, PortSpec, ServiceSpec } from '../../src/cluster/types.js';
 import { renderCluster } from '../../src/render/render.js';
 import { dockerRunArgs, healthArgs, portArg, shellWord } from '../../src/render/docker-run-args.js';
 import { planSync } from '../../src/render/sync-plan.js';

@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemdPart, waitFor, type SystemdPart } from '../env/parts.js';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { dockerRunArgs } from '../../src/render/docker-run-args.js';
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster, type RenderedUnit } from '../../src/render/render.js';
 import { verifyUnits as verify } from '../support/systemd-verify.js';
 

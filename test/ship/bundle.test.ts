@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Etcd3 } from 'etcd3';
 import { connectEtcd } from '../../src/etcd/connect.js';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
 import { inTreeCli } from './in-tree.js';

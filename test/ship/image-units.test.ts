@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { renderCluster } from '../../src/render/render.js';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
 import { IMAGE, ensureImage } from './image-build.js';
 import { execArgvs, runArgv, startArgv } from './unit-argv.js';

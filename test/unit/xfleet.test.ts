@@ -1,7 +1,7 @@
 import t from 'tap';
 import { expandFleetSpecifiers, goPathMatch, isBadGoPattern, parseXFleet, renderXFleet, splitFleetValues, xfleetIgnored, xfleetRejection } from '../../src/unit/xfleet.js';
 import type { UnitOption } from '../../src/unit/model.js';
-import type { FleetPlacement } from '../../src/spec/types.js';
+import type { FleetPlacement } from '../../src/cluster/types.js';
 
 const x = (name: string, value: string): UnitOption => ({ section: 'X-Fleet', name, value });
 const unit = (...options: UnitOption[]) => ({ name: 'web@2.service', options });

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { ExitCode, UsageError } from '../../src/errors.js';
-import { loadSpec, parseSpec } from '../../src/spec/load.js';
+import { loadSpec, parseSpec } from '../../src/cluster/load.js';
 
 const one = (body: string, top = '') => {
   const spec = parseSpec(`name: web\n${top}services:\n  a:\n    image: nginx\n${body}`, 'cluster.yaml');

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { ExitCode, SpecError, formatProblem } from '../../src/errors.js';
-import { parseSpec } from '../../src/spec/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
 
 const LONG = 'a'.repeat(240);
 

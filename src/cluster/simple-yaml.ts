@@ -8,7 +8,7 @@
  * scalars, multi-line scalars or flow collections, escapes in double quotes, tabs, CR, directives, several
  * documents, duplicate keys, odd indentation — and the caller then uses the full parser, which also reports
  * every YAML error. What it accepts, it reads exactly as `parseDocument(text, options).toJS()` would: plain
- * scalars are resolved with that library's own core-schema tags (test/spec/simple-yaml.test.ts compares the
+ * scalars are resolved with that library's own core-schema tags (test/cluster/simple-yaml.test.ts compares the
  * two on the examples, the test specs and generated documents).
  */
 import { Document, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';

@@ -8,7 +8,7 @@ import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parseDocument } from 'yaml';
-import { parseSimpleYaml } from '../../src/spec/simple-yaml.js';
+import { parseSimpleYaml } from '../../src/cluster/simple-yaml.js';
 import { prng } from '../support/prng.js';
 
 const OPTIONS = { prettyErrors: false, merge: true, uniqueKeys: true } as const;
