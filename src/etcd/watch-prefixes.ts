@@ -2,10 +2,13 @@
  * A mirror of some etcd prefixes that never misses a change: read everything once at one revision, then
  * watch from the next revision. What can go wrong, and what is done about it:
  *
+ * - Many events in one revision (a lease revoke or expiry, `del --prefix`, a txn): every one is delivered,
+ *   in order (src/etcd/watch-cursor.ts).
  * - Reconnect (etcd restarted, network blip): the etcd3 watcher resumes by itself, but from the header
  *   revision of the last response it saw, which can be ahead of the events it delivered (etcd sends large
- *   catch-ups in fragments stamped with the current revision). So the resume point is pinned to the last
- *   event actually delivered, by rewriting the watcher's start revision after each response.
+ *   catch-ups in fragments stamped with the current revision). So the resume point is pinned to the
+ *   watch cursor (the last event actually delivered, and how many of its revision's events were), by
+ *   rewriting the watcher's start revision after each response: nothing applied twice, nothing skipped.
  * - Compaction past the resume point: the watcher emits `error` ("Watcher canceled … compacted"). The
  *   mirror reads everything again (a resync) and watches from there.
  * - A wiped or replaced etcd: the watch silently delivers nothing. Detected from response headers (cluster
@@ -14,6 +17,7 @@
  *   keep their last good state.
  */
 import type { Etcd3, IKeyValue, IResponseHeader, Watcher } from 'etcd3';
+import { WatchCursor } from './watch-cursor.js';
 
 /** One key as the mirror reports it. */
 export interface MirrorKeyValue {
@@ -126,8 +130,8 @@ function watchRound(client: Etcd3, opts: WatchPrefixesOptions, revision: number,
     const dead = new Set<Watcher>();
     let finished = false;
     let disconnected = false;
-    // Per watcher, the revision of the last change delivered: where a reconnect must resume.
-    const delivered = opts.prefixes.map(() => revision);
+    // Per watcher, where it stands: where a reconnect must resume.
+    const cursors = opts.prefixes.map(() => new WatchCursor(revision));
 
     /**
      * A header from this etcd: resync when it shows a different or rewound cluster. What "rewound" means
@@ -176,32 +180,31 @@ function watchRound(client: Etcd3, opts: WatchPrefixesOptions, revision: number,
       watchers.push(w);
       // etcd3's own listeners (registered first) set start_revision from the header; ours run after and pin
       // it to the last delivered change, so a reconnect replays anything not yet delivered.
+      const cursor = cursors[i]!;
       const pin = (): void => {
-        w.request.start_revision = String(delivered[i]! + 1);
+        w.request.start_revision = String(cursor.resumeFrom);
       };
       w.on('connected', (res) => {
         pin();
-        if (finished || !checkHeader(res.header, delivered[i]!, false)) return;
-        if (disconnected) log(`<5>watch of ${prefix} resumed from revision ${delivered[i]! + 1}`);
+        // A new stream replays from resumeFrom: count that revision's events again.
+        cursor.restart();
+        if (finished || !checkHeader(res.header, cursor.revision, false)) return;
+        if (disconnected) log(`<5>watch of ${prefix} resumed from revision ${cursor.resumeFrom}`);
         disconnected = false;
       });
       w.on('data', (res) => {
         if (finished) return;
-        const changes: MirrorChange[] = [];
-        for (const ev of res.events) {
-          const rev = Number(ev.kv.mod_revision);
-          if (rev <= delivered[i]!) continue; // replayed after a reconnect: already applied
-          delivered[i] = rev;
-          changes.push({ type: ev.type === 'Put' ? 'put' : 'delete', key: ev.kv.key.toString('utf8'), value: ev.kv.value, lease: String(ev.kv.lease ?? '0'), revision: rev });
-        }
+        const events = res.events.map((ev) => ({ ev, revision: Number(ev.kv.mod_revision) }));
+        const changes: MirrorChange[] = cursor.accept(events).map(({ ev, revision: rev }) => (
+          { type: ev.type === 'Put' ? 'put' : 'delete', key: ev.kv.key.toString('utf8'), value: ev.kv.value, lease: String(ev.kv.lease ?? '0'), revision: rev }));
         pin();
-        if (!checkHeader(res.header, delivered[i]!, false)) return;
-        if (changes.length > 0) opts.onChanges(changes, delivered[i]!);
+        if (!checkHeader(res.header, cursor.revision, false)) return;
+        if (changes.length > 0) opts.onChanges(changes, cursor.revision);
       });
       w.on('disconnected', (err) => {
         if (finished || disconnected) return;
         disconnected = true;
-        log(`<4>lost the etcd watch (${err.message}); keeping the last state, resuming from revision ${delivered[i]! + 1} when etcd is back`);
+        log(`<4>lost the etcd watch (${err.message}); keeping the last state, resuming from revision ${cursor.resumeFrom} when etcd is back`);
       });
       // Always listen for `error`: an unhandled one would crash the process. It means the watch was cancelled
       // by the server (compaction, permissions): only a fresh read can restore a trustworthy state.
@@ -211,11 +214,11 @@ function watchRound(client: Etcd3, opts: WatchPrefixesOptions, revision: number,
         // etcd3 drops the cancel reason of a compaction; ask etcd whether the resume point is gone.
         void client
           .get(prefix)
-          .revision(delivered[i]! + 1)
+          .revision(cursor.resumeFrom)
           .exec()
           .then(
             () => `watch of ${prefix} cancelled by etcd (${err.message})`,
-            (e: Error) => (/compacted/.test(e.message) ? `revision ${delivered[i]! + 1} of ${prefix} was compacted` : `watch of ${prefix} cancelled by etcd (${err.message})`),
+            (e: Error) => (/compacted/.test(e.message) ? `revision ${cursor.resumeFrom} of ${prefix} was compacted` : `watch of ${prefix} cancelled by etcd (${err.message})`),
           )
           .then((why) => finish({ resync: why }));
       });
@@ -227,7 +230,7 @@ function watchRound(client: Etcd3, opts: WatchPrefixesOptions, revision: number,
         .get(opts.prefixes[0]!)
         .exec()
         .then((res) => {
-          if (!finished) checkHeader(res.header, Math.max(identity.revision, ...delivered), true);
+          if (!finished) checkHeader(res.header, Math.max(identity.revision, ...cursors.map((c) => c.revision)), true);
         })
         .catch(() => undefined); // an outage shows on the watch itself
     }, opts.probeIntervalMs ?? 5000);
