@@ -9,7 +9,7 @@ import type { AnnounceWriter } from '../etcd/announce-writer.js';
 import { chooseAddress, type AddressContext } from './choose-address.js';
 import { RECORD_VERSION, serializeRecord } from './record.js';
 import type { Registration } from './registration.js';
-import type { AgentLog } from './log.js';
+import type { Logger } from '../log/logger.js';
 
 /** Who this host is, for the record. */
 export interface HostIdentity {
@@ -24,7 +24,7 @@ export type AnnouncementState = 'pending' | 'announced' | 'down' | 'refused';
 export interface AnnouncerOptions {
   readonly docker: DockerClient;
   readonly writer: AnnounceWriter;
-  readonly log: AgentLog;
+  readonly log: Logger;
   readonly identity: HostIdentity;
   /** Read on every use: flannel's subnet and the host address may appear after the agent started. */
   readonly addressContext: () => AddressContext;

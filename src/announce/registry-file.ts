@@ -8,13 +8,13 @@ import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { validateRegistration, type Registration, type RegistrationLimits } from './registration.js';
-import type { AgentLog } from './log.js';
+import type { Logger } from '../log/logger.js';
 
 /** The file's name inside the state dir. */
 export const REGISTRY_FILE = 'registry.json';
 
 /** Reads the registry; entries that no longer validate are dropped with a log line. Missing file → []. */
-export async function loadRegistry(stateDir: string, limits: RegistrationLimits, log: AgentLog): Promise<Registration[]> {
+export async function loadRegistry(stateDir: string, limits: RegistrationLimits, log: Logger): Promise<Registration[]> {
   const path = join(stateDir, REGISTRY_FILE);
   let text: string;
   try {

@@ -16,9 +16,10 @@ import { errorReply, listenAgentSocket } from './agent-server.js';
 import { Announcer, type AnnouncementState } from './announcer.js';
 import { loadFlannelEnv, type FlannelEnv } from './flannel-env.js';
 import { loadHostIdentity, lookupFlannelPublicIP } from './host-identity.js';
-import type { AgentLog } from './log.js';
+import type { Logger } from '../log/logger.js';
 import { checkKey, validateRegistration, type Registration } from './registration.js';
 import { ensureStateDir, loadRegistry, writeRegistry } from './registry-file.js';
+import { prefixDir } from '../etcd/key-layout.js';
 
 /** Everything the agent needs. */
 export interface AgentOptions {
@@ -34,7 +35,7 @@ export interface AgentOptions {
   /** The host's address, for host-network containers (else flannel's PublicIP). */
   readonly ip?: string | undefined;
   readonly machineId?: string | undefined;
-  readonly log: AgentLog;
+  readonly log: Logger;
   /** Smallest TTL accepted, s. Default 5; tests lower it. */
   readonly minTtl?: number | undefined;
   /** How long a registration waits for its container to be created, ms. Default 10000. */
@@ -73,7 +74,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const client = await connectEtcd(o.etcd);
   const where = o.etcd.endpoints.join(', ');
   try {
-    await client.get(`${o.prefix}/`).string();
+    await client.get(prefixDir(o.prefix)).string();
   } catch (e) {
     if (o.requireEtcd) {
       client.close();

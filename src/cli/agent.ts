@@ -3,7 +3,7 @@
  * leases so every announcement of this host disappears at once, and exits 0.
  */
 import { ExitCode } from '../errors.js';
-import { createAgentLog } from '../announce/log.js';
+import { createLogger } from '../log/logger.js';
 import { startAgent, type AgentOptions } from '../announce/start-agent.js';
 import { parseCommandArgs } from './args.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
@@ -58,7 +58,7 @@ export const run: Command = async (argv, io) => {
   const { prefix, ...etcd } = etcdOptionsFrom(values, undefined, io.env);
   // A log reader that goes away (journald restarted, a closed pipe) must not take the agent down with EPIPE.
   (io.stdout as Partial<NodeJS.WriteStream>).on?.('error', () => undefined);
-  const log = createAgentLog(io.stdout, { debug: values.debug ?? false });
+  const log = createLogger(io.stdout, { debug: values.debug ?? false, env: io.env });
   const agent = await startAgent({
     etcd,
     prefix,

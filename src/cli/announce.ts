@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { ExitCode, RemoteError, UsageError } from '../errors.js';
 import { AGENT_SOCKET, requestAgent, type AgentRequest } from '../announce/agent-protocol.js';
-import { createAgentLog } from '../announce/log.js';
+import { createLogger } from '../log/logger.js';
 import { checkKey, validateRegistration, type Registration } from '../announce/registration.js';
 import { startAgent } from '../announce/start-agent.js';
 import { connectEtcd, etcdError } from '../etcd/connect.js';
@@ -117,7 +117,7 @@ async function runStandalone(values: AnnounceValues, reg: Registration | undefin
     }
     return ExitCode.ok;
   }
-  const log = createAgentLog(io.stdout, { debug: values.debug ?? false });
+  const log = createLogger(io.stdout, { debug: values.debug ?? false, env: io.env });
   const agent = await startAgent({
     etcd, prefix, stateDir: undefined, registrations: [reg], requireEtcd: true, ...hostOptionsFrom(values, io.env), log,
   });

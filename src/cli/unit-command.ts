@@ -7,43 +7,9 @@ import { ExitCode, UsageError } from '../errors.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
-import { Progress, printSummary, type UnitOutcome } from './unit-report.js';
+import { Progress, printSummary } from './unit-report.js';
 import { resolveSelection } from './unit-sources.js';
-
-/** The five verbs (fleetctl's names). */
-export type UnitVerb = 'load' | 'start' | 'stop' | 'unload' | 'destroy';
-
-/** Settings every runner reads. */
-export interface UnitRunOptions {
-  readonly replace: boolean;
-  readonly prune: boolean;
-  /** load: start what it loads (false with --no-start). */
-  readonly start: boolean;
-  readonly wait: boolean;
-  readonly timeoutMs: number;
-  readonly parallel: number;
-  readonly signal: AbortSignal;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** systemd: the user manager. */
-  readonly user: boolean;
-  /** systemd: /run instead of /etc. */
-  readonly runtime: boolean;
-  readonly unitDir: string | undefined;
-  /** systemd: read failed units' journal from this directory (`journalctl -D`). */
-  readonly journalDir: string | undefined;
-  /** systemd: how long a started unit must stay active before it counts as started. */
-  readonly settleMs: number;
-  /** A progress display for `total` units. */
-  progress(total: number, label: string): Progress;
-  /** Prints a warning once per distinct text. */
-  warn(text: string): void;
-}
-
-/** What a runner returns: a row per unit, and the units of the cluster no longer in the spec. */
-export interface UnitRunResult {
-  readonly outcomes: readonly UnitOutcome[];
-  readonly stale: readonly string[];
-}
+import type { UnitRunOptions, UnitRunResult, UnitVerb } from './unit-run.js';
 
 const optionSpec = {
   systemd: { type: 'boolean' },

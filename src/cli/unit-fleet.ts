@@ -10,6 +10,7 @@ import { instantiate } from '../fleet/instantiate.js';
 import { isTemplate, templateOf } from '../unit/names.js';
 import { waitForUnits, type WaitTarget } from '../fleet/wait-units.js';
 import { fleetHash } from '../unit/hash.js';
+import { parseXFleet } from '../unit/xfleet.js';
 import type { UnitFile } from '../unit/model.js';
 import { mapLimit } from './unit-pool.js';
 import { clusterOf } from '../unit/cluster-marker.js';
@@ -17,14 +18,10 @@ import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
 import { diffLines, findStale, optionLines, planChanges, type DesiredUnit } from './unit-plan.js';
 import type { UnitOutcome, UnitChange } from './unit-report.js';
 import type { UnitSelection } from './unit-sources.js';
-import type { UnitVerb, UnitRunOptions, UnitRunResult } from './unit-command.js';
+import type { UnitVerb, UnitRunOptions, UnitRunResult } from './unit-run.js';
 
-const TRUE = new Set(['true', 'yes', '1', 'on', 't']);
-
-/** fleet's Global= (last value wins). */
-function isGlobal(unit: Pick<UnitFile, 'options'>): boolean {
-  const v = unit.options.filter((o) => o.section === 'X-Fleet' && o.name === 'Global').pop()?.value;
-  return v !== undefined && TRUE.has(v.trim().toLowerCase());
+function isGlobal(unit: Pick<UnitFile, 'name' | 'options'>): boolean {
+  return parseXFleet(unit).global;
 }
 
 

@@ -16,7 +16,7 @@ import { clusterOfText } from '../unit/cluster-marker.js';
 import { diffLines, findStale, planChanges, type ChangeKind, type DesiredUnit } from './unit-plan.js';
 import type { UnitOutcome } from './unit-report.js';
 import type { UnitSelection } from './unit-sources.js';
-import type { UnitRunOptions, UnitRunResult, UnitVerb } from './unit-command.js';
+import type { UnitRunOptions, UnitRunResult, UnitVerb } from './unit-run.js';
 
 /** A context shared by the steps of one run. */
 interface Ctx {

@@ -11,6 +11,8 @@ import type { ClusterSpec } from '../cluster/types.js';
 import { durationOption, parseCommandArgs } from './args.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
+import { createLogger } from '../log/logger.js';
+import { clusterDir } from '../etcd/key-layout.js';
 
 const HELP = `usage: fleetkit watch-hosts [SPEC] [options] [-- HOOK ARGV…]
 
@@ -90,15 +92,16 @@ export const run: Command = async (argv, io) => {
   if (maxDelayMs < quietMs) throw new UsageError(`--max-delay (${maxDelayMs} ms) must not be shorter than --debounce (${quietMs} ms)`);
   const hookTimeoutMs = durationOption('exec-timeout', v['exec-timeout'], 10_000);
 
-  const log = (line: string): void => void io.stderr.write(`${line.replace(/[\r\n]+/g, ' ')}\n`);
+  // Every level is written: journald's own filters (journalctl -p) choose what to show.
+  const { line: log } = createLogger(io.stderr, { env: io.env, debug: true });
   const client = await connectEtcd(etcd);
   try {
     const { watchHosts } = await import('../hosts/watch-hosts.js');
-    log(`<6>watching ${etcd.prefix}/${cluster}/${flannel ? ` and ${flannel}/` : ''} on ${etcd.endpoints.join(',')} → ${out}`);
+    log(`<6>watching ${clusterDir(etcd.prefix, cluster)}${flannel ? ` and ${flannel}/` : ''} on ${etcd.endpoints.join(',')} → ${out}`);
     await watchHosts(client, {
       cluster,
       out,
-      layout: { announcements: `${etcd.prefix === '/' ? '' : etcd.prefix}/${cluster}/`, flannel },
+      layout: { announcements: clusterDir(etcd.prefix, cluster), flannel },
       writeMode: v['keep-inode'] ? 'in-place' : 'rename',
       quietMs,
       maxDelayMs,
@@ -108,7 +111,7 @@ export const run: Command = async (argv, io) => {
       log,
       once: Boolean(v.once),
     }).catch((e: unknown) => {
-      throw isFleetkitError(e) ? e : etcdError(e, `reading ${etcd.prefix}/${cluster}/`, etcd.endpoints);
+      throw isFleetkitError(e) ? e : etcdError(e, `reading ${clusterDir(etcd.prefix, cluster)}`, etcd.endpoints);
     });
   } finally {
     client.close();

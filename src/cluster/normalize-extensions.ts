@@ -8,6 +8,7 @@ import type { AnnounceSpec, FleetPlacement, PortSpec } from './types.js';
 import type { RawService } from './schema.js';
 import { CONTROL, isLabel, parseDuration } from './compose-values.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
+import { announcementKey, prefixDir } from '../etcd/key-layout.js';
 
 type Scalar = string | number | boolean;
 const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\%-]*)?\.(service|socket|target|timer|path|mount|automount|device|swap|scope|slice)$/;
@@ -121,12 +122,12 @@ export function normalizeAnnounce(
   if (!CONTROL.test(hostname) && !FLEET_SPECIFIER_ANY.test(sample) && !isLabel(sample)) {
     p.add([...path, 'hostname'], `hostname ${describeValue(hostname)} must become an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`, `write e.g. ${name.slice(0, 50)}-%i; the hosts file adds ".${ctx.cluster}" itself`);
   }
-  const key = x.key ?? `${ctx.prefix}/${ctx.cluster}/${name}/${instance}`;
+  const key = x.key ?? announcementKey(ctx.prefix, ctx.cluster, name, instance);
   if (checkTemplate(key, ['%i', '%H', '%l', '%m'], p, [...path, 'key'], 'key')) {
     if (!/^[A-Za-z0-9._%\/-]+$/.test(key))
       p.add([...path, 'key'], `key ${describeValue(key)} may contain only letters, digits, ".", "_", "-", "/" and %i, %H, %l, %m`, 'other tools read these keys; keep them plain');
-    else if (!key.startsWith(`${ctx.prefix}/`) || key.split('/').some((s, i) => i > 0 && (s === '' || s === '.' || s === '..')))
-      p.add([...path, 'key'], `key ${describeValue(key)} must lie under the etcd prefix ${ctx.prefix}/`, `write e.g. ${ctx.prefix}/${ctx.cluster}/${name}/${instance}`);
+    else if (!key.startsWith(prefixDir(ctx.prefix)) || key.split('/').some((s, i) => i > 0 && (s === '' || s === '.' || s === '..')))
+      p.add([...path, 'key'], `key ${describeValue(key)} must lie under the etcd prefix ${prefixDir(ctx.prefix)}`, `write e.g. ${announcementKey(ctx.prefix, ctx.cluster, name, instance)}`);
     else if (!ctx.global && ctx.replicas > 1 && !key.includes('%i'))
       p.add([...path, 'key'], `key ${describeValue(key)} has no %i: all ${ctx.replicas} instances would overwrite one key`, 'put %i in the key');
     else if (ctx.global && !/%[Hlm]/.test(key)) p.add([...path, 'key'], `key ${describeValue(key)} has no %H, %l or %m: every machine would overwrite one key`, 'put %H (host name) or %m (machine id) in the key');

@@ -5,7 +5,7 @@
  * land as soon as etcd answers, and a lost lease is replaced and its keys put again.
  */
 import type { Etcd3 } from 'etcd3';
-import type { AgentLog } from '../announce/log.js';
+import type { Logger } from '../log/logger.js';
 import { LeasePool, type EtcdRequestCounts } from './lease-pool.js';
 
 interface KeyState {
@@ -23,7 +23,7 @@ interface KeyState {
 /** Options for AnnounceWriter. */
 export interface AnnounceWriterOptions {
   readonly client: Etcd3;
-  readonly log: AgentLog;
+  readonly log: Logger;
   /** Longest retry delay after a failed write, ms. Default 1000 (the outage test allows 2 s). */
   readonly maxRetryMs?: number;
 }
@@ -31,7 +31,7 @@ export interface AnnounceWriterOptions {
 /** Desired-state writer for announcement keys. */
 export class AnnounceWriter {
   readonly #client: Etcd3;
-  readonly #log: AgentLog;
+  readonly #log: Logger;
   readonly #keys = new Map<string, KeyState>();
   readonly #pool: LeasePool;
   readonly #maxRetry: number;

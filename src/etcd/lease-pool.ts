@@ -4,7 +4,7 @@
  * minute instead of 1,500. Withdrawing one announcement deletes its key; the shared lease lives on.
  */
 import type { Etcd3, Lease } from 'etcd3';
-import type { AgentLog } from '../announce/log.js';
+import type { Logger } from '../log/logger.js';
 
 /** Client-side request counters (what the agent asked of etcd). */
 export interface EtcdRequestCounts {
@@ -24,14 +24,14 @@ interface Group {
 /** Grants, keeps alive, re-grants and revokes the agent's leases. */
 export class LeasePool {
   readonly #client: Etcd3;
-  readonly #log: AgentLog;
+  readonly #log: Logger;
   readonly #onLost: (ttl: number) => void;
   readonly #groups = new Map<number, Group>();
   readonly counts: EtcdRequestCounts;
   #closed = false;
 
   /** `onLost(ttl)` is called when a granted lease is gone: its keys must be put again on a new one. */
-  constructor(client: Etcd3, log: AgentLog, onLost: (ttl: number) => void, counts: EtcdRequestCounts) {
+  constructor(client: Etcd3, log: Logger, onLost: (ttl: number) => void, counts: EtcdRequestCounts) {
     this.#client = client;
     this.#log = log;
     this.#onLost = onLost;

@@ -5,7 +5,6 @@
  */
 import type { AnnouncementRecord } from '../announce/record.js';
 import { parseIp, type IpAddress } from './ip-address.js';
-import type { HostEntry } from './select-entries.js';
 
 /**
  * Largest value accepted, in bytes. A record is ~250 bytes; 4 KiB leaves room for fields added later while a
@@ -26,6 +25,13 @@ export interface Announcement {
 }
 
 /** Why a value was refused (one line, safe to log). */
+/** One hosts line: `IP HOSTNAME HOSTNAME.CLUSTER`. */
+export interface HostEntry {
+  readonly ip: string;
+  readonly hostname: string;
+  readonly key: string;
+}
+
 export interface Rejection {
   readonly reject: string;
 }

@@ -4,7 +4,7 @@
  * everything outside the block belongs to someone else and is kept byte for byte.
  */
 import { FleetkitError } from '../errors.js';
-import type { HostEntry } from './select-entries.js';
+import type { HostEntry } from './parse-announcement.js';
 
 /** What the header names. */
 export interface RenderHostsOptions {

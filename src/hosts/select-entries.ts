@@ -5,14 +5,8 @@
  */
 import { ipInSubnet, ipKey } from './ip-address.js';
 import type { FlannelConfig, FlannelLease } from './flannel.js';
-import type { Announcement } from './parse-announcement.js';
+import type { Announcement, HostEntry } from './parse-announcement.js';
 
-/** One hosts line: `IP HOSTNAME HOSTNAME.CLUSTER`. */
-export interface HostEntry {
-  readonly ip: string;
-  readonly hostname: string;
-  readonly key: string;
-}
 
 /** flannel's state as mirrored from etcd; `config` undefined means flannel is not configured. */
 export interface FlannelState {

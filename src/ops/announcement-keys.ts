@@ -4,6 +4,7 @@
  * default layout `<prefix>/<cluster>/<service>/<instance>` is assumed. Pure.
  */
 import type { ClusterSpec } from '../cluster/types.js';
+import { parseAnnouncementKey } from '../etcd/key-layout.js';
 
 /** Where a key points: a service and its instance (`2`), host name (`%H`, `%l`) or machine id (`%m`). */
 export interface KeyOwner {
@@ -60,12 +61,10 @@ export function keyOwnerResolver(spec: ClusterSpec | undefined, prefix: string):
       return undefined;
     };
   }
-  const base = prefix === '/' ? '/' : `${prefix}/`;
   return (key) => {
-    if (!key.startsWith(base)) return undefined;
-    const segs = key.slice(base.length).split('/');
-    if (segs.length !== 3 || segs.some((s) => s === '')) return undefined;
-    const [cluster, service, instance] = segs as [string, string, string];
+    const parts = parseAnnouncementKey(prefix, key);
+    if (!parts) return undefined;
+    const { cluster, service, instance } = parts;
     // Global services are keyed by host name or machine id: a 32-hex segment is taken as a machine id.
     const isMachine = /^[0-9a-f]{32}$/.test(instance);
     const isNumber = /^\d+$/.test(instance);

@@ -12,7 +12,7 @@ import { keyOwnerResolver, type KeyOwner } from './announcement-keys.js';
 import type {
   AnnouncementStatus, InstanceStatus, MachineStatus, ServiceStatus, StatusFlag, StatusInputs, StatusKeyValue, StatusModel, StatusUnit,
 } from './status-model.js';
-import { compareInstances, sidekickOf, unitParts } from './unit-names.js';
+import { compareInstances, sidekickName, sidekickOf, unitParts } from '../unit/names.js';
 import { unscheduledReason } from './unscheduled-reason.js';
 
 interface Group {
@@ -194,7 +194,7 @@ function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string
   if (row.active === 'failed') add('failed', 'ERROR', `failed (systemd ${row.active}/${row.sub ?? '?'})`);
   if (running && g.announces && !ann && inputs.announcementsError === undefined) {
     // The usual cause is the sidekick: say how it is doing, since it is not shown as a row of its own.
-    const sidekick = row.instance === '' ? `${g.name}-discovery.service` : `${g.name}-discovery@${row.instance}.service`;
+    const sidekick = sidekickName(g.name, row.instance);
     const sk = inputs.states.find((s) => s.name === sidekick && (s.machineID === row.machine?.id || inputs.source === 'systemd'));
     add('not-announced', 'WARNING', `running but not announced${sk?.activeState && sk.activeState !== 'active' ? ` (its sidekick ${sidekick} is ${sk.activeState})` : ''}`);
   }

@@ -14,6 +14,7 @@ import type { SystemdManager } from '../systemd/systemd-manager.js';
 import { serviceNames } from '../render/plan-container.js';
 import type { ClusterSpec } from '../cluster/types.js';
 import type { StatusInputs, StatusKeyValue, StatusMachineInput, StatusUnit, StatusUnitState } from './status-model.js';
+import { prefixDir } from '../etcd/key-layout.js';
 
 /** Where status reads from. */
 export interface StatusSourceOptions {
@@ -111,10 +112,10 @@ export class StatusSources {
     const o = this.options.etcd;
     const client = await this.etcd();
     try {
-      const { kvs } = await readPrefixes(client, [o.prefix === '/' ? '/' : `${o.prefix}/`]);
+      const { kvs } = await readPrefixes(client, [prefixDir(o.prefix)]);
       return kvs.map((kv) => ({ key: kv.key, value: kv.value.toString('utf8'), lease: kv.lease }));
     } catch (e) {
-      throw etcdError(e, `reading the announcements under ${o.prefix}/`, o.endpoints);
+      throw etcdError(e, `reading the announcements under ${prefixDir(o.prefix)}`, o.endpoints);
     }
   }
 

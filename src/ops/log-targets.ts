@@ -7,7 +7,7 @@ import { FleetkitError, ExitCode, RemoteError } from '../errors.js';
 import type { FleetClient } from '../fleet/fleet-client.js';
 import type { SystemdManager } from '../systemd/systemd-manager.js';
 import { shortId } from './unscheduled-reason.js';
-import { unitParts } from './unit-names.js';
+import { unitParts } from '../unit/names.js';
 
 /** One journal to read. */
 export interface LogTarget {

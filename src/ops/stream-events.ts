@@ -10,6 +10,7 @@ import type { FleetClient } from '../fleet/fleet-client.js';
 import { AnnouncementTracker } from './announcement-events.js';
 import { diffFleet, stateKey, type FleetSnapshot } from './fleet-diff.js';
 import { unitStateEvent, type OpsEvent } from './ops-event.js';
+import { prefixDir } from '../etcd/key-layout.js';
 
 /** Options of streamEvents. */
 export interface StreamEventsOptions {
@@ -109,7 +110,7 @@ export async function streamEvents(o: StreamEventsOptions): Promise<void> {
     const tracker = new AnnouncementTracker();
     const r = once();
     tasks.push(watchPrefixes(client, {
-      prefixes: [prefix === '/' ? '/' : `${prefix}/`],
+      prefixes: [prefixDir(prefix)],
       signal: stop.signal,
       log: o.log,
       onSnapshot: (_rev, kvs) => {

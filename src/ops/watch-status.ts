@@ -7,6 +7,7 @@ import { watchPrefixes } from '../etcd/watch-prefixes.js';
 import { buildStatus } from './build-status.js';
 import type { StatusSources } from './fetch-status.js';
 import type { StatusModel } from './status-model.js';
+import { prefixDir } from '../etcd/key-layout.js';
 
 /** Options of watchStatus. */
 export interface WatchStatusOptions {
@@ -61,7 +62,7 @@ export async function watchStatus(sources: StatusSources, o: WatchStatusOptions)
   const client = await sources.etcd();
   const prefix = sources.options.etcd.prefix;
   const watch = watchPrefixes(client, {
-    prefixes: [prefix === '/' ? '/' : `${prefix}/`],
+    prefixes: [prefixDir(prefix)],
     signal: stop.signal,
     log: () => undefined,
     onSnapshot: () => refresh(),

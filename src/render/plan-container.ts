@@ -3,6 +3,7 @@
  * services, `NAME.service` for `x-fleet.global`. Pure: spec in, finished (quoted) values out.
  */
 import type { ServiceSpec } from '../cluster/types.js';
+import { sidekickName, sidekickTemplate } from '../unit/names.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { dockerRunArgs } from './docker-run-args.js';
 import { execLine, specifier, textValue } from './exec-line.js';
@@ -51,22 +52,22 @@ export function serviceNames(service: ServiceSpec): ServiceNames {
     return {
       unit: `${n}.service`,
       unitRef: `${n}.service`,
-      discovery: announces ? `${n}-discovery.service` : undefined,
-      discoveryRef: announces ? `${n}-discovery.service` : undefined,
+      discovery: announces ? sidekickName(n, '') : undefined,
+      discoveryRef: announces ? sidekickName(n, '') : undefined,
       container: n,
       instances: [`${n}.service`],
-      discoveryInstances: announces ? [`${n}-discovery.service`] : [],
+      discoveryInstances: announces ? [sidekickName(n, '')] : [],
     };
   }
   const ids = Array.from({ length: service.replicas }, (_, k) => k + 1);
   return {
     unit: `${n}@.service`,
     unitRef: `${n}@${specifier('i')}.service`,
-    discovery: announces ? `${n}-discovery@.service` : undefined,
-    discoveryRef: announces ? `${n}-discovery@${specifier('i')}.service` : undefined,
+    discovery: announces ? sidekickTemplate(n) : undefined,
+    discoveryRef: announces ? sidekickName(n, specifier('i')) : undefined,
     container: `${n}-${specifier('i')}`,
     instances: ids.map((i) => `${n}@${i}.service`),
-    discoveryInstances: announces ? ids.map((i) => `${n}-discovery@${i}.service`) : [],
+    discoveryInstances: announces ? ids.map((i) => sidekickName(n, String(i))) : [],
   };
 }
 

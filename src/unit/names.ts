@@ -1,6 +1,7 @@
 /**
- * Unit names as fleet and systemd accept them: validation with fleet's own messages, systemd-escape for
- * parts of names, and template/instance arithmetic (`web@.service` ↔ `web@2.service`).
+ * Unit names, the one home for them: validation with fleet's own messages, systemd-escape for parts of names,
+ * splitting (`web@2.service` → prefix `web`, instance `2`, type `service`), template/instance arithmetic
+ * (`web@.service` ↔ `web@2.service`) and the name of a service's discovery sidekick.
  */
 import { UnitError } from '../errors.js';
 import { goQuote, goQuoteRune } from './go-text.js';
@@ -59,13 +60,28 @@ export function escapeUnitNamePart(s: string): string {
   return out;
 }
 
-function split(name: string): { prefix: string; instance: string | undefined; suffix: string } {
+/** A unit name taken apart, as systemd's specifiers see it. */
+export interface UnitNameParts {
+  /** `%p`: the part before `@` (the whole stem for a plain unit). */
+  readonly prefix: string;
+  /** `%i`: the part between `@` and the suffix; `''` for a template, undefined for a plain unit. */
+  readonly instance: string | undefined;
+  /** `%N`: the name without its suffix. */
+  readonly stem: string;
+  /** `.service`, `.timer`…; `''` when the name has no dot. */
+  readonly suffix: string;
+}
+
+/** Splits a unit name at its last `.` and first `@`. Pure; does not validate. */
+export function splitUnitName(name: string): UnitNameParts {
   const dot = name.lastIndexOf('.');
   const stem = dot === -1 ? name : name.slice(0, dot);
   const suffix = dot === -1 ? '' : name.slice(dot);
   const at = stem.indexOf('@');
-  return at === -1 ? { prefix: stem, instance: undefined, suffix } : { prefix: stem.slice(0, at), instance: stem.slice(at + 1), suffix };
+  return at === -1 ? { prefix: stem, instance: undefined, stem, suffix } : { prefix: stem.slice(0, at), instance: stem.slice(at + 1), stem, suffix };
 }
+
+const split = splitUnitName;
 
 /** True for a template name: `web@.service`. */
 export function isTemplate(name: string): boolean {
@@ -100,4 +116,49 @@ export function instanceName(template: string, instance: string): string {
   const name = `${prefix}@${instance}${suffix}`;
   validateUnitName(name);
   return name;
+}
+
+/** A glob (systemd's ListUnitsByPatterns) matching every instance of a template: `web@.service` → `web@*.service`. */
+export function instancesPattern(template: string): string {
+  const { prefix, suffix } = split(template);
+  return `${prefix}@*${suffix}`;
+}
+
+/** The service a unit belongs to, its instance (empty for a plain unit), and whether it is a template. */
+export interface UnitParts {
+  readonly service: string;
+  readonly instance: string;
+  readonly template: boolean;
+  /** The unit suffix without the dot: `service`, `timer`… */
+  readonly type: string;
+}
+
+/** The operations view of a name: `web@2.service` → `{service: 'web', instance: '2'}`; `mon.service` → `{service: 'mon', instance: ''}`. */
+export function unitParts(name: string): UnitParts {
+  const { prefix, instance, suffix } = split(name);
+  return { service: prefix, instance: instance ?? '', template: instance === '', type: suffix.slice(1) };
+}
+
+const SIDEKICK = '-discovery';
+
+/** The discovery sidekick of a service's unit: `web`, `2` → `web-discovery@2.service`; `web`, `''` → `web-discovery.service`. */
+export function sidekickName(service: string, instance: string): string {
+  return instance === '' ? `${service}${SIDEKICK}.service` : `${service}${SIDEKICK}@${instance}.service`;
+}
+
+/** The template of a replicated service's sidekicks: `web` → `web-discovery@.service`. */
+export function sidekickTemplate(service: string): string {
+  return `${service}${SIDEKICK}@.service`;
+}
+
+/** The service a discovery sidekick (`web-discovery@2.service`) belongs to, else undefined. */
+export function sidekickOf(name: string): string | undefined {
+  const { service } = unitParts(name);
+  return service.endsWith(SIDEKICK) && service.length > SIDEKICK.length ? service.slice(0, -SIDEKICK.length) : undefined;
+}
+
+/** Compares instances numerically when both are numbers (web@2 before web@10), else as text. */
+export function compareInstances(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b);
+  return a < b ? -1 : a > b ? 1 : 0;
 }

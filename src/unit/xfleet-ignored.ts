@@ -5,7 +5,7 @@
  */
 import type { UnitFile } from './model.js';
 import { isBadGoPattern } from './go-path-match.js';
-import { deprecatedKeys, falsy, knownKeys, SECTION, splitFleetValues, truthy } from './xfleet-values.js';
+import { deprecatedKeys, isFalsyValue, isTruthyValue, knownKeys, SECTION, splitFleetValues } from './xfleet-values.js';
 
 const known = new Set<string>(knownKeys);
 
@@ -33,7 +33,7 @@ function checkOne(key: string, value: string, out: string[]): void {
   } else if (kind === 'MachineOf') {
     if (/[*?[\\]/.test(value)) say('MachineOf takes exact unit names, not glob patterns');
   } else if (kind === 'Global') {
-    if (!truthy.has(value) && !falsy.has(value)) say('fleet reads this as false (true is one of true, yes, 1, on, t)');
+    if (!isTruthyValue(value) && !isFalsyValue(value)) say('fleet reads this as false (true is one of true, yes, 1, on, t, in any case)');
   }
 }
 

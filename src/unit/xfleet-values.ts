@@ -3,6 +3,7 @@
  * Shared by the `[X-Fleet]` reader (xfleet.ts) and the checks for ignored values (xfleet-ignored.ts).
  */
 import type { UnitFile } from './model.js';
+import { splitUnitName } from './names.js';
 
 export const SECTION = 'X-Fleet';
 export const knownKeys = ['MachineID', 'MachineOf', 'MachineMetadata', 'Conflicts', 'Global', 'Replaces'] as const;
@@ -14,8 +15,18 @@ export const deprecatedKeys: Readonly<Record<string, string>> = {
   'X-ConditionMachineMetadata': 'MachineMetadata',
   'X-Conflicts': 'Conflicts',
 };
-export const truthy = new Set(['true', 'yes', '1', 'on', 't']);
-export const falsy = new Set(['false', 'no', '0', 'off', 'f']);
+const truthy = new Set(['true', 'yes', '1', 'on', 't']);
+const falsy = new Set(['false', 'no', '0', 'off', 'f']);
+
+/** fleet's `isTruthyValue` (job/job.go): `true|yes|1|on|t` in any case, so `Global=True` is global. */
+export function isTruthyValue(value: string): boolean {
+  return truthy.has(value.toLowerCase());
+}
+
+/** A value fleet reads as false on purpose (the counterpart of {@link isTruthyValue}), not by accident. */
+export function isFalsyValue(value: string): boolean {
+  return falsy.has(value.toLowerCase());
+}
 
 /**
  * Splits one `[X-Fleet]` value as fleet does: only when the whole value starts and ends with `"` is it split
@@ -39,12 +50,8 @@ export function splitFleetValues(value: string): string[] {
 
 /** fleet's specifiers in `[X-Fleet]` values: `%n %N %p %i`, replaced in that order as plain text (`%%` is not special). */
 export function expandFleetSpecifiers(value: string, unitName: string): string {
-  const dot = unitName.lastIndexOf('.');
-  if (dot === -1) return value; // fleet expands nothing for a name without a suffix
-  const stem = unitName.slice(0, dot);
-  const at = stem.indexOf('@');
-  const prefix = at === -1 ? stem : stem.slice(0, at);
-  const instance = at === -1 ? '' : stem.slice(at + 1);
+  const { stem, prefix, instance = '', suffix } = splitUnitName(unitName);
+  if (suffix === '') return value; // fleet expands nothing for a name without a suffix
   return value.replaceAll('%n', unitName).replaceAll('%N', stem).replaceAll('%p', prefix).replaceAll('%i', instance);
 }
 

@@ -8,10 +8,10 @@ import type { FleetPlacement } from '../cluster/types.js';
 import type { UnitFile, UnitOption } from './model.js';
 import { goQuote } from './go-text.js';
 import { goPathMatch } from './go-path-match.js';
-import { deprecatedKeys, requirements, SECTION, truthy } from './xfleet-values.js';
+import { deprecatedKeys, isTruthyValue, requirements, SECTION } from './xfleet-values.js';
 
 export { goPathMatch, isBadGoPattern } from './go-path-match.js';
-export { expandFleetSpecifiers, splitFleetValues } from './xfleet-values.js';
+export { expandFleetSpecifiers, isTruthyValue, splitFleetValues } from './xfleet-values.js';
 export { xfleetIgnored } from './xfleet-ignored.js';
 
 /** What fleet's scheduler reads from a unit's `[X-Fleet]` section. */
@@ -23,7 +23,7 @@ export interface XFleet {
   /** key → allowed values (OR); every key must match (AND). Malformed pairs are left out, as fleet does. */
   readonly machineMetadata: Map<string, string[]>;
   readonly conflicts: string[];
-  /** Last Global value wins; true is `true|yes|1|on|t`. */
+  /** Last Global value wins; true is `true|yes|1|on|t` in any case (fleet lower-cases it). */
   readonly global: boolean;
   readonly replaces: string[];
 }
@@ -59,12 +59,15 @@ function read(req: Map<string, string[]>): XFleet {
     machineMetadata,
     // fleet v1.0.0 splits Conflicts values at whitespace.
     conflicts: get('Conflicts').flatMap((c) => c.split(/\s+/).filter((p) => p !== '')),
-    global: last !== undefined && truthy.has(last),
+    global: last !== undefined && isTruthyValue(last),
     replaces: req.get('Replaces') ?? [],
   };
 }
 
-/** The unit's `[X-Fleet]` requirements as fleet's scheduler sees them, specifiers expanded with the unit's name. */
+/**
+ * The unit's `[X-Fleet]` requirements as fleet's scheduler sees them, specifiers expanded with the unit's name.
+ * The one reader of these values: `global` here is fleet's `Unit.IsGlobal()`.
+ */
 export function parseXFleet(unit: UnitFile): XFleet {
   return read(requirements(unit, unit.name));
 }

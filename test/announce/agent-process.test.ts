@@ -46,14 +46,14 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   t.equal(list.code, 0, `announce --list waited for the agent: ${list.err}`);
   t.same(list.out.trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key).sort(), [...keys].sort(), '--list shows the registrations the agent recovered');
   await waitFor(present, { what: 'keys back after agent restart', timeoutMs: 40_000 });
-  t.ok(agent.lines.some((l) => /^<6>holding 2 registration/.test(l)), 'recovered from the persisted registry');
+  t.ok(agent.lines.some((l) => /^holding 2 registration/.test(l)), 'recovered from the persisted registry');
 
   // SIGTERM: at the moment the process is gone, no key may be left.
   agent.child.kill('SIGTERM');
   const code = await agent.exited;
   t.equal(code, 0, 'exit 0 on SIGTERM');
   t.ok(await absent(), 'every key gone before the agent exited');
-  t.ok(agent.lines.some((l) => l.startsWith('<6>stopped: revoked 2 lease(s)')), 'one lease per TTL, both revoked');
+  t.ok(agent.lines.some((l) => l.startsWith('stopped: revoked 2 lease(s)')), 'one lease per TTL, both revoked');
 
   // No agent now: the sidekick fails with a message naming the socket and the unit to start.
   const r = await announceCli(['--key', keys[0]!, '--container', names[0]!, '--state-dir', stateDir, '--agent-wait', '300ms']);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { expandFleetSpecifiers, goPathMatch, isBadGoPattern, parseXFleet, renderXFleet, splitFleetValues, xfleetIgnored, xfleetRejection } from '../../src/unit/xfleet.js';
 import type { UnitOption } from '../../src/unit/model.js';
+import { parseUnit } from '../../src/unit/parse.js';
 import type { FleetPlacement } from '../../src/cluster/types.js';
 
 const x = (name: string, value: string): UnitOption => ({ section: 'X-Fleet', name, value });
@@ -35,7 +36,8 @@ t.test('parseXFleet', async (t) => {
   t.equal(p.global, false);
   t.same(p.replaces, ['old@2.service']);
   for (const v of ['true', 'yes', '1', 'on', 't']) t.equal(parseXFleet(unit(x('Global', v))).global, true, v);
-  for (const v of ['True', 'YES', 'y', '']) t.equal(parseXFleet(unit(x('Global', v))).global, false, v);
+  for (const v of ['True', 'YES', 'On', 'T']) t.equal(parseXFleet(unit(x('Global', v))).global, true, `${v}: fleet lower-cases before comparing`);
+  for (const v of ['y', '', 'what', 'false']) t.equal(parseXFleet(unit(x('Global', v))).global, false, v);
   t.same(parseXFleet(unit(x('X-ConditionMachineOf', 'a.service'), x('MachineOf', 'b.service'))).machineOf, ['a.service', 'b.service']);
 });
 
@@ -73,11 +75,36 @@ t.test('xfleetRejection: fleet API messages in fleet order', async (t) => {
   for (const [options, want] of cases) t.equal(xfleetRejection({ options }), want, JSON.stringify(options.map((o) => `${o.name}=${o.value}`)));
 });
 
+// fleet's own table for Unit.IsGlobal (coreos/fleet job/job_test.go, TestUnitIsGlobal), read through parseUnit.
+t.test('Global= as fleet reads it: the cases of fleet\'s TestUnitIsGlobal', async (t) => {
+  const cases: Array<[string, boolean]> = [
+    ['', false],
+    ['foobarbaz', false],
+    ['[Service]\nExecStart=/bin/true', false],
+    ['[X-Fleet]\nMachineOf=bar', false],
+    ['Global=true', false],
+    ['[Service]\nGlobal=true', false],
+    ['[X-Fleet]\nMachineOf=bar\nGlobal=false', false],
+    ['[X-Fleet]\nMachineOf=bar\nGlobal=what', false],
+    ['[X-Fleet]\nX-Global=true', false],
+    ['[X-Fleet]\nX-ConditionGlobal=true', false],
+    ['[X-Fleet]\nMachineOf=foo\nGlobal=true', true],
+    ['[X-Fleet]\nMachineOf=foo\nGlobal=True', true],
+    ['[X-Fleet]\nGlobal=true\nGlobal=false', false],
+    ['[X-Fleet]\nGlobal=false\nGlobal=true', true],
+  ];
+  for (const [text, want] of cases) {
+    t.equal(parseXFleet(parseUnit('echo.service', text)).global, want, JSON.stringify(text));
+  }
+  // Multi-value lines count as several values; the last one wins.
+  t.equal(parseXFleet(parseUnit('g.service', '[X-Fleet]\nGlobal="false" "True"\n')).global, true);
+});
+
 t.test('xfleetIgnored', async (t) => {
   const msgs = xfleetIgnored({ options: [
     x('MachineMetadata', '"disk=ssd" "bad" "a=b=c" "=x"'), x('MachineMetadata', 'region=%H'), x('MachineMetadata', 'role=%i'),
     x('MachineID', 'abc'), x('MachineID', '0123456789abcdef0123456789abcdef'), x('Foo', 'bar'), x('X-Conflicts', 'a*'),
-    x('Conflicts', 'a.service b.service'), x('Conflicts', 'x['), x('MachineOf', 'db@*.service'), x('Global', 'True'), x('MachineOf', ''),
+    x('Conflicts', 'a.service b.service'), x('Conflicts', 'x['), x('MachineOf', 'db@*.service'), x('Global', 'True'), x('Global', 'sure'), x('MachineOf', ''),
     x('Conflicts', '100%%'),
     { section: 'Service', name: 'Foo', value: '%z' },
   ] });
@@ -93,7 +120,7 @@ t.test('xfleetIgnored', async (t) => {
     '[X-Fleet] Conflicts=a.service b.service: contains whitespace: write one Conflicts= line per pattern',
     '[X-Fleet] Conflicts=x[: malformed glob pattern: it never matches',
     '[X-Fleet] MachineOf=db@*.service: MachineOf takes exact unit names, not glob patterns',
-    '[X-Fleet] Global=True: fleet reads this as false (true is one of true, yes, 1, on, t)',
+    '[X-Fleet] Global=sure: fleet reads this as false (true is one of true, yes, 1, on, t, in any case)',
     '[X-Fleet] MachineOf=: empty value: fleet still counts it as a requirement',
     '[X-Fleet] Conflicts=100%%: "%%" is not expanded by fleet (only %n, %N, %p and %i are, and "%%" is not special)',
   ]);
