@@ -46,3 +46,21 @@ t.test('templates and instances', async (t) => {
   t.throws(() => instanceName('web@.service', ''), { code: 'ERR_UNIT_NAME' });
   t.throws(() => instanceName('web@.service', 'a b'), { code: 'ERR_UNIT_NAME', message: "invalid character ' ' in unit name" });
 });
+
+t.test('one home for splitting names: parts, instances pattern, sidekicks', async (t) => {
+  const n = await import('../../src/unit/names.js');
+  t.same(n.splitUnitName('web@2.service'), { prefix: 'web', instance: '2', stem: 'web@2', suffix: '.service' });
+  t.same(n.splitUnitName('web@.service'), { prefix: 'web', instance: '', stem: 'web@', suffix: '.service' });
+  t.same(n.splitUnitName('mon.timer'), { prefix: 'mon', instance: undefined, stem: 'mon', suffix: '.timer' });
+  t.same(n.unitParts('web@2.service'), { service: 'web', instance: '2', template: false, type: 'service' });
+  t.same(n.unitParts('web@.service'), { service: 'web', instance: '', template: true, type: 'service' });
+  t.equal(n.instancesPattern('web@.service'), 'web@*.service');
+  t.equal(n.sidekickName('web', '2'), 'web-discovery@2.service');
+  t.equal(n.sidekickName('web', ''), 'web-discovery.service');
+  t.equal(n.sidekickTemplate('web'), 'web-discovery@.service');
+  t.equal(n.sidekickOf('web-discovery@2.service'), 'web');
+  t.equal(n.sidekickOf('-discovery@2.service'), undefined);
+  t.equal(n.sidekickOf('web@2.service'), undefined);
+  t.ok(n.compareInstances('2', '10') < 0, 'numbers compare as numbers');
+  t.ok(n.compareInstances('b', 'a') > 0);
+});
