@@ -51,6 +51,13 @@ type HookResult = SystemdState | void | Promise<SystemdState | void>;
 export interface AgentSimulation {
   readonly reconcileMs?: number;
   readonly manual?: boolean;
+  /**
+   * fleet's own paces, times `timeScale` (1 = real time; 0.01 makes 5 s into 50 ms): an agent reconciles
+   * every 5 s, carries out at most one unload per machine per reconcile (about one unit per 5 s, as seen on a
+   * real fleet), and publishes a global unit's state only when it republishes, every 24 s from a phase of its
+   * own, so machines are missing from /state for a while after a submit. Overrides `reconcileMs`.
+   */
+  readonly fleetPace?: { readonly timeScale: number };
   onLoad?(unit: AgentUnit, machine: MachineView): HookResult;
   onLaunch?(unit: AgentUnit, machine: MachineView): HookResult;
   onStop?(unit: AgentUnit, machine: MachineView): HookResult;
@@ -72,7 +79,9 @@ export interface UnitRecord {
 }
 
 interface AgentRecord {
-  readonly unit: UnitRecord;
+  unit: UnitRecord;
+  /** When the agent last acted on it (the clock of `Cluster.pace`), for the republish schedule. */
+  changedAt: number;
   launched: boolean;
   state: SystemdState | undefined;
   pending: SystemdState | undefined;
@@ -89,7 +98,23 @@ interface Machine {
 export type Transition =
   | { readonly kind: 'unschedule'; readonly unit: string; readonly machineID: string }
   | { readonly kind: 'schedule'; readonly unit: string; readonly machineID: string; readonly displaces: readonly string[] }
-  | { readonly kind: 'load' | 'start' | 'publish' | 'stop' | 'unload'; readonly unit: string; readonly machineID: string };
+  | { readonly kind: 'load' | 'start' | 'publish' | 'stop' | 'unload'; readonly unit: string; readonly machineID: string }
+  /**
+   * New options for a unit that runs while a unit bound to it (BindsTo= and After=, a sidekick) runs too: the
+   * agent's stop of the old version waits behind the sidekick's stop, and the start of the new version
+   * replaces that waiting stop job, so the new file is in place and its hash published while the old process
+   * runs on. Only the bound units restart.
+   */
+  | { readonly kind: 'replace'; readonly unit: string; readonly machineID: string; readonly restarts: readonly string[] };
+
+/** A pace that lets the clock decide some transitions (see AgentSimulation.fleetPace). */
+export interface ClusterPace {
+  readonly timeScale: number;
+  now(): number;
+}
+
+/** fleet's agent republishes unchanged unit states this often (ms at time scale 1). */
+export const REPUBLISH_MS = 24_000;
 
 const LOADED: SystemdState = { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
 const RUNNING: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
@@ -117,7 +142,7 @@ export class Cluster {
   /** Errors thrown by agent hooks, oldest first. */
   readonly hookErrors: { unit: string; machineID: string; error: unknown }[] = [];
 
-  constructor(machines: readonly MachineSpec[], private readonly agent: AgentSimulation) {
+  constructor(machines: readonly MachineSpec[], private readonly agent: AgentSimulation, private readonly pace?: ClusterPace) {
     for (const m of machines) {
       this.machines.set(m.id, { id: m.id, primaryIP: m.primaryIP, metadata: { ...(m.metadata ?? {}) }, online: true });
       this.byMachine.set(m.id, new Set());
@@ -210,10 +235,13 @@ export class Cluster {
     this.touchAll();
   }
 
-  /** fleet's determineJobState for a non-global unit. */
-  currentState(u: UnitRecord): string | undefined {
-    if (u.reqs.global) return undefined; // global units have no schedule entry, hence no currentState
-    if (!u.machineID) return 'inactive';
+  /**
+   * fleet's determineJobState: `inactive` without a target machine or a published unit state. A global unit
+   * never has a target machine, so fleet lists it `inactive` however many machines run it (its truth is the
+   * per-machine entries of /state).
+   */
+  currentState(u: UnitRecord): string {
+    if (u.reqs.global || !u.machineID) return 'inactive';
     const rec = this.agents.get(u.name)?.get(u.machineID);
     if (!rec || !rec.state) return 'inactive';
     return rec.launched ? 'launched' : 'loaded';
@@ -236,8 +264,13 @@ export class Cluster {
     rec.pending = undefined;
   }
 
+  /**
+   * Whether the engine places the unit. fleet's reconciler schedules every job whose target state is not
+   * inactive, templates included (the API lets a template be created `launched`, only a later PUT is
+   * refused); an agent then fails to start a template (systemd: no instance name) and publishes no state.
+   */
   private live(u: UnitRecord): boolean {
-    return !isPoisoned(u) && !u.isTemplate && u.desiredState !== 'inactive';
+    return !isPoisoned(u) && u.desiredState !== 'inactive';
   }
 
   private scheduledOn(machineID: string): UnitRecord[] {
@@ -279,16 +312,20 @@ export class Cluster {
     return scheduled.filter((o) => u.reqs.replaces.some((p) => goPathMatch(p, o.name))).map((o) => o.name);
   }
 
-  /** The next transition, engine work first, or null when the cluster is settled. */
-  nextTransition(): Transition | null {
+  /**
+   * The next transition, engine work first, or null when nothing is pending. `allow` holds back transitions
+   * the caller's pace does not permit yet; they stay pending.
+   */
+  nextTransition(allow: (t: Transition) => boolean = () => true): Transition | null {
     for (const name of [...this.recheck].sort(cmp)) {
       const u = this.units.get(name);
       this.recheck.delete(name);
       if (!u || u.reqs.global || !u.machineID) continue;
       const m = this.machines.get(u.machineID);
-      if (isPoisoned(u) || u.isTemplate || u.desiredState === 'inactive' || !m || !m.online || this.ableToRun(u, m) === false) {
+      if (isPoisoned(u) || u.desiredState === 'inactive' || !m || !m.online || this.ableToRun(u, m) === false) {
         this.recheck.add(name);
-        return { kind: 'unschedule', unit: u.name, machineID: u.machineID };
+        const t: Transition = { kind: 'unschedule', unit: u.name, machineID: u.machineID };
+        if (allow(t)) return t;
       }
     }
     for (const name of [...this.toSchedule].sort(cmp)) {
@@ -301,28 +338,33 @@ export class Cluster {
       const candidates = [...this.machines.values()]
         .filter((m) => m.online)
         .sort((a, b) => (this.byMachine.get(a.id)?.size ?? 0) - (this.byMachine.get(b.id)?.size ?? 0) || cmp(a.id, b.id));
+      let placed: Transition | undefined;
       for (const m of candidates) {
         const able = this.ableToRun(u, m);
-        if (able !== false) return { kind: 'schedule', unit: u.name, machineID: m.id, displaces: able };
+        if (able !== false) {
+          placed = { kind: 'schedule', unit: u.name, machineID: m.id, displaces: able };
+          break;
+        }
       }
-      this.failedAt.set(name, this.epoch); // unschedulable until something changes
+      if (!placed) this.failedAt.set(name, this.epoch); // unschedulable until something changes
+      else if (allow(placed)) return placed;
     }
-    return this.nextAgentTransition();
+    return this.nextAgentTransition(allow);
   }
 
-  private nextAgentTransition(): Transition | null {
+  private nextAgentTransition(allow: (t: Transition) => boolean): Transition | null {
     for (const name of [...this.agentWork].sort(cmp)) {
-      const t = this.agentTransitionFor(name);
-      if (t) return t;
-      this.agentWork.delete(name);
+      const { next, held } = this.agentTransitionFor(name, allow);
+      if (next) return next;
+      if (!held) this.agentWork.delete(name);
     }
     return null;
   }
 
-  private agentTransitionFor(name: string): Transition | null {
+  private agentTransitionFor(name: string, allow: (t: Transition) => boolean): { next?: Transition; held: boolean } {
     const u = this.units.get(name);
     const wanted = new Set<string>();
-    if (u && this.live(u)) {
+    if (u && this.live(u) && !u.isTemplate) {
       if (u.reqs.global) {
         for (const m of this.machines.values()) if (this.runsGlobally(u, m)) wanted.add(m.id);
       } else if (u.machineID && this.machines.get(u.machineID)?.online) {
@@ -330,16 +372,56 @@ export class Cluster {
       }
     }
     const recs = this.agents.get(name) ?? new Map<string, AgentRecord>();
+    let held = false;
     for (const machineID of [...new Set([...wanted, ...recs.keys()])].sort(cmp)) {
-      const rec = recs.get(machineID);
-      if (rec && (!wanted.has(machineID) || !u || rec.unit.hash !== u.hash)) return { kind: 'unload', unit: name, machineID };
-      if (!u || !wanted.has(machineID)) continue;
-      if (!rec) return { kind: 'load', unit: name, machineID };
-      if (u.desiredState === 'launched' && !rec.launched) return { kind: 'start', unit: name, machineID };
-      if (rec.pending) return { kind: 'publish', unit: name, machineID };
-      if (u.desiredState === 'loaded' && rec.launched) return { kind: 'stop', unit: name, machineID };
+      const t = this.agentStep(u, name, machineID, wanted.has(machineID), recs.get(machineID));
+      if (!t) continue;
+      if (allow(t)) return { next: t, held };
+      held = true;
     }
+    return { held };
+  }
+
+  private agentStep(u: UnitRecord | undefined, name: string, machineID: string, wanted: boolean, rec: AgentRecord | undefined): Transition | null {
+    if (rec && u && wanted && rec.unit.hash !== u.hash && rec.launched && u.desiredState === 'launched') {
+      const bound = this.boundRunning(name, machineID);
+      if (bound.length > 0) return { kind: 'replace', unit: name, machineID, restarts: bound };
+    }
+    if (rec && (!wanted || !u || rec.unit.hash !== u.hash)) return { kind: 'unload', unit: name, machineID };
+    if (!u || !wanted) return null;
+    if (!rec) return { kind: 'load', unit: name, machineID };
+    if (u.desiredState === 'launched' && !rec.launched) return { kind: 'start', unit: name, machineID };
+    if (rec.pending) return { kind: 'publish', unit: name, machineID };
+    if (u.desiredState === 'loaded' && rec.launched) return { kind: 'stop', unit: name, machineID };
     return null;
+  }
+
+  /** Units running on `machineID` that are bound to `name` and ordered after it (a sidekick): their stop comes first. */
+  private boundRunning(name: string, machineID: string): string[] {
+    const out: string[] = [];
+    for (const [other, recs] of this.agents) {
+      const rec = recs.get(machineID);
+      if (other === name || !rec?.launched) continue;
+      const unitOpts = rec.unit.options.filter((o) => o.section === 'Unit');
+      const names = (key: string): string[] => unitOpts.filter((o) => o.name === key).flatMap((o) => o.value.split(/\s+/));
+      const bound = ['BindsTo', 'Requires', 'PartOf'].some((k) => names(k).includes(name));
+      if (bound && names('After').includes(name)) out.push(other);
+    }
+    return out.sort(cmp);
+  }
+
+  /**
+   * Whether the pace lets the agent publish now. Without `fleetPace` always; with it, a global unit's state
+   * waits for the machine's next republish (every 24 s from a phase derived from its id).
+   */
+  publishDue(t: Transition): boolean {
+    if (!this.pace || t.kind !== 'publish') return true;
+    const rec = this.agents.get(t.unit)?.get(t.machineID);
+    if (!rec || !rec.unit.reqs.global) return true;
+    const period = REPUBLISH_MS * this.pace.timeScale;
+    const phase = (parseInt(t.machineID.slice(-6), 16) || 0) % REPUBLISH_MS * this.pace.timeScale;
+    const round = (at: number): number => Math.floor((at - phase) / period);
+    return round(this.pace.now()) > round(rec.changedAt);
   }
 
   /** Applies one transition, running the agent hooks it implies. */
@@ -358,6 +440,7 @@ export class Cluster {
       return;
     }
     let recs = this.agents.get(t.unit);
+    const now = this.pace?.now() ?? 0;
     if (t.kind === 'unload') {
       const rec = recs?.get(t.machineID);
       recs?.delete(t.machineID);
@@ -366,16 +449,32 @@ export class Cluster {
       return;
     }
     if (!u || !machine) return;
+    // A global unit's state waits for the republish under fleet's pace; other units' states are published at once.
+    const delayed = Boolean(this.pace) && u.reqs.global;
     if (t.kind === 'load') {
-      const rec: AgentRecord = { unit: u, launched: false, state: undefined, pending: undefined };
+      const rec: AgentRecord = { unit: u, changedAt: now, launched: false, state: undefined, pending: undefined };
       if (!recs) this.agents.set(t.unit, (recs = new Map()));
       recs.set(t.machineID, rec);
-      rec.state = (await this.hook(u, machine, 'onLoad')) ?? LOADED;
+      const loaded = (await this.hook(u, machine, 'onLoad')) ?? LOADED;
+      if (delayed) rec.pending = loaded;
+      else rec.state = loaded;
       return;
     }
     const rec = recs?.get(t.machineID);
     if (!rec) return;
-    if (t.kind === 'start') {
+    rec.changedAt = now;
+    if (t.kind === 'replace') {
+      // The new file is written and linked; the running process is left alone.
+      rec.unit = u;
+      await this.hook(u, machine, 'onLoad');
+      for (const name of t.restarts) {
+        const bound = this.agents.get(name)?.get(t.machineID);
+        if (!bound) continue;
+        await this.hook(bound.unit, machine, 'onStop');
+        bound.state = (await this.hook(bound.unit, machine, 'onLaunch')) ?? RUNNING;
+        bound.changedAt = now;
+      }
+    } else if (t.kind === 'start') {
       rec.launched = true;
       rec.pending = (await this.hook(u, machine, 'onLaunch')) ?? RUNNING;
     } else if (t.kind === 'publish') {
@@ -384,7 +483,7 @@ export class Cluster {
     } else {
       rec.launched = false;
       rec.pending = undefined;
-      rec.state = (await this.hook(u, machine, 'onStop')) ?? LOADED;
+      rec.state = (await this.hook(u, machine, 'onStop')) ?? stoppedState(u.options);
     }
   }
 
@@ -399,6 +498,21 @@ export class Cluster {
       return which === 'onUnload' ? undefined : FAILED;
     }
   }
+}
+
+/**
+ * What systemd reports after a stop. A unit whose main process is `docker run` in the foreground ends
+ * `failed`: `docker stop` (or the SIGTERM systemd sends) makes the container exit 143, docker run passes that
+ * status on, and systemd counts a non-zero exit as failure unless SuccessExitStatus= lists it. Anything else
+ * ends inactive/dead.
+ */
+export function stoppedState(options: readonly FleetOption[]): SystemdState {
+  const service = options.filter((o) => o.section === 'Service');
+  const execStart = service.filter((o) => o.name === 'ExecStart').at(-1)?.value ?? '';
+  const words = execStart.replace(/^[-@+!:]+/, '').trim().split(/\s+/);
+  const isDockerRun = (words[0] ?? '').split('/').at(-1) === 'docker' && words.slice(1).includes('run');
+  const clean = service.filter((o) => o.name === 'SuccessExitStatus').flatMap((o) => o.value.split(/\s+/)).includes('143');
+  return isDockerRun && !clean ? FAILED : LOADED;
 }
 
 function hasMetadata(m: Machine | MachineView, reqs: Requirements): boolean {

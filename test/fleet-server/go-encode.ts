@@ -135,9 +135,10 @@ export function toMetadataOps(value: unknown): { ok: true; ops: MetadataOp[] } |
       if (typeof v === 'object' && !Array.isArray(v)) {
         const inner = goField(v as Record<string, unknown>, 'value');
         if (typeof inner.value === 'string') val = inner.value;
-        else if (inner.found && inner.value !== null) firstError ??= goFieldTypeError(inner.value, 'machineMetadataOp', 'Value.Value', 'string');
+        else if (inner.found && inner.value !== null) firstError ??= goFieldTypeError(inner.value, 'machineMetadataOp', 'Value.value', 'string');
       } else {
-        firstError ??= `json: cannot unmarshal ${goKind(v)} into Go struct field machineMetadataOp.Value of type struct { Value string }`;
+        // fleet's op declares Value as an anonymous struct with a json tag; Go prints the type with its tag.
+        firstError ??= goFieldTypeError(v, 'machineMetadataOp', 'Value', 'struct { Value string "json:\\"value\\"" }');
       }
     }
     ops.push({ op, path, value: val });

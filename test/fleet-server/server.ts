@@ -14,9 +14,11 @@
  * with `server.reportState(name, machineID, state)`. An end-to-end test can thus start units on the local
  * systemd from onLaunch and report what systemd says.
  *
- * Pacing: by default every transition (schedule, load, start, publish, stop, unload) runs before the
- * answer to the request that caused it; `agent.reconcileMs` advances each unit one transition per tick;
- * `agent.manual` leaves all of it to `step()` / `settle()`.
+ * Pacing: by default every transition (schedule, load, start, publish, stop, unload, replace) runs before
+ * the answer to the request that caused it; `agent.reconcileMs` advances each unit one transition per tick;
+ * `agent.fleetPace` runs fleet's own paces (5 s reconcile, one unload per machine per reconcile, global
+ * states republished every 24 s) scaled by a time factor; `agent.manual` leaves all of it to `step()` /
+ * `settle()`.
  */
 import { chmod, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -97,23 +99,32 @@ export interface FleetServer {
   step(): Promise<Transition | null>;
   /** Runs the engine and agents until nothing is pending. */
   settle(): Promise<void>;
+  /** Milliseconds since the server started (the clock of `agent.fleetPace`). */
+  clock(): number;
   close(): Promise<void>;
 }
 
 /** The machine of the recorded conversations. */
 export const RECORDED_MACHINE: MachineSpec = { id: '3d1219c7c4c5404aaa1f6d2a48adfda4', primaryIP: '127.0.0.1', metadata: { region: 'local', role: 'worker' } };
 
+/** fleet's agent reconciles every 5 s (at time scale 1). */
+export const AGENT_RECONCILE_MS = 5_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a fleet test server. */
 export async function startFleetServer(opts: FleetServerOptions = {}): Promise<FleetServer> {
   const agent = opts.agent ?? {};
-  const cluster = new Cluster(opts.machines ?? [RECORDED_MACHINE], agent);
+  const started = performance.now();
+  const fleetPace = agent.fleetPace;
+  const clock = (): number => performance.now() - started;
+  const cluster = new Cluster(opts.machines ?? [RECORDED_MACHINE], agent, fleetPace ? { timeScale: fleetPace.timeScale, now: clock } : undefined);
   const ctx: ApiContext = { cluster, tokenLimit: opts.tokenLimit ?? 100, bugs: [] };
   const requests: LoggedRequest[] = [];
   const faults: (FleetFault & { left: number })[] = [];
   const serverHeader = opts.serverHeader ?? 'fleetd/v1.0.0';
-  const mode = agent.manual ? 'manual' : (agent.reconcileMs ?? 0) > 0 ? 'paced' : 'immediate';
+  const tickMs = fleetPace ? AGENT_RECONCILE_MS * fleetPace.timeScale : (agent.reconcileMs ?? 0);
+  const mode = agent.manual ? 'manual' : tickMs > 0 ? 'paced' : 'immediate';
 
   // One transition at a time: hooks may be slow (a real systemd) and must not interleave.
   let chain: Promise<unknown> = Promise.resolve();
@@ -134,18 +145,27 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
     });
   let timer: NodeJS.Timeout | undefined;
   if (mode === 'paced') {
+    // One reconcile: the engine places what it can; each agent moves each unit one step; under fleet's pace
+    // each machine also unloads at most one unit, and global states wait for their republish.
+    const engine = (t: Transition): boolean => t.kind === 'schedule' || t.kind === 'unschedule';
     const tick = (): void => {
       void exclusive(async () => {
         const moved = new Set<string>();
-        for (let t = cluster.nextTransition(); t && !moved.has(t.unit); t = cluster.nextTransition()) {
-          moved.add(t.unit);
+        const unloadedOn = new Set<string>();
+        let engineMoves = 0; // bounded: a placement that keeps moving waits for the next reconcile
+        const allow = (t: Transition): boolean =>
+          (engine(t) && engineMoves < 10_000) || (!engine(t) && !moved.has(`${t.unit} ${t.machineID}`) && (!fleetPace || ((t.kind !== 'unload' || !unloadedOn.has(t.machineID)) && cluster.publishDue(t))));
+        for (let t = cluster.nextTransition(allow); t; t = cluster.nextTransition(allow)) {
+          if (engine(t)) engineMoves++;
+          else moved.add(`${t.unit} ${t.machineID}`);
+          if (t.kind === 'unload') unloadedOn.add(t.machineID);
           await cluster.apply(t);
         }
       }).finally(() => {
-        if (timer) timer = setTimeout(tick, agent.reconcileMs);
+        if (timer) timer = setTimeout(tick, tickMs);
       });
     };
-    timer = setTimeout(tick, agent.reconcileMs);
+    timer = setTimeout(tick, tickMs);
   }
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -261,6 +281,7 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
     reportState: (name, machineID, state) => cluster.reportState(name, machineID, state),
     step,
     settle,
+    clock,
     close: async () => {
       if (timer) clearTimeout(timer);
       timer = undefined;
