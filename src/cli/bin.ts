@@ -7,13 +7,19 @@ import { main } from './main.js';
 /** Runs fleetkit with `argv` (without node and script) and exits with its code. */
 export function runProcess(argv: readonly string[]): void {
   const ac = new AbortController();
-  const stop = (): void => ac.abort();
+  let caught: 'SIGINT' | 'SIGTERM' | undefined;
+  const stop = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    caught ??= sig;
+    ac.abort();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   main(argv, processIO(ac.signal)).then(
     (code) => {
       // Let pending stdout writes drain before exiting (a pipe into xargs must see every line).
-      process.exitCode = code;
+      // A command cut short by a signal exits 128+N like a shell reports it (130 SIGINT, 143 SIGTERM); one
+      // that finished cleanly on the signal (agent, watch-hosts, -f) keeps its 0.
+      process.exitCode = caught && code !== 0 ? 128 + (caught === 'SIGINT' ? 2 : 15) : code;
       if (!ac.signal.aborted) {
         process.removeListener('SIGTERM', stop);
         process.removeListener('SIGINT', stop);

@@ -123,7 +123,7 @@ export function unitCommand(verb: UnitVerb): Command {
     } else {
       const { FleetClient } = await import('../fleet/fleet-client.js');
       const { runFleet } = await import('./unit-fleet.js');
-      const client = new FleetClient({ endpoint: endpoint!, timeoutMs: requestTimeoutMs, maxSockets: parallel });
+      const client = new FleetClient({ endpoint: endpoint!, timeoutMs: requestTimeoutMs, maxSockets: parallel, signal: io.signal });
       try {
         result = await runFleet(client, sel, verb, opts);
       } finally {

@@ -43,7 +43,9 @@ export function totalsOf(outcomes: readonly UnitOutcome[], verb: string): Record
   for (const k of SHOWN[verb] ?? SHOWN['load']!) t[k] = 0;
   for (const o of outcomes) {
     if (!o.ok) {
-      t['failed'] = (t['failed'] ?? 0) + 1;
+      // A unit cut short by SIGINT/SIGTERM did not fail: it is counted apart so the summary stays true.
+      const key = o.state === 'interrupted' || o.error?.startsWith('interrupted') ? 'interrupted' : 'failed';
+      t[key] = (t[key] ?? 0) + 1;
       continue;
     }
     const key = o.change === 'none' ? DONE[verb] ?? 'done' : o.change;

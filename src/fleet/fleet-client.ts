@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import type { UnitOption, UnitFile } from '../unit/model.js';
 import { RemoteError } from '../errors.js';
 import { assertDesiredState, type DesiredState } from './desired-state.js';
@@ -43,23 +44,42 @@ export interface FleetMachine {
 
 export interface FleetClientOptions {
   readonly endpoint: FleetEndpoint;
-  /** Per request, like fleetctl's `--request-timeout` (which defaults to 3 s). Default 10 s. */
+  /**
+   * One deadline per request, from sending it to the last byte of the answer (headers and body), like
+   * fleetctl's `--request-timeout` (which defaults to 3 s). Default 10 s.
+   */
   readonly timeoutMs?: number;
   /** Open connections at most; match the caller's concurrency. Default 16. */
   readonly maxSockets?: number;
+  /** Aborts every request in flight and refuses new ones (SIGINT/SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** An answer longer than this is an error, not a reason to run out of memory. Default 64 MiB. */
+  readonly maxBodyBytes?: number;
+  /** TLS settings for an https endpoint (fleetctl's --ca-file, --cert-file, --key-file). */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** Opens the byte stream to fleet another way (fleetctl's --tunnel through ssh). */
+  readonly connect?: () => import('node:stream').Duplex;
 }
+
+/** The largest answer read by default: a page of 100 units with big unit files is a few MB. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Pages followed at most: fleet's page is 100 items, so this is a million units. */
+const MAX_PAGES = 10_000;
 
 const API = '/fleet/v1';
 
 interface Answer {
   readonly status: number;
   readonly body: string;
+  readonly location?: string | undefined;
 }
 
 /** A client for one fleet endpoint. Call `close()` when done so keep-alive sockets do not hold the process. */
 export class FleetClient {
   readonly endpoint: FleetEndpoint;
   private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly signal: AbortSignal | undefined;
   private readonly agent: http.Agent;
   /** Requests sent, by method: callers and benches report them. */
   readonly counts: Record<string, number> = {};
@@ -67,10 +87,23 @@ export class FleetClient {
   constructor(options: FleetClientOptions) {
     this.endpoint = options.endpoint;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.signal = options.signal;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16, maxFreeSockets: options.maxSockets ?? 16 };
-    this.agent = options.endpoint.kind === 'http' && options.endpoint.url.protocol === 'https:'
-      ? new https.Agent(agentOptions)
-      : new http.Agent(agentOptions);
+    const connect = options.connect;
+    if (options.endpoint.kind === 'http' && options.endpoint.url.protocol === 'https:') {
+      const tls = options.tls ?? {};
+      this.agent = new https.Agent({ ...agentOptions, ...tls });
+      if (connect) {
+        // TLS over the tunnel's stream: the tunnel carries bytes, the certificate checks stay ours.
+        const host = options.endpoint.url.hostname;
+        (this.agent as unknown as { createConnection: unknown }).createConnection = () =>
+          tlsConnect({ socket: connect() as unknown as import('node:net').Socket, servername: host, ...tls });
+      }
+    } else {
+      this.agent = new http.Agent(agentOptions);
+      if (connect) (this.agent as unknown as { createConnection: unknown }).createConnection = () => connect();
+    }
   }
 
   /** Every unit, all pages. */
@@ -136,11 +169,15 @@ export class FleetClient {
     this.agent.destroy();
   }
 
-  /** Follows `nextPageToken` until fleet stops sending one; `{}` is an empty page. */
+  /**
+   * Follows `nextPageToken` until fleet stops sending one; `{}` is an empty page. A token seen before (a
+   * server that pages in a circle) and more than MAX_PAGES pages are errors, never a silent partial list.
+   */
   private async listAll(path: string, key: string, query: Record<string, string | undefined> = {}): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
+    const seen = new Set<string>();
     let token: string | undefined;
-    for (let page = 0; page < 100_000; page++) {
+    for (let page = 0; page < MAX_PAGES; page++) {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v);
       if (token !== undefined) q.set('nextPageToken', token);
@@ -151,8 +188,14 @@ export class FleetClient {
       if (Array.isArray(items)) out.push(...(items as Record<string, unknown>[]));
       token = str(body['nextPageToken']);
       if (!token) return out;
+      if (seen.has(token)) {
+        throw new RemoteError('fleet', 'ERR_FLEET_PROTOCOL', `fleet's paging of ${path} loops: page ${page + 1} points back to token ${JSON.stringify(token.slice(0, 40))}`,
+          { hint: `is ${this.endpoint.text} really fleetd? a proxy may be dropping the nextPageToken parameter` });
+      }
+      seen.add(token);
     }
-    return out;
+    throw new RemoteError('fleet', 'ERR_FLEET_PROTOCOL', `fleet's paging of ${path} did not end after ${MAX_PAGES} pages`,
+      { hint: `is ${this.endpoint.text} really fleetd?` });
   }
 
   private json(a: Answer, method: string, path: string, unit: string | undefined): Record<string, unknown> {
@@ -175,17 +218,28 @@ export class FleetClient {
   private async call(method: string, path: string, body: unknown, unit: string | undefined, okStatuses: readonly number[] = []): Promise<Answer> {
     const info: FleetCallInfo = { method, path: API + path, unit, endpoint: this.endpoint.text };
     this.counts[method] = (this.counts[method] ?? 0) + 1;
+    if (this.signal?.aborted) throw interrupted(info, false);
     let a: Answer;
     try {
       a = await this.send(method, path, body);
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { reused?: boolean };
+      if (err instanceof RemoteError) throw err;
+      if (this.signal?.aborted) throw interrupted(info, true);
       if (!err.reused || err.code !== 'ECONNRESET') throw fleetTransportError(info, err, this.timeoutMs);
       try {
         a = await this.send(method, path, body);
       } catch (e2) {
+        if (e2 instanceof RemoteError) throw e2;
+        if (this.signal?.aborted) throw interrupted(info, true);
         throw fleetTransportError(info, e2 as NodeJS.ErrnoException, this.timeoutMs);
       }
+    }
+    if (a.status >= 300 && a.status < 400) {
+      // fleetd never redirects; following one could send unit files to another server.
+      throw new RemoteError('fleet', 'ERR_FLEET_PROTOCOL',
+        `fleet answered ${method} ${unit ?? API + path} with a redirect (${a.status}${a.location ? ` to ${a.location}` : ''}); fleetkit does not follow redirects`,
+        { hint: `point --endpoint (or FLEETCTL_ENDPOINT) at the fleet API itself, not at ${this.endpoint.text}` });
     }
     if (a.status >= 400 && !okStatuses.includes(a.status)) throw fleetHttpError(info, a.status, a.body);
     return a;
@@ -210,23 +264,53 @@ export class FleetClient {
     };
     const mod = ep.kind === 'http' && ep.url.protocol === 'https:' ? https : http;
     return new Promise<Answer>((resolve, reject) => {
+      const fail = (e: Error): void => {
+        clearTimeout(deadline);
+        this.signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      };
       const req = mod.request(options, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > this.maxBodyBytes) {
+            req.destroy(new RemoteError('fleet', 'ERR_FLEET_PROTOCOL', `fleet's answer to ${method} ${API}${path} is larger than ${this.maxBodyBytes} bytes; reading stopped`,
+              { hint: `is ${ep.text} really fleetd?` }));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          clearTimeout(deadline);
+          this.signal?.removeEventListener('abort', onAbort);
+          const location = res.headers.location;
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), location });
+        });
+        res.on('error', fail);
       });
-      req.setTimeout(this.timeoutMs, () => {
-        const err = Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' });
-        req.destroy(err);
-      });
+      // One deadline for the whole exchange: a server that trickles its answer a byte at a time never
+      // resets it (an idle timeout would be reset by every byte).
+      const deadline = setTimeout(() => {
+        req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      }, this.timeoutMs);
+      const onAbort = (): void => void req.destroy(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR' }));
+      this.signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e: NodeJS.ErrnoException & { reused?: boolean }) => {
         e.reused = req.reusedSocket;
-        reject(e);
+        fail(e);
       });
       req.end(payload);
     });
   }
+}
+
+/** A request cut short by SIGINT/SIGTERM: whether it was sent decides what the user may assume. */
+function interrupted(info: FleetCallInfo, sent: boolean): RemoteError {
+  const what = `${info.method} ${info.unit ?? info.path}`;
+  return new RemoteError('fleet', 'ERR_INTERRUPTED', sent
+    ? `interrupted while waiting for fleet's answer to ${what} (fleet may have carried it out)`
+    : `interrupted: ${what} was not sent`);
 }
 
 /** A unit name in a URL path, escaped as Go's url.PathEscape does it (fleetctl keeps `@` and `:` as they are). */

@@ -48,7 +48,14 @@ export async function waitForUnits(client: FleetClient, targets: readonly WaitTa
   const needState = targets.some((t) => t.state === 'launched' || t.state === 'absent');
   let last: { units: Map<string, FleetUnit>; states: Map<string, FleetUnitState[]> } = { units: new Map(), states: new Map() };
   while (results.size < targets.length) {
-    const [units, states] = await Promise.all([client.listUnits(), needState ? client.listStates() : Promise.resolve([])]);
+    let units: FleetUnit[];
+    let states: FleetUnitState[];
+    try {
+      [units, states] = await Promise.all([client.listUnits(), needState ? client.listStates() : Promise.resolve([])]);
+    } catch (e) {
+      if (o.signal?.aborted) break; // interrupted: report what is known so far
+      throw e;
+    }
     last = { units: new Map(units.map((u) => [u.name, u])), states: new Map() };
     for (const s of states) {
       const list = last.states.get(s.name);
@@ -70,7 +77,9 @@ export async function waitForUnits(client: FleetClient, targets: readonly WaitTa
   return targets.map((t) => {
     const done = results.get(t.name);
     if (done) return done;
-    const r = timedOut(t, last.units.get(t.name), last.states.get(t.name) ?? [], o.timeoutMs);
+    const r = o.signal?.aborted
+      ? { name: t.name, ok: false, state: 'interrupted', machines: [], reason: 'interrupted before it settled' }
+      : timedOut(t, last.units.get(t.name), last.states.get(t.name) ?? [], o.timeoutMs);
     o.onSettled?.(r);
     return r;
   });
