@@ -7,13 +7,45 @@ import { UsageError } from '../errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses `argv` for `command`. Positionals are allowed; `--` ends options. */
+/**
+ * An option that takes a value takes the next word, whatever it starts with, as getopt does
+ * (`journalctl --since -1h`): parseArgs refuses a value that starts with `-`, so such a pair is joined
+ * into `--name=VALUE` first.
+ */
+export function attachDashValues(argv: readonly string[], options: OptionSpec): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (o.short) takesValue.add(`-${o.short}`);
+  }
+  const long = (flag: string): string => (flag.startsWith('--') ? flag : `--${Object.entries(options).find(([, o]) => o.short === flag.slice(1))![0]}`);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (takesValue.has(a) && next !== undefined && next.startsWith('-') && next !== '--') {
+      out.push(`${long(a)}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Parses `argv` for `command`. Positionals are allowed; `--` ends options. The error names no command:
+ * the caller's report puts `command:` in front once.
+ */
 export function parseCommandArgs<T extends OptionSpec>(command: string, argv: readonly string[], options: T) {
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return parseArgs({ args: attachDashValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(`${command}: ${msg}`, `run '${command} --help' for the options`);
+    throw new UsageError(msg, `run '${command} --help' for the options`);
   }
 }
 

@@ -14,7 +14,7 @@ export function runProcess(argv: readonly string[]): void {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  main(argv, processIO(ac.signal)).then(
+  main(argv, processIO(ac)).then(
     (code) => {
       // Let pending stdout writes drain before exiting (a pipe into xargs must see every line).
       // A command cut short by a signal exits 128+N like a shell reports it (130 SIGINT, 143 SIGTERM); one

@@ -9,7 +9,7 @@ import { reportError } from './main.js';
 
 /** Runs `gen-units ARGV` and sets the exit code (stdout drains before the process exits). */
 export function runGenUnits(argv: readonly string[]): void {
-  const io = processIO(new AbortController().signal);
+  const io = processIO(new AbortController());
   run(argv, io).then(
     (code) => {
       process.exitCode = code;

@@ -26,7 +26,34 @@ export function useColor(io: CliIO, stream: OutStream = io.stdout): boolean {
   return Boolean(stream.isTTY) && !io.env['NO_COLOR'] && io.env['TERM'] !== 'dumb';
 }
 
-/** The process's own IO, for bin/. */
-export function processIO(signal: AbortSignal): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal };
+/**
+ * A stream whose reader may go away (`fleetkit logs | head -1`): once the pipe is closed (EPIPE), `onClosed`
+ * runs once and later writes are dropped, as a reader that left wants nothing more. Any other write error
+ * is a real fault and is raised.
+ */
+export function closablePipe(stream: NodeJS.WriteStream, onClosed: () => void): OutStream {
+  let closed = false;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (!closed) {
+      closed = true;
+      onClosed();
+    }
+  });
+  return {
+    write: (chunk: string) => (closed ? false : stream.write(chunk)),
+    get isTTY() {
+      return stream.isTTY;
+    },
+  };
+}
+
+/**
+ * The process's own IO, for bin/. Given its controller, a closed stdout ends the command through the
+ * signal, quietly: the reader has what it wanted. Given only a signal, output to a closed pipe is dropped.
+ */
+export function processIO(control: AbortController | AbortSignal): CliIO {
+  const ac = control instanceof AbortController ? control : undefined;
+  const stdout = closablePipe(process.stdout, () => ac?.abort());
+  return { stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ac ? ac.signal : (control as AbortSignal) };
 }

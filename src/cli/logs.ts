@@ -1,52 +1,69 @@
 /**
- * `fleetkit logs UNIT|SERVICE`: journal lines of a unit, or of every instance of a service merged by time,
- * read with journalctl here or over SSH on the unit's machine (as `fleetctl journal` does).
+ * `fleetkit logs NAME…`: journal lines of units, as journalctl shows them and with journalctl's flags,
+ * read here or over SSH on the machine fleet placed each unit on (as `fleetctl journal` does), merged by
+ * time when several units or machines are read.
  */
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, FleetkitError, RemoteError, UsageError } from '../errors.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { localMachineId } from '../ops/local-machine.js';
-import { fleetLogTargets, systemdLogTargets, type LogTarget } from '../ops/log-targets.js';
-import type { LogOutput } from '../ops/log-lines.js';
-import { showLogs } from '../ops/show-logs.js';
-import { intOption, parseCommandArgs } from './args.js';
+import { LOG_OUTPUTS, type LogOutput } from '../ops/log-lines.js';
+import { parseLines, parseLogName, parsePriority } from '../ops/log-names.js';
+import { fleetLogPlan, localLogPlan, type LogPlan } from '../ops/log-targets.js';
+import { anyLogEntry, showLogs } from '../ops/show-logs.js';
+import { durationOption, parseCommandArgs } from './args.js';
 import { useColor, type Command } from './io.js';
 
-const HELP = `usage: fleetkit logs UNIT|SERVICE [options]
+export const HELP = `usage: fleetkit logs [NAME…] [-u NAME]… [options]
 
-Journal lines of a unit (web@2.service, web@2) or of every instance of a service (web), merged by time and
-prefixed with the instance. Units on this machine are read from the local journal; units on other machines
-over SSH to the machine's IP from fleet (ssh USER@IP journalctl …), as fleetctl journal does.
+Journal lines of units, read with journalctl and its flags. A NAME is a unit (web@2.service), an instance
+(web@2), a service (web: web.service and every web@N.service) or a glob (web@*, "db-?"). Lines of several
+units are merged by time, each prefixed with its unit. fleet says where each unit runs: this machine's units
+are read from the local journal, other machines' over SSH to their IP (ssh USER@IP journalctl …), as
+fleetctl journal does. Units fleet does not list (destroyed ones) are read from the local journal, which
+keeps their lines.
 
 options:
-  -f, --follow             keep printing new lines
-  -n, --lines N            the last N lines (default 10; all with --since)
-  --since T                lines since T, as journalctl reads it (2024-05-01 10:00, -1h, yesterday)
-  -o, --output FORMAT      short (default), json (one object per line) or cat (messages only)
+  -u, --unit NAME          a unit, instance, service or glob (repeatable; same as a NAME argument)
+  -n, --lines N            the newest N entries (default 10; all with --since/--until); "all" for every one
+  -S, --since T            entries since T, as journalctl reads it: "2024-05-01 10:00", -1h, "1 hour ago",
+                           today, yesterday, @1716000000 (systemd.time(7))
+  -U, --until T            entries until T, read the same way
+  -p, --priority P         a level (emerg alert crit err warning notice info debug, or 0-7) and the more
+                           important ones, or a range such as warning..err
+  -r, --reverse            newest first
+  -f, --follow             keep printing new entries (not with -r)
+  -o, --output FORMAT      short (default), short-iso, cat (messages only) or json (one object per line)
+  --no-pager               accepted for journalctl's sake: fleetkit never pages
   --user                   user units (journalctl --user-unit) instead of system units
-  --journal-dir DIR        read this journal directory (journalctl -D)
-  --systemd                no fleet: find the units in the local systemd (D-Bus); all journals are local
+  -D, --journal-dir DIR    read this journal directory (journalctl -D)
+  --systemd                no fleet: every journal is this machine's
   --endpoint URL           fleet's API (default FLEETCTL_ENDPOINT, else unix:///var/run/fleet.sock)
+  --timeout D              how long fleet may take to answer (default 5s)
   --machine-id ID          this host's machine id (default /etc/machine-id): its units are read locally
   --ssh-user U             user for SSH (default core)
   --ssh-option OPT         an ssh -o option, e.g. Port=2222 (repeatable)
 `;
 
 const options = {
+  unit: { type: 'string', short: 'u', multiple: true },
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
-  since: { type: 'string' },
+  since: { type: 'string', short: 'S' },
+  until: { type: 'string', short: 'U' },
+  priority: { type: 'string', short: 'p' },
+  reverse: { type: 'boolean', short: 'r' },
   output: { type: 'string', short: 'o' },
+  'no-pager': { type: 'boolean' },
   user: { type: 'boolean' },
-  'journal-dir': { type: 'string' },
+  'journal-dir': { type: 'string', short: 'D' },
   systemd: { type: 'boolean' },
   endpoint: { type: 'string' },
+  timeout: { type: 'string' },
   'machine-id': { type: 'string' },
   'ssh-user': { type: 'string' },
   'ssh-option': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-const OUTPUTS: readonly LogOutput[] = ['short', 'json', 'cat'];
 
 export const run: Command = async (argv, io) => {
   const { values: v, positionals } = parseCommandArgs('fleetkit logs', argv, options);
@@ -54,50 +71,70 @@ export const run: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return ExitCode.ok;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? 'logs needs a unit or service name' : `logs takes one unit or service name, got ${positionals.length}`, "e.g. 'fleetkit logs web@2' or 'fleetkit logs web'");
-  }
-  const name = positionals[0]!;
+  const given = [...positionals, ...(v.unit ?? [])];
+  if (given.length === 0) throw new UsageError('logs needs a unit, service or glob name', "e.g. 'fleetkit logs web@2', 'fleetkit logs web' or 'fleetkit logs \"web@*\"'");
+  const names = given.map(parseLogName);
   const output = (v.output ?? 'short') as LogOutput;
-  if (!OUTPUTS.includes(output)) throw new UsageError(`-o must be one of ${OUTPUTS.join(', ')}, not "${v.output}"`);
-  const lines = v.lines === undefined && v.since !== undefined ? undefined : intOption('lines', v.lines, 10, 0);
+  if (!LOG_OUTPUTS.includes(output)) throw new UsageError(`-o must be one of ${LOG_OUTPUTS.join(', ')}, not "${v.output}"`);
+  if (v.priority !== undefined) parsePriority(v.priority);
+  // journalctl refuses both (journalctl.c): a reversed stream has no end to follow from.
+  if (v.follow && v.reverse) throw new UsageError('-f and -r cannot be used together', 'follow shows new entries as they come, oldest first');
+  const timed = v.since !== undefined || v.until !== undefined;
+  const lines = v.lines !== undefined ? parseLines(v.lines) : timed ? undefined : 10;
+  const timeoutMs = durationOption('timeout', v.timeout, 5000);
   const sshUser = v['ssh-user'] ?? 'core';
   if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(sshUser)) throw new UsageError(`--ssh-user "${sshUser}" is not a user name`);
   for (const o of v['ssh-option'] ?? []) {
     if (!/^[A-Za-z]+[= ]/.test(o)) throw new UsageError(`--ssh-option "${o}" is not an ssh option`, 'write it as ssh -o takes it, e.g. Port=2222');
   }
 
-  let targets: LogTarget[];
-  if (v.systemd) {
-    const { SystemdManager } = await import('../systemd/systemd-manager.js');
-    const manager = await SystemdManager.connect({ user: Boolean(v.user), env: io.env });
-    try {
-      targets = await systemdLogTargets(manager, name);
-    } finally {
-      manager.close();
-    }
-  } else {
+  let plan: LogPlan;
+  if (v.systemd) plan = localLogPlan(names);
+  else {
     const { FleetClient } = await import('../fleet/fleet-client.js');
-    const fleet = new FleetClient({ endpoint: fleetEndpointFrom(v.endpoint, io.env), timeoutMs: 5000 });
+    const fleet = new FleetClient({ endpoint: fleetEndpointFrom(v.endpoint, io.env), timeoutMs });
     try {
-      targets = await fleetLogTargets(fleet, name, await localMachineId(v['machine-id']));
+      plan = await fleetLogPlan(fleet, names, await localMachineId(v['machine-id']));
+    } catch (e) {
+      throw fleetTimeout(e, fleet.endpoint.text, timeoutMs);
     } finally {
       fleet.close();
     }
   }
-  await showLogs({
-    targets,
-    user: Boolean(v.user),
-    journalDir: v['journal-dir'],
-    lines,
-    since: v.since,
+  const common = { plan, user: Boolean(v.user), journalDir: v['journal-dir'], ssh: { user: sshUser, options: v['ssh-option'] ?? [] }, env: io.env, signal: io.signal };
+  const shown = await showLogs({
+    ...common,
+    names,
+    filter: { lines, since: v.since, until: v.until, priority: v.priority, reverse: Boolean(v.reverse) },
     follow: Boolean(v.follow),
     output,
+    // Decided by the request, not by what it found: the same command always prints the same layout.
+    labelled: names.length > 1 || names.some((n) => n.several) || plan.sources.length > 1,
     color: useColor(io),
-    ssh: { user: sshUser, options: v['ssh-option'] ?? [] },
-    env: io.env,
-    signal: io.signal,
     write: (line) => io.stdout.write(`${line}\n`),
   });
+  // Nothing shown may be the filters' doing (journalctl prints nothing then, too) or a name no journal has
+  // ever seen: the second is a mistake worth saying.
+  if (shown === 0 && !v.follow && !io.signal.aborted && !(await anyLogEntry(common))) {
+    const what = `unit matching ${given.map((g) => `"${g}"`).join(', ')}`;
+    const message = v.systemd
+      ? `this machine's journal has no lines of any ${what}`
+      : plan.unlisted.length === names.length
+        ? `fleet lists no ${what}, and this machine's journal has no lines of one`
+        : `the journals read have no lines of any ${what}`;
+    throw new FleetkitError('ERR_UNKNOWN_UNIT', message, {
+      hint: "'fleetkit status' lists the units; give a unit (web@2.service), an instance (web@2), a service (web) or a glob (\"web@*\")",
+      exitCode: ExitCode.usage,
+    });
+  }
   return ExitCode.ok;
 };
+
+/** fleet's own timeout message names the request; for a reader the endpoint and the flag matter. */
+function fleetTimeout(e: unknown, endpoint: string, timeoutMs: number): unknown {
+  if (!(e instanceof RemoteError) || e.code !== 'ERR_FLEET_TIMEOUT') return e;
+  return new RemoteError('fleet', 'ERR_FLEET_TIMEOUT', `fleet at ${endpoint} did not answer within ${timeoutMs} ms`, {
+    hint: 'is fleetd running there, and its etcd healthy? --endpoint or FLEETCTL_ENDPOINT choose another; --timeout waits longer',
+    cause: e,
+  });
+}

@@ -1,19 +1,29 @@
 /**
- * The journalctl command line for one unit, run here or on another machine over SSH the way
+ * The journalctl command line for some units' journal, run here or on another machine over SSH the way
  * `fleetctl journal` does (`ssh USER@IP journalctl --unit U --no-pager …`). Pure: argv only.
  */
 
-/** What to read from one unit's journal. */
+/** What to read from a journal: the entries of some units, as journalctl selects them. */
 export interface JournalQuery {
-  readonly unit: string;
-  /** A user unit (`--user-unit`) rather than a system unit (`-u`). */
+  /**
+   * Unit names or globs, each one `-u` (`--user-unit`). journalctl expands a glob against the units its
+   * journal has seen, so a destroyed unit's lines are still found.
+   */
+  readonly units: readonly string[];
+  /** User units (`--user-unit`) rather than system units (`-u`). */
   readonly user: boolean;
   /** Read this journal directory (`-D`) instead of the machine's journal. */
   readonly dir?: string | undefined;
-  /** The last N entries (`-n`). */
-  readonly lines?: number | undefined;
-  /** `--since` as journalctl reads it (`2024-05-01 10:00`, `-1h`, `@1716000000`). */
+  /** The last N entries (`-n`); `all` for every one. */
+  readonly lines?: number | 'all' | undefined;
+  /** `--since` as journalctl reads it (`2024-05-01 10:00`, `-1h`, `yesterday`, `@1716000000`). */
   readonly since?: string | undefined;
+  /** `--until`, read the same way. */
+  readonly until?: string | undefined;
+  /** `-p` as journalctl reads it (`err`, `3`, `warning..err`). */
+  readonly priority?: string | undefined;
+  /** Newest first (`-r`). */
+  readonly reverse?: boolean | undefined;
   /** Resume after this entry (`--after-cursor`): a follow that neither repeats nor skips. */
   readonly afterCursor?: string | undefined;
   readonly follow: boolean;
@@ -32,9 +42,13 @@ export interface SshTarget {
 export function journalctlArgs(q: JournalQuery): string[] {
   const a: string[] = [];
   if (q.dir) a.push('-D', q.dir);
-  a.push(q.user ? '--user-unit' : '-u', q.unit, '--no-pager', '-q', '-o', 'json');
+  for (const u of q.units) a.push(q.user ? '--user-unit' : '-u', u);
+  a.push('--no-pager', '-q', '-o', 'json');
   if (q.lines !== undefined) a.push('-n', String(q.lines));
+  if (q.priority !== undefined) a.push('-p', q.priority);
   if (q.since !== undefined) a.push('--since', q.since);
+  if (q.until !== undefined) a.push('--until', q.until);
+  if (q.reverse) a.push('-r');
   if (q.afterCursor !== undefined) a.push('--after-cursor', q.afterCursor);
   if (q.follow) a.push('-f');
   return a;

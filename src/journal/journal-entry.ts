@@ -19,7 +19,17 @@ export interface JournalEntry {
   readonly hostname: string | undefined;
   /** `_SYSTEMD_UNIT` or `_SYSTEMD_USER_UNIT`. */
   readonly unit: string | undefined;
+  /**
+   * The units the entry is about, in the order journalctl's `-u` (`--user-unit`) matches them: the
+   * sender's own unit, then `UNIT=` (`USER_UNIT=`) of the manager's lines about a unit, `OBJECT_SYSTEMD_…`
+   * and `COREDUMP_…`. A user unit's own lines carry `_SYSTEMD_UNIT=user@UID.service` too, so the two scopes
+   * are kept apart.
+   */
+  readonly units?: { readonly system: readonly string[]; readonly user: readonly string[] } | undefined;
 }
+
+const SYSTEM_UNIT_FIELDS = ['_SYSTEMD_UNIT', 'UNIT', 'OBJECT_SYSTEMD_UNIT', 'COREDUMP_UNIT'];
+const USER_UNIT_FIELDS = ['_SYSTEMD_USER_UNIT', 'USER_UNIT', 'OBJECT_SYSTEMD_USER_UNIT', 'COREDUMP_USER_UNIT'];
 
 function text(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
@@ -53,6 +63,10 @@ export function parseJournalJson(line: string): JournalEntry | undefined {
     pid: num('_PID'),
     hostname: text(o['_HOSTNAME']),
     unit: text(o['_SYSTEMD_UNIT']) ?? text(o['_SYSTEMD_USER_UNIT']),
+    units: {
+      system: SYSTEM_UNIT_FIELDS.map((k) => text(o[k])).filter((u): u is string => u !== undefined),
+      user: USER_UNIT_FIELDS.map((k) => text(o[k])).filter((u): u is string => u !== undefined),
+    },
   };
 }
 
@@ -65,10 +79,21 @@ export function shortTime(realtimeUs: number): string {
   return `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
-/** journalctl's `short` line: `Nov 22 03:40:13 host ident[pid]: message`. Control characters are escaped. */
-export function formatShort(e: JournalEntry): string {
+/** journalctl's `short-iso` time stamp, `2026-11-22T03:40:13+0000`, in local time like journalctl 252. */
+export function isoTime(realtimeUs: number): string {
+  const d = new Date(Math.floor(realtimeUs / 1000));
+  const off = -d.getTimezoneOffset();
+  const zone = `${off < 0 ? '-' : '+'}${two(Math.floor(Math.abs(off) / 60))}${two(Math.abs(off) % 60)}`;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${zone}`;
+}
+
+/**
+ * journalctl's `short` line, `Nov 22 03:40:13 host ident[pid]: message`, or with `iso` its `short-iso`
+ * line. Control characters are escaped.
+ */
+export function formatShort(e: JournalEntry, iso = false): string {
   const who = `${e.identifier ?? e.unit ?? 'unknown'}${e.pid !== undefined ? `[${e.pid}]` : ''}`;
-  return `${shortTime(e.realtimeUs)} ${e.hostname ?? 'localhost'} ${who}: ${safeText(e.message)}`;
+  return `${iso ? isoTime(e.realtimeUs) : shortTime(e.realtimeUs)} ${e.hostname ?? 'localhost'} ${who}: ${safeText(e.message)}`;
 }
 
 /** A message made safe for one terminal line: newlines and other control characters shown escaped. */

@@ -23,7 +23,7 @@ export interface JournalTailOptions {
  */
 export async function journalTail(unit: string, o: JournalTailOptions): Promise<string[]> {
   const out: string[] = [];
-  const query = { unit, user: o.user, dir: o.dir, lines: o.lines ?? 10, follow: false };
+  const query = { units: [unit], user: o.user, dir: o.dir, lines: o.lines ?? 10, follow: false };
   try {
     await readJournal(query, { ssh: undefined, env: o.env, signal: AbortSignal.timeout(5000) }, (e) => {
       for (const line of e.message.split('\n')) if (line.trim() !== '') out.push(line);

@@ -15,18 +15,22 @@ export interface LabelledEntry {
   readonly machine: string | undefined;
 }
 
-/** Output formats of `logs -o`. */
-export type LogOutput = 'short' | 'json' | 'cat';
+/** Output formats of `logs -o`, as journalctl names them. */
+export const LOG_OUTPUTS = ['short', 'short-iso', 'cat', 'json'] as const;
+export type LogOutput = (typeof LOG_OUTPUTS)[number];
 
 /**
- * Merges per-instance lists (each already in journal order) into one list ordered by `__REALTIME_TIMESTAMP`,
- * ties kept in input order; then keeps the last `lines` when given.
+ * Merges lists (each already in journal order: oldest first, or newest first with `reverse`) into one list
+ * ordered by `__REALTIME_TIMESTAMP`, ties kept in input order; then keeps the newest `lines` when given
+ * (the last ones, or with `reverse` the first ones), as journalctl's `-n` does.
  */
-export function mergeEntries(lists: readonly (readonly LabelledEntry[])[], lines?: number): LabelledEntry[] {
+export function mergeEntries(lists: readonly (readonly LabelledEntry[])[], lines?: number | 'all', reverse = false): LabelledEntry[] {
   const all = lists.flatMap((l, i) => l.map((e, j) => ({ e, i, j })));
-  all.sort((a, b) => a.e.entry.realtimeUs - b.e.entry.realtimeUs || a.i - b.i || a.j - b.j);
+  const dir = reverse ? -1 : 1;
+  all.sort((a, b) => dir * (a.e.entry.realtimeUs - b.e.entry.realtimeUs) || a.i - b.i || a.j - b.j);
   const merged = all.map((x) => x.e);
-  return lines === undefined ? merged : merged.slice(Math.max(0, merged.length - lines));
+  if (lines === undefined || lines === 'all') return merged;
+  return reverse ? merged.slice(0, lines) : merged.slice(Math.max(0, merged.length - lines));
 }
 
 /** The `-o json` object of one entry: stable field names, documented in the README. */
@@ -56,7 +60,7 @@ export interface LogLineOptions {
 /** One output line (no newline). Errors (priority ≤ 3) red and warnings yellow on a terminal, like journalctl. */
 export function formatLogLine(e: LabelledEntry, o: LogLineOptions): string {
   if (o.output === 'json') return logEntryJson(e);
-  const body = o.output === 'cat' ? safeText(e.entry.message) : formatShort(e.entry);
+  const body = o.output === 'cat' ? safeText(e.entry.message) : formatShort(e.entry, o.output === 'short-iso');
   const p = e.entry.priority;
   const tinted = paint(body, p !== undefined && p <= 3 ? 'red' : p === 4 ? 'yellow' : undefined, o.color);
   return o.labelWidth === undefined ? tinted : `${paint(e.label.padEnd(o.labelWidth), 'bold', o.color)} | ${tinted}`;

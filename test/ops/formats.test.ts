@@ -10,7 +10,7 @@ import { formatShort, parseJournalJson, type JournalEntry } from '../../src/jour
 import { AnnouncementTracker } from '../../src/ops/announcement-events.js';
 import { diffFleet, EMPTY_FLEET_SNAPSHOT, stateKey, type FleetSnapshot } from '../../src/ops/fleet-diff.js';
 import { formatLogLine, mergeEntries, type LabelledEntry } from '../../src/ops/log-lines.js';
-import { normalizeLogName } from '../../src/ops/log-targets.js';
+import { globRegExp, parseLines, parseLogName, parsePriority } from '../../src/ops/log-names.js';
 import { eventJson, formatEventLine, unitStateAction, type OpsEvent } from '../../src/ops/ops-event.js';
 import { unitNameFromPath } from '../../src/systemd/watch-unit-states.js';
 import { matchGolden } from '../support/golden.js';
@@ -18,12 +18,14 @@ import { matchGolden } from '../support/golden.js';
 const golden = (name: string): string => fileURLToPath(new URL(`./golden/${name}`, import.meta.url));
 
 t.test('journalctl arguments and the ssh command line', async (t) => {
-  t.same(journalctlArgs({ unit: 'web@1.service', user: false, lines: 10, follow: false }),
+  t.same(journalctlArgs({ units: ['web@1.service'], user: false, lines: 10, follow: false }),
     ['-u', 'web@1.service', '--no-pager', '-q', '-o', 'json', '-n', '10']);
-  t.same(journalctlArgs({ unit: 'w.service', user: true, dir: '/j', since: '-1h', afterCursor: 's=1;i=2', follow: true }),
-    ['-D', '/j', '--user-unit', 'w.service', '--no-pager', '-q', '-o', 'json', '--since', '-1h', '--after-cursor', 's=1;i=2', '-f']);
+  t.same(journalctlArgs({ units: ['w.service', 'w@*.service'], user: true, dir: '/j', since: '-1h', afterCursor: 's=1;i=2', follow: true }),
+    ['-D', '/j', '--user-unit', 'w.service', '--user-unit', 'w@*.service', '--no-pager', '-q', '-o', 'json', '--since', '-1h', '--after-cursor', 's=1;i=2', '-f']);
+  t.same(journalctlArgs({ units: ['a.service'], user: false, lines: 'all', priority: 'warning..err', until: 'yesterday', reverse: true, follow: false }),
+    ['-u', 'a.service', '--no-pager', '-q', '-o', 'json', '-n', 'all', '-p', 'warning..err', '--until', 'yesterday', '-r']);
   const argv = sshArgv({ host: '10.0.0.2', user: 'core', options: ['Port=2222'] },
-    journalctlArgs({ unit: 'web@1.service', user: false, since: "2024-05-01 10:00'; rm -rf /", follow: false }));
+    journalctlArgs({ units: ['web@1.service'], user: false, since: "2024-05-01 10:00'; rm -rf /", follow: false }));
   t.same(argv.slice(0, 9), ['-o', 'Port=2222', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'ServerAliveInterval=10', '-l']);
   t.same(argv.slice(9, 12), ['core', '--', '10.0.0.2'], '"--" before the host: a host can never be read as an option');
   t.equal(argv[12], `journalctl -u web@1.service --no-pager -q -o json --since '2024-05-01 10:00'\\''; rm -rf /'`, 'the remote shell gets every word quoted');
@@ -55,7 +57,45 @@ t.test('merging instances by time', async (t) => {
   t.equal(formatLogLine(from('w', entry(1, 'oops', 3))[0]!, { output: 'cat', labelWidth: undefined, color: true }), '\x1b[31moops\x1b[0m', 'errors red on a terminal');
   t.equal(formatLogLine(from('w', entry(1_700_000_000_123_456, 'x'))[0]!, { output: 'json', labelWidth: undefined, color: true }),
     '{"time":"2023-11-14T22:13:20.123Z","timestampUs":"1700000000123456","instance":"w","unit":"w.service","machine":null,"hostname":"h","identifier":"sh","pid":7,"priority":6,"message":"x"}');
-  t.same(['web', 'web@2', 'web@2.service', 'mon.timer'].map(normalizeLogName), [{ service: 'web' }, { unit: 'web@2.service' }, { unit: 'web@2.service' }, { unit: 'mon.timer' }]);
+});
+
+t.test('merging newest first (-r): -n keeps the newest, in reverse', async (t) => {
+  const a = from('web@1', entry(30, 'a2'), entry(10, 'a1'));
+  const b = from('web@2', entry(40, 'b2'), entry(20, 'b1'));
+  t.same(mergeEntries([a, b], 'all', true).map((e) => e.entry.message), ['b2', 'a2', 'b1', 'a1']);
+  t.same(mergeEntries([a, b], 3, true).map((e) => e.entry.message), ['b2', 'a2', 'b1']);
+  t.same(mergeEntries([from('w', entry(10, 'x'), entry(20, 'y'))], 1).map((e) => e.entry.message), ['y'], 'without -r the newest is last');
+});
+
+t.test('names as journalctl -u reads them, and the service form', async (t) => {
+  const pick = (name: string, units: string[]): string[] => units.filter(parseLogName(name).matches);
+  const units = ['web.service', 'web@1.service', 'web@10.service', 'web-discovery@1.service', 'webapp@1.service', 'db.service', 'mon.timer'];
+  t.same(parseLogName('web').patterns, ['web.service', 'web@*.service'], 'a service: the plain unit and every instance');
+  t.same(pick('web', units), ['web.service', 'web@1.service', 'web@10.service']);
+  t.same(parseLogName('web@2').patterns, ['web@2.service'], '.service added, as journalctl mangles a name');
+  t.same(parseLogName('mon.timer').patterns, ['mon.timer']);
+  t.same(parseLogName('web@*').patterns, ['web@*'], 'a glob is passed on as given (journalctl matches it against whole unit names)');
+  t.same(pick('web@*', units), ['web@1.service', 'web@10.service']);
+  t.same(pick('web*', units), ['web.service', 'web@1.service', 'web@10.service', 'web-discovery@1.service', 'webapp@1.service']);
+  t.same(pick('web@?.service', units), ['web@1.service']);
+  t.same(pick('web@[!1]*', ['web@1.service', 'web@2.service']), ['web@2.service'], 'fnmatch negation');
+  t.same(pick('web@[0-1]*', ['web@1.service', 'web@2.service']), ['web@1.service']);
+  t.ok(globRegExp('a\\x2d[b').test('a\\x2d[b'), 'a backslash is itself and an unclosed [ literal (FNM_NOESCAPE)');
+  t.equal(parseLogName('web').several, true);
+  t.equal(parseLogName('web@1').several, false);
+  for (const bad of ['', '-x', 'web service', 'a/b', "x'y"]) t.throws(() => parseLogName(bad), { code: 'ERR_USAGE' }, bad);
+});
+
+t.test('-p as journalctl reads it: names, numbers, ranges in either order', async (t) => {
+  t.same(parsePriority('err'), [0, 1, 2, 3], 'a level includes the more important ones');
+  t.same(parsePriority('3'), [0, 1, 2, 3]);
+  t.same(parsePriority('warning..err'), [3, 4]);
+  t.same(parsePriority('2..5'), [2, 3, 4, 5]);
+  t.same(parsePriority('debug..emerg'), [0, 1, 2, 3, 4, 5, 6, 7]);
+  for (const bad of ['warn', '8', 'ERR', '..', 'err..', '-1']) t.throws(() => parsePriority(bad), { code: 'ERR_USAGE', message: `-p "${bad}" is not a priority` }, bad);
+  t.equal(parseLines('all'), 'all');
+  t.equal(parseLines('0'), 0);
+  t.throws(() => parseLines('-3'), { code: 'ERR_USAGE' });
 });
 
 const T = new Date('2026-01-02T03:04:05.678Z');
