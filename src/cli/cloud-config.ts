@@ -17,6 +17,7 @@ import { renderCloudConfig } from '../cloud-config/render-cloud-config.js';
 import { renderButane } from '../cloud-config/render-butane.js';
 import { assertBootDocument } from '../cloud-config/validate.js';
 import { parseCommandArgs } from './args.js';
+import { targetHelp, withTarget } from './target-option.js';
 import type { Command } from './io.js';
 
 const HELP = `usage: fleetkit cloud-config [SPEC] [options]
@@ -33,6 +34,8 @@ Writes the cloud-config (Container Linux, Flatcar) or Butane (Fedora CoreOS) of 
   --ip ADDRESS                   the machine's address (default: $private_ipv4/$public_ipv4)
   --ssh-key FILE                 authorized SSH public key file (repeatable)
   --embed-secrets                copy the spec's etcd TLS files and password file into the output (mode 0600)
+  --target NAME                  the hosts' generation (default: x-fleetkit.target in SPEC, else current):
+${targetHelp()}
   -o, --output FILE              write to FILE instead of stdout
 `;
 
@@ -78,6 +81,7 @@ export const run: Command = async (argv, io) => {
     ip: { type: 'string' },
     'ssh-key': { type: 'string', multiple: true },
     'embed-secrets': { type: 'boolean' },
+    target: { type: 'string' },
     output: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -105,7 +109,7 @@ export const run: Command = async (argv, io) => {
   }
 
   const specText = await readNamed(specArg, 'spec', io.cwd);
-  const spec = parseSpec(specText, specArg);
+  const spec = withTarget(parseSpec(specText, specArg), values.target, 'fleetkit cloud-config');
   const secrets: Array<[string, string]> = [];
   if (values['embed-secrets']) {
     const paths = [spec.etcd.tls?.ca, spec.etcd.tls?.cert, spec.etcd.tls?.key, spec.etcd.auth?.passwordFile].filter((p): p is string => !!p);

@@ -13,9 +13,10 @@ import { renderCluster, type RenderedUnit } from '../render/render.js';
 import { planSync } from '../render/sync-plan.js';
 import { unifiedDiff } from '../render/unified-diff.js';
 import { parseCommandArgs } from './args.js';
+import { targetHelp, withTarget } from './target-option.js';
 import type { CliIO, Command } from './io.js';
 
-const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune]
+const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME]
 
 Renders SPEC (default ./cluster.yaml) into systemd/fleet unit files in DIR (default ./units) and prints one
 path per unit to start, instances included (DIR/web@2.service, which fleetctl resolves from DIR/web@.service):
@@ -26,6 +27,8 @@ path per unit to start, instances included (DIR/web@2.service, which fleetctl re
   --stdout       print the unit texts instead of writing them, each after a "# ==> NAME <==" line
   --check        write nothing; exit 1 with a diff when DIR differs from the render
   --prune        remove files an earlier render wrote that this render no longer produces
+  --target NAME  the hosts the units are for (default: x-fleetkit.target in SPEC, else current):
+${targetHelp()}
   -h, --help     this text
 
 Exit codes: 0 done (or --check found no difference), 1 --check found differences or a write failed,
@@ -41,6 +44,7 @@ export const run: Command = async (argv, io) => {
     stdout: { type: 'boolean' },
     check: { type: 'boolean' },
     prune: { type: 'boolean' },
+    target: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -52,7 +56,7 @@ export const run: Command = async (argv, io) => {
 
   const specArg = positionals[0] ?? 'cluster.yaml';
   const outArg = values.out ?? 'units';
-  const spec = await loadSpec(resolveIn(io, specArg));
+  const spec = withTarget(await loadSpec(resolveIn(io, specArg)), values.target, 'gen-units');
   const result = renderCluster(spec);
   for (const w of result.warnings) io.stderr.write(`gen-units: warning: ${w}\n`);
 

@@ -11,6 +11,7 @@ import { Problems } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
 import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeHosts, normalizeRoles, normalizeRuntime } from './normalize-cluster.js';
 import { normalizeService } from './normalize-service.js';
+import { normalizeTarget } from './normalize-target.js';
 
 /** Our extension keys: at the top level they would be ignored, which is never what the author meant. */
 const SERVICE_EXTENSIONS = ['x-fleet', 'x-announce', 'x-systemd'];
@@ -48,6 +49,7 @@ export function parseSpec(text: string, file: string): ClusterSpec {
     hosts: normalizeHosts(parsed.success ? raw.hosts : undefined, p),
     services,
     roles: parsed.success ? normalizeRoles(raw.roles, p) : [],
+    target: normalizeTarget((data as Record<string, unknown>)['x-fleetkit'], p),
   };
   if (p.count > 0) throw new SpecError(p.list);
   return spec;

@@ -4,6 +4,8 @@
  * and cloud-config read one shape and never look at raw YAML. Pure data: no functions, no I/O.
  */
 
+import type { TargetName } from '../target/targets.js';
+
 /** Durations are whole seconds (Compose's `1m30s`, `10s`, `500ms` are converted; sub-second values round up). */
 export type Seconds = number;
 
@@ -22,6 +24,8 @@ export interface ClusterSpec {
   readonly services: readonly ServiceSpec[];
   /** Machine roles for cloud-config (`etcd` members, workers…), in file order. Empty when none are given. */
   readonly roles: readonly RoleSpec[];
+  /** The host generation the units are for (`x-fleetkit.target`, `--target`). Default `current`. */
+  readonly target: TargetName;
 }
 
 export interface EtcdSpec {

@@ -4,10 +4,12 @@
  */
 import type { ServiceSpec } from '../cluster/types.js';
 import { sidekickName, sidekickTemplate } from '../unit/names.js';
+import { runArgsFor } from '../target/adapt-run-args.js';
+import { hasUpholds } from '../target/unit-features.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { dockerRunArgs } from './docker-run-args.js';
 import { execLine, specifier, textValue } from './exec-line.js';
-import { extraLines, trailingSections, type LineView, type SectionView } from './view-parts.js';
+import { extraLines, trailingSections, type HostView, type LineView, type SectionView } from './view-parts.js';
 
 /** What `templates/container.hbs` reads. */
 export interface ContainerView {
@@ -17,6 +19,8 @@ export interface ContainerView {
   readonly after: readonly string[];
   readonly upholds: readonly string[];
   readonly unitExtra: readonly LineView[];
+  /** `Environment=` values (quoted): `DOCKER_HOST` when the engine's socket is not the default one. */
+  readonly environment: readonly string[];
   readonly execStartPre: readonly string[];
   readonly execStart: string;
   readonly execStop: string;
@@ -79,8 +83,12 @@ export const DEFAULT_GRACE = 10;
 /** Time systemd allows beyond the grace period for `docker stop` to kill and the client to exit. */
 export const STOP_MARGIN = 15;
 
-/** Builds the container unit's view model; `names` when the caller has them already. */
-export function planContainer(service: ServiceSpec, docker: string, header: string, cluster: string, names = serviceNames(service)): ContainerView {
+/**
+ * Builds the container unit's view model; `names` when the caller has them already. `host`: the target and
+ * how its docker commands reach the engine.
+ */
+export function planContainer(service: ServiceSpec, host: HostView, header: string, cluster: string, names = serviceNames(service)): ContainerView {
+  const docker = host.docker;
   const extra = extraLines(service, names.unit);
   const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
   const instance = service.fleet.global ? '' : ` ${specifier('i')}`;
@@ -91,13 +99,15 @@ export function planContainer(service: ServiceSpec, docker: string, header: stri
     // where docker is not managed by this systemd instance.
     wants: ['docker.service'],
     after: ['docker.service'],
-    upholds: names.discoveryRef ? [textValue('Upholds', names.discoveryRef)] : [],
+    // Where systemd lacks Upholds=, the sidekick keeps the announcement without it (templates/discovery-legacy.hbs).
+    upholds: names.discoveryRef && hasUpholds(host.target) ? [textValue('Upholds', names.discoveryRef)] : [],
     unitExtra: extra.unit,
+    environment: host.environment,
     execStartPre: [
       execLine([docker, 'kill', names.container], '-'),
       execLine([docker, 'rm', names.container], '-'),
     ],
-    execStart: execLine([docker, ...dockerRunArgs(service, names.container)]),
+    execStart: execLine([docker, ...runArgsFor(host.target, dockerRunArgs(service, names.container))]),
     execStop: execLine([docker, 'stop', '-t', String(grace), names.container]),
     restart: RESTART_MAP[service.restart],
     restartSec: '5',

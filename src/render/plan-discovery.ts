@@ -8,14 +8,19 @@ import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, specifier, textValue, withSpecifiers } from './exec-line.js';
 import { serviceNames } from './plan-container.js';
 import { AGENT_UNIT } from './plan-fleetkit.js';
-import { fleetkitCommand, trailingSections, type SectionView } from './view-parts.js';
+import { hasUpholds } from '../target/unit-features.js';
+import { fleetkitCommand, trailingSections, type HostView, type SectionView } from './view-parts.js';
 
 /** What `templates/discovery.hbs` reads. */
 export interface DiscoveryView {
   readonly header: string;
   readonly description: string;
   readonly bindsTo: string;
+  /** The container unit, for `Requires=` (templates/discovery-legacy.hbs). */
+  readonly requires: string;
   readonly after: readonly string[];
+  /** `Environment=` values: DOCKER_HOST where the sidekick runs `docker exec` (image form). */
+  readonly environment: readonly string[];
   readonly execStart: string;
   readonly execStop: string;
   readonly restartSec: string;
@@ -42,23 +47,34 @@ export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, containe
   return a;
 }
 
+/** The template of the sidekick: without Upholds= the sidekick must keep the announcement on its own. */
+export function discoveryTemplate(host: HostView): 'discovery' | 'discovery-legacy' {
+  return hasUpholds(host.target) ? 'discovery' : 'discovery-legacy';
+}
+
+/** How long the legacy sidekick's `announce` waits for the agent, in place of Restart= (refused in a oneshot before systemd 244). */
+export const LEGACY_AGENT_WAIT = '60s';
+
 /**
  * Builds the sidekick's view model; undefined when the service does not announce. `names` when the caller has
  * them already.
  */
-export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: string, names = serviceNames(service)): DiscoveryView | undefined {
+export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: string, host: HostView, names = serviceNames(service)): DiscoveryView | undefined {
   const announce = service.announce;
   if (!announce || !names.discovery) return undefined;
   const fleetkit = fleetkitCommand(spec);
+  const wait = discoveryTemplate(host) === 'discovery-legacy' ? ['--agent-wait', LEGACY_AGENT_WAIT] : [];
   const ref = textValue('BindsTo', names.unitRef);
   const key = withSpecifiers(announce.key, ['i', 'H', 'l', 'm']);
   return {
     header,
     description: textValue('Description', `${service.name}${service.fleet.global ? '' : ` ${specifier('i')}`}: announcement in etcd`),
     bindsTo: ref,
+    requires: ref,
     // The agent, where this systemd runs it, is up before the first registration.
     after: [ref, AGENT_UNIT],
-    execStart: execLine([...fleetkit, ...announceArgs(spec, announce, names.container)]),
+    environment: spec.runtime.fleetkit.kind === 'image' ? host.environment : [],
+    execStart: execLine([...fleetkit, ...announceArgs(spec, announce, names.container), ...wait]),
     execStop: execLine([...fleetkit, 'announce', '--withdraw', '--key', key, '--state-dir', spec.runtime.stateDir]),
     restartSec: '5',
     sections: trailingSections(renderXFleet(discoveryPlacement(service)), [], spec.name),

@@ -6,7 +6,7 @@
 import type { ClusterSpec, FleetPlacement } from '../cluster/types.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, textValue } from './exec-line.js';
-import { AGENT_CONTAINER, HOSTS_CONTAINER, trailingSections, type SectionView } from './view-parts.js';
+import { AGENT_CONTAINER, HOSTS_CONTAINER, hostView, trailingSections, type SectionView } from './view-parts.js';
 
 /** What `templates/agent.hbs` and `templates/hosts.hbs` read. */
 export interface FleetkitUnitView {
@@ -14,6 +14,8 @@ export interface FleetkitUnitView {
   readonly description: string;
   readonly wants: readonly string[];
   readonly after: readonly string[];
+  /** `Environment=` values: DOCKER_HOST for the image form's docker commands. */
+  readonly environment: readonly string[];
   readonly execStartPre: readonly string[];
   readonly execStart: string;
   readonly execStartPost: readonly string[];
@@ -120,6 +122,8 @@ function plan(
       ...common,
       wants: [],
       after: unique(['network-online.target', ...what.after]),
+      // The binary form runs no docker command (the agent is given the socket as --docker-host).
+      environment: [],
       execStartPre: [],
       execStart: execLine([rt.path, ...what.args]),
       // The sidekicks' `fleetkit announce` waits for the agent's socket by itself.
@@ -134,6 +138,7 @@ function plan(
     ...common,
     wants: ['docker.service'],
     after: unique(['docker.service', 'network-online.target', ...what.after]),
+    environment: hostView(spec).environment,
     execStartPre: [execLine([docker, 'kill', what.container], '-'), execLine([docker, 'rm', what.container], '-')],
     execStart: execLine(run),
     // `docker run` is forked before its container exists, and the sidekicks' `docker exec CONTAINER …` fails

@@ -17,10 +17,11 @@ import { validateUnitName } from '../unit/names.js';
 import { xfleetIgnored, xfleetRejection } from '../unit/xfleet.js';
 import { assertNoMarks } from './exec-line.js';
 import { planContainer, serviceNames } from './plan-container.js';
-import { planDiscovery } from './plan-discovery.js';
+import { discoveryTemplate, planDiscovery } from './plan-discovery.js';
 import { AGENT_UNIT, HOSTS_UNIT, planAgent, planHosts } from './plan-fleetkit.js';
 import { renderTemplate, type TemplateName } from './templates.js';
-import { generatedHeader } from './view-parts.js';
+import { generatedHeader, hostView } from './view-parts.js';
+import { checkRendered } from './check-target.js';
 
 /** One file to write. */
 export interface RenderedUnit {
@@ -52,13 +53,18 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   const files: RenderedUnit[] = fleetkitFiles(spec, header);
   const start: string[] = [AGENT_UNIT, HOSTS_UNIT];
   const warnings: string[] = [];
+  const host = hostView(spec);
   for (const service of spec.services) {
     const names = serviceNames(service);
-    files.push(renderOne(names.unit, 'container', planContainer(service, spec.runtime.docker, header, spec.name, names)));
+    const container = renderOne(names.unit, 'container', planContainer(service, host, header, spec.name, names));
+    files.push(container);
+    warnings.push(...checkRendered(container, host.target, service));
     start.push(...names.instances);
-    const discovery = planDiscovery(spec, service, header, names);
+    const discovery = planDiscovery(spec, service, header, host, names);
     if (discovery && names.discovery) {
-      files.push(renderOne(names.discovery, 'discovery', discovery));
+      const sidekick = renderOne(names.discovery, discoveryTemplate(host), discovery);
+      files.push(sidekick);
+      warnings.push(...checkRendered(sidekick, host.target, undefined));
       start.push(...names.discoveryInstances);
     }
     if (service.announce && service.announce.port === undefined) {
@@ -75,7 +81,10 @@ export function renderFleetkitUnits(spec: ClusterSpec): RenderedUnit[] {
 }
 
 function fleetkitFiles(spec: ClusterSpec, header: string): RenderedUnit[] {
-  return [renderOne(AGENT_UNIT, 'agent', planAgent(spec, header)), renderOne(HOSTS_UNIT, 'hosts', planHosts(spec, header))];
+  const files = [renderOne(AGENT_UNIT, 'agent', planAgent(spec, header)), renderOne(HOSTS_UNIT, 'hosts', planHosts(spec, header))];
+  // fleetkit's own units carry nothing from the spec that could be newer than the target: a finding is an error.
+  for (const f of files) checkRendered(f, hostView(spec).target, undefined);
+  return files;
 }
 
 /** Renders one template, parses the text back and checks the unit. */

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The templates in `templates/`, by file name without `.hbs`. */
-export const TEMPLATE_NAMES = ['container', 'discovery', 'agent', 'hosts'] as const;
+export const TEMPLATE_NAMES = ['container', 'discovery', 'discovery-legacy', 'agent', 'hosts'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 /** A compiled template: view model in, text out. */

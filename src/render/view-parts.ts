@@ -5,6 +5,8 @@
 import type { ClusterSpec, ServiceSpec } from '../cluster/types.js';
 import type { UnitOption } from '../unit/model.js';
 import { UnitError } from '../errors.js';
+import { TARGETS, type Target } from '../target/targets.js';
+import { quoteEnvironment } from '../unit/quote.js';
 import { MARKER_KEY, MARKER_SECTION } from '../unit/cluster-marker.js';
 
 /** One `Name=Value` line of a view model; `value` is final unit text. */
@@ -44,6 +46,28 @@ export const IMAGE_FLEETKIT = 'fleetkit';
 export function fleetkitCommand(spec: ClusterSpec): string[] {
   const rt = spec.runtime.fleetkit;
   return rt.kind === 'binary' ? [rt.path] : [spec.runtime.docker, 'exec', AGENT_CONTAINER, IMAGE_FLEETKIT];
+}
+
+/** What every unit that runs docker needs to know about its host. */
+export interface HostView {
+  readonly target: Target;
+  /** The docker CLI. */
+  readonly docker: string;
+  /** `Environment=` values (quoted) for every unit that runs docker: `DOCKER_HOST` for a non-default socket. */
+  readonly environment: readonly string[];
+}
+
+/**
+ * The host view of a spec. `runtime.dockerSocket` reaches every docker command of every unit through
+ * `DOCKER_HOST`, which the docker CLI reads whatever the subcommand (kill, rm, run, stop, exec).
+ */
+export function hostView(spec: ClusterSpec): HostView {
+  const socket = spec.runtime.dockerSocket;
+  return {
+    target: TARGETS[spec.target],
+    docker: spec.runtime.docker,
+    environment: socket === undefined ? [] : [quoteEnvironment('DOCKER_HOST', `unix://${socket}`)],
+  };
 }
 
 /** `x-systemd` entries split by where the templates put them. */

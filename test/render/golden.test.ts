@@ -27,9 +27,12 @@ t.test('every template is covered by a case', async (t) => {
   const used = new Set<string>();
   for (const c of cases) {
     const r = renderCluster(parseSpec(readFileSync(`${here}cases/${c}`, 'utf8'), c));
-    for (const f of r.files) used.add(f.text.includes('Type=oneshot') ? 'discovery' : f.name.startsWith('fleetkit-') ? f.name : 'container');
+    for (const f of r.files) {
+      const sidekick = f.text.includes('Type=oneshot') ? (f.text.includes('\nBindsTo=') ? 'discovery' : 'discovery-legacy') : undefined;
+      used.add(sidekick ?? (f.name.startsWith('fleetkit-') ? f.name : 'container'));
+    }
   }
-  t.strictSame([...used].sort(), ['container', 'discovery', 'fleetkit-agent.service', 'fleetkit-hosts.service']);
+  t.strictSame([...used].sort(), ['container', 'discovery', 'discovery-legacy', 'fleetkit-agent.service', 'fleetkit-hosts.service']);
 });
 
 for (const c of cases) {
