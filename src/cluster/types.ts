@@ -70,10 +70,9 @@ export interface RuntimeSpec {
   /** The docker CLI on the hosts. Default `/usr/bin/docker`. */
   readonly docker: string;
   /**
-   * The Docker engine's API socket on the hosts, for fleetkit's agent; undefined: the default,
-   * `/var/run/docker.sock`. The image form mounts it as the container's `/var/run/docker.sock`; the binary
-   * form's agent is given it (`--docker-host unix://PATH`). The docker CLI of the units finds the engine as
-   * on the host (its default socket, or `DOCKER_HOST` in systemd's environment).
+   * The Docker engine's API socket on the hosts; undefined: the default, `/var/run/docker.sock`. Every unit
+   * that runs docker gets `DOCKER_HOST=unix://PATH`; the image form mounts it as the agent container's
+   * `/var/run/docker.sock`; the binary form's agent is given it (`--docker-host unix://PATH`).
    */
   readonly dockerSocket: string | undefined;
   readonly fleetkit: FleetkitRuntime;

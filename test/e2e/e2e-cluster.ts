@@ -119,8 +119,8 @@ export async function prepareCluster(dir: string, o: ClusterOptions): Promise<Cl
   const oldHosts = String(doc.getIn(['hosts', 'file']));
   doc.setIn(['etcd', 'endpoints'], [...o.etcd]);
   doc.setIn(['etcd', 'prefix'], o.prefix);
-  // As an operator would say it: the units' docker CLI finds the engine through the manager's
-  // DOCKER_HOST (test/env/systemd.sh), fleetkit's agent through this.
+  // As an operator would say it: every unit that runs docker gets it as DOCKER_HOST, fleetkit's agent as
+  // --docker-host (or mounted, in the image form).
   doc.setIn(['runtime', 'dockerSocket'], o.dockerSocket);
   doc.setIn(['runtime', 'fleetkit'], doc.createNode(o.form === 'image' ? { image: IMAGE } : { binary: files.fleetkit }));
   doc.setIn(['runtime', 'stateDir'], files.stateDir);
