@@ -2,35 +2,53 @@
  * `fleetkit events`: one stream from three sources, each feeding the same callback —
  * units (fleet's state polled and diffed, or systemd's PropertiesChanged over D-Bus), announcements (etcd
  * watch from a revision, resynced when needed) and machines (fleet's machine list polled and diffed).
+ *
+ * Reachability: every source must have its starting point within `timeoutMs`, or the stream fails with one
+ * line naming the endpoint, why, and what to check (a silent server must not hang the command). A source
+ * lost later is said once and reconnected, with a bounded backoff, and the changes missed meanwhile are
+ * reported when it is back.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
+import { RemoteError, type RemoteSystem } from '../errors.js';
 import { watchPrefixes } from '../etcd/watch-prefixes.js';
 import type { FleetClient } from '../fleet/fleet-client.js';
 import { AnnouncementTracker } from './announcement-events.js';
 import { diffFleet, stateKey, type FleetSnapshot } from './fleet-diff.js';
 import { unitStateEvent, type OpsEvent } from './ops-event.js';
-import { prefixDir } from '../etcd/key-layout.js';
+
+/** Where a source is and what to check when it does not answer: named in the failure line. */
+export interface SourceEndpoint {
+  readonly endpoint: string;
+  readonly check: string;
+}
 
 /** Options of streamEvents. */
 export interface StreamEventsOptions {
   /** fleet to poll; undefined with --systemd. */
-  readonly fleet: FleetClient | undefined;
+  readonly fleet: (SourceEndpoint & { readonly client: FleetClient }) | undefined;
   readonly pollMs: number;
   /** D-Bus instead of fleet for units. */
-  readonly systemd: { readonly user: boolean; readonly machineId: string | undefined } | undefined;
+  readonly systemd: (SourceEndpoint & { readonly user: boolean; readonly machineId: string | undefined }) | undefined;
   /** etcd and the prefix to watch; undefined: no announcements. */
-  readonly etcd: { readonly client: Etcd3; readonly prefix: string } | undefined;
+  readonly etcd: (SourceEndpoint & { readonly client: Etcd3; readonly prefix: string }) | undefined;
+  /** Every source must be ready (have its baseline) within this long … */
+  readonly timeoutMs: number;
+  /** … counted from here (Date.now() when the command started; default: now). */
+  readonly startedAt?: number;
   /** Which units to report (the spec's, or all). */
   readonly include: (unit: string) => boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
   readonly emit: (e: OpsEvent) => void;
-  /** Warnings about the sources themselves (etcd unreachable…), sd-daemon prefixed. */
+  /** Warnings about the sources themselves (etcd lost…), sd-daemon prefixed. */
   readonly log: (line: string) => void;
   /** Called once every source has its baseline: later changes are reported. */
   readonly onReady?: () => void;
 }
+
+/** Backoff between reconnects of a lost source: doubling from 250 ms, never more than 5 s apart. */
+const RECONNECT_MS = { first: 250, max: 5000 } as const;
 
 async function fleetSnapshot(fleet: FleetClient): Promise<FleetSnapshot> {
   const [units, states, machines] = await Promise.all([fleet.listUnits(), fleet.listStates(), fleet.listMachines()]);
@@ -62,73 +80,150 @@ async function pollFleet(o: StreamEventsOptions, fleet: FleetClient, ready: () =
   }
 }
 
-/** Follows systemd over D-Bus. */
+/** Follows systemd over D-Bus; a lost bus is reconnected, and what changed meanwhile reported. */
 async function followSystemd(o: StreamEventsOptions, sd: NonNullable<StreamEventsOptions['systemd']>, ready: () => void): Promise<void> {
   const { watchUnitStates } = await import('../systemd/watch-unit-states.js');
   const last = new Map<string, string>();
-  await watchUnitStates({
-    user: sd.user,
-    env: o.env,
-    signal: o.signal,
-    onInitial: (states) => {
-      for (const s of states) if (!last.has(s.unit)) last.set(s.unit, s.activeState);
-      ready();
-    },
-    onChange: (c) => {
-      if (!o.include(c.unit)) return;
-      const e = unitStateEvent(c.unit, sd.machineId, last.get(c.unit), c.activeState, c.subState, new Date());
-      last.set(c.unit, c.activeState);
-      if (e) o.emit(e);
-    },
-  });
+  let primed = false;
+  let lost = false;
+  let delay: number = RECONNECT_MS.first;
+  const change = (unit: string, activeState: string, subState: string | undefined): void => {
+    if (!o.include(unit)) return;
+    const e = unitStateEvent(unit, sd.machineId, last.get(unit), activeState, subState, new Date());
+    last.set(unit, activeState);
+    if (e) o.emit(e);
+  };
+  while (!o.signal.aborted) {
+    try {
+      await watchUnitStates({
+        user: sd.user,
+        env: o.env,
+        signal: o.signal,
+        onInitial: (states) => {
+          if (primed) {
+            o.log(`<5>the bus at ${sd.endpoint} answers again`);
+            for (const s of states) if (last.get(s.unit) !== s.activeState) change(s.unit, s.activeState, s.subState);
+          } else {
+            for (const s of states) if (!last.has(s.unit)) last.set(s.unit, s.activeState);
+            primed = true;
+            ready();
+          }
+          lost = false;
+          delay = RECONNECT_MS.first;
+        },
+        onChange: (c) => change(c.unit, c.activeState, c.subState),
+      });
+      return; // the signal ended it
+    } catch (e) {
+      if (!primed) throw e;
+      if (!lost) o.log(`<4>${(e as Error).message}; reconnecting`);
+      lost = true;
+      await sleep(delay, undefined, { signal: o.signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, RECONNECT_MS.max);
+    }
+  }
+}
+
+/** A source that did not start: one line, why, and what to check. */
+function unreachable(system: RemoteSystem, src: SourceEndpoint, why: string): RemoteError {
+  return new RemoteError(system, 'ERR_SOURCE_UNREACHABLE', `${system === 'systemd' ? 'D-Bus' : system} at ${src.endpoint}: ${why}; ${src.check}`);
 }
 
 /** Runs every source until `signal` aborts; rejects with the first source that cannot start. */
 export async function streamEvents(o: StreamEventsOptions): Promise<void> {
-  const tasks: Promise<void>[] = [];
-  let pending = 0;
-  const ready = (): void => {
-    if (--pending === 0) o.onReady?.();
-  };
-  const once = (): (() => void) => {
-    pending++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      ready();
-    };
-  };
+  interface Source { readonly system: RemoteSystem; readonly at: SourceEndpoint; ready: boolean; lastLog?: string }
+  const sources: Source[] = [];
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
+  let pending = 0;
+  const add = (system: RemoteSystem, at: SourceEndpoint): { source: Source; ready: () => void } => {
+    const source: Source = { system, at, ready: false };
+    sources.push(source);
+    pending++;
+    return {
+      source,
+      ready: () => {
+        if (source.ready) return;
+        source.ready = true;
+        if (--pending === 0) o.onReady?.();
+      },
+    };
+  };
+  // Before its start a source's own warnings would be a second line: the failure line carries the last one.
+  const logFor = (s: Source) => (line: string): void => {
+    if (s.ready) o.log(line);
+    else s.lastLog = reason(line.replace(/^<\d>/, ''), o.timeoutMs);
+  };
   const inner = { ...o, signal: stop.signal };
-  if (o.systemd) tasks.push(followSystemd(inner, o.systemd, once()));
-  else if (o.fleet) tasks.push(pollFleet(inner, o.fleet, once()));
+  const tasks: { source: Source; run: Promise<void> }[] = [];
+  if (o.systemd) {
+    const { source, ready } = add('systemd', o.systemd);
+    tasks.push({ source, run: followSystemd({ ...inner, log: logFor(source) }, o.systemd, ready) });
+  } else if (o.fleet) {
+    const { source, ready } = add('fleet', o.fleet);
+    tasks.push({ source, run: pollFleet({ ...inner, log: logFor(source) }, o.fleet.client, ready) });
+  }
   if (o.etcd) {
     const { client, prefix } = o.etcd;
     const tracker = new AnnouncementTracker();
-    const r = once();
-    tasks.push(watchPrefixes(client, {
-      prefixes: [prefixDir(prefix)],
-      signal: stop.signal,
-      log: o.log,
-      onSnapshot: (_rev, kvs) => {
-        for (const e of tracker.snapshot(kvs, new Date())) o.emit(e);
-        r();
-      },
-      onChanges: (changes) => {
-        for (const e of tracker.changes(changes, new Date())) o.emit(e);
-      },
-    }));
+    const { source, ready } = add('etcd', o.etcd);
+    tasks.push({
+      source,
+      run: watchPrefixes(client, {
+        prefixes: [prefix === '/' ? '/' : `${prefix}/`],
+        signal: stop.signal,
+        log: logFor(source),
+        onSnapshot: (_rev, kvs) => {
+          for (const e of tracker.snapshot(kvs, new Date())) o.emit(e);
+          ready();
+        },
+        onChanges: (changes) => {
+          for (const e of tracker.changes(changes, new Date())) o.emit(e);
+        },
+      }),
+    });
   }
+
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const s = sources.find((x) => !x.ready);
+      const why = `no answer within ${o.timeoutMs} ms`;
+      if (s) reject(unreachable(s.system, s.at, s.lastLog && s.lastLog !== why ? `${why} (${s.lastLog})` : why));
+    }, Math.max(0, (o.startedAt ?? Date.now()) + o.timeoutMs - Date.now()));
+  });
   try {
     // The first source to fail stops the others: a stream missing a source would mislead.
-    await Promise.all(tasks.map((t) => t.catch((e: unknown) => {
-      stop.abort();
-      throw e;
-    })));
+    await Promise.race([
+      late,
+      Promise.all(tasks.map(({ source, run }) => run.catch((e: unknown) => {
+        throw source.ready ? e : unreachable(source.system, source.at, startFailure(e, o.timeoutMs));
+      }))),
+    ]);
   } finally {
+    clearTimeout(timer);
+    // Sources stop on the signal; a call in flight ends when the caller closes its client, which is not
+    // waited for here: a source stuck on a silent server must not hold the command past its timeout.
+    stop.abort();
     o.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** Why a source failed to start, without the endpoint its error may repeat. */
+function startFailure(e: unknown, timeoutMs: number): string {
+  const err = e as Error & { cause?: NodeJS.ErrnoException };
+  return reason(err?.cause?.code ?? (e as NodeJS.ErrnoException)?.code ?? err?.message ?? String(e), timeoutMs);
+}
+
+/** An error code or text, said briefly: gRPC and dbus wrap the errno in long texts. */
+function reason(text: string, timeoutMs: number): string {
+  const known: [RegExp, string][] = [
+    [/ECONNREFUSED/, 'connection refused'],
+    [/ENOENT/, 'no such socket'],
+    [/EACCES/, 'permission denied'],
+    [/ETIMEDOUT|DEADLINE_EXCEEDED/, `no answer within ${timeoutMs} ms`],
+  ];
+  for (const [re, said] of known) if (re.test(text)) return said;
+  return text.split('\n')[0]!;
 }

@@ -37,6 +37,15 @@ export function unitNameFromPath(path: string): string | undefined {
   return path.slice(UNIT_PREFIX.length).replace(/_([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+/**
+ * Closes the bus connection at once. dbus-next's `disconnect()` only ends its side of the stream; a bus
+ * that never answers never ends the other, and the open socket would keep the process alive.
+ */
+function closeBus(bus: MessageBus): void {
+  bus.disconnect();
+  (bus as unknown as { _connection?: { stream?: { destroy?: () => void } } })._connection?.stream?.destroy?.();
+}
+
 /** Watches until `signal` aborts. Rejects when the bus cannot be reached. */
 export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> {
   const scope = o.user ? 'user' : 'system';
@@ -48,6 +57,11 @@ export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> 
   let failed: (e: unknown) => void = () => undefined;
   const broken = new Promise<never>((_, reject) => (failed = reject));
   bus.on('error', (e: unknown) => failed(e));
+  // dbus-next reports a connection the bus closed only as the stream's end, never as an error on the bus:
+  // without this a watcher whose bus went away would wait forever, silently.
+  (bus as unknown as { _connection?: { on(ev: 'end', f: () => void): void } })._connection?.on('end', () => failed(new Error('the bus closed the connection')));
+  // A bus that accepts and never answers holds the start forever: the caller's signal ends the wait.
+  const stopped = new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
   bus.on('message', (msg: Message) => {
     if (msg.interface !== 'org.freedesktop.DBus.Properties' || msg.member !== 'PropertiesChanged') return;
     const unit = unitNameFromPath(msg.path ?? '');
@@ -66,9 +80,10 @@ export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> 
         o.onInitial(rows.map((r) => ({ unit: String(r[0]), activeState: String(r[3]), subState: String(r[4]) })));
       })(),
       broken,
+      stopped,
     ]);
   } catch (e) {
-    bus.disconnect();
+    closeBus(bus);
     if (e instanceof RemoteError) throw e;
     const err = e as { type?: string };
     if (err?.type) throw systemdError({ verb: 'watch units', unit: undefined, scope }, e);
@@ -80,6 +95,6 @@ export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> 
   await new Promise<void>((resolve, reject) => {
     if (o.signal.aborted) return resolve();
     o.signal.addEventListener('abort', () => resolve(), { once: true });
-    broken.catch((e: unknown) => reject(new RemoteError('systemd', 'ERR_SYSTEMD_BUS', `lost the ${scope} bus: ${(e as Error)?.message ?? String(e)}`, { cause: e })));
-  }).finally(() => bus.disconnect());
+    broken.catch((e: unknown) => reject(new RemoteError('systemd', 'ERR_SYSTEMD_BUS', `lost the ${scope} bus at ${address}: ${(e as Error)?.message ?? String(e)}`, { cause: e })));
+  }).finally(() => closeBus(bus));
 }

@@ -132,5 +132,5 @@ t.test('fleet and etcd: units, announcements and machines in one stream', async 
 t.test('events without a fleet reads as a sentence', async (t) => {
   const run = startFleetkit(['events', '--no-announcements', '--endpoint', 'unix:///nonexistent/fleet.sock'], { env });
   t.equal(await run.done, 1);
-  t.equal(run.stderr(), 'fleetkit events: cannot reach fleet at unix:///nonexistent/fleet.sock: no such socket\n  hint: is fleet running there? set --endpoint or FLEETCTL_ENDPOINT\n');
+  t.equal(run.stderr(), 'fleetkit events: fleet at unix:///nonexistent/fleet.sock: no such socket; is fleetd running there? check --endpoint or FLEETCTL_ENDPOINT\n');
 });
