@@ -4,6 +4,7 @@
  * value cannot be used, so one bad value never hides the others.
  */
 import { isIP } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import type { PortSpec, Seconds, VolumeSpec } from './types.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
 
@@ -145,13 +146,17 @@ export function parsePortLong(v: { target: number; published?: string | number |
 const VOLUME_OPTIONS = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'consistent', 'cached', 'delegated']);
 const VOLUME_HINT = 'write "/host/path:/container/path[:ro]" or "volume-name:/container/path"';
 
-/** Checks a volume source: an absolute host path or a volume name (relative paths mean nothing on a cluster). */
-function volumeSource(src: string, p: Problems, path: SpecPath): boolean {
-  if (src.startsWith('/')) return true;
-  if (/^(\.|~)/.test(src)) p.add(path, `relative host path ${describeValue(src)}: the spec's directory does not exist on the cluster's hosts`, 'use an absolute path on the hosts, e.g. /srv/app/data');
-  else if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(src)) return true;
-  else p.add(path, `expected an absolute host path or a volume name, got ${describeValue(src)}`, VOLUME_HINT);
-  return false;
+/**
+ * A volume source as Compose reads it: a path when it starts with "/", "." or "~" (relative paths resolve
+ * against the cluster file's directory `dir`, `~` is refused: no home directory of the renderer exists on
+ * the hosts), otherwise a volume name. Returns the source to use, or undefined after a problem.
+ */
+function volumeSource(src: string, dir: string, p: Problems, path: SpecPath): string | undefined {
+  if (src.startsWith('/')) return src;
+  if (src.startsWith('~')) return void p.add(path, `${describeValue(src)}: the home directory of the user who renders is not a path on the hosts`, 'write an absolute path on the hosts, e.g. /srv/app/data');
+  if (src.startsWith('.')) return resolvePath(dir, src);
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(src)) return src;
+  return void p.add(path, `expected a host path or a volume name, got ${describeValue(src)}`, VOLUME_HINT);
 }
 
 function volumeTarget(dst: string, p: Problems, path: SpecPath): boolean {
@@ -160,28 +165,57 @@ function volumeTarget(dst: string, p: Problems, path: SpecPath): boolean {
   return false;
 }
 
-/** Compose's short volume syntax: `[SRC:]DST[:OPTS]`. */
-export function parseVolumeShort(text: string, p: Problems, path: SpecPath): VolumeSpec | undefined {
+/** Compose's short volume syntax: `[SRC:]DST[:OPTS]`; `dir` is the cluster file's directory. */
+export function parseVolumeShort(text: string, dir: string, p: Problems, path: SpecPath): VolumeSpec | undefined {
   if (CONTROL.test(text)) return void p.add(path, `volume ${describeValue(text)} contains a control character`, VOLUME_HINT);
   const parts = text.split(':');
   if (parts.length > 3) return void p.add(path, `expected SRC:DST[:OPTIONS], got ${describeValue(text)}`, VOLUME_HINT);
   const [a = '', b, c] = parts;
-  const source = b === undefined ? undefined : a;
   const target = b === undefined ? a : b;
   const options = c === undefined ? [] : c.split(',');
   const bad = options.find((o) => !VOLUME_OPTIONS.has(o));
   if (bad !== undefined) return void p.add(path, `unknown volume option ${describeValue(bad)}`, `use ${[...VOLUME_OPTIONS].join(', ')}`);
-  const ok = (source === undefined || volumeSource(source, p, path)) && volumeTarget(target, p, path);
-  return ok ? { source, target, options } : undefined;
+  const source = b === undefined ? undefined : volumeSource(a, dir, p, path);
+  if (b !== undefined && source === undefined) return undefined;
+  return volumeTarget(target, p, path) ? { source, target, options } : undefined;
 }
 
-/** Compose's long volume syntax (bind and volume types). */
-export function parseVolumeLong(v: { type: string; source?: string | undefined; target: string; read_only?: boolean | undefined }, p: Problems, path: SpecPath): VolumeSpec | undefined {
-  if (v.type !== 'bind' && v.type !== 'volume') return void p.add([...path, 'type'], `unsupported volume type ${describeValue(v.type)}`, 'use type: bind or type: volume');
+/** The long volume syntax's bind and volume options. */
+export interface VolumeLong {
+  type: string;
+  source?: string | undefined;
+  target: string;
+  read_only?: boolean | undefined;
+  bind?: { propagation?: string | undefined; create_host_path?: boolean | undefined; selinux?: string | undefined } | undefined;
+  volume?: { nocopy?: boolean | undefined } | undefined;
+}
+
+const PROPAGATION = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
+
+/** Compose's long volume syntax (bind and volume types; tmpfs is a `--tmpfs` flag, see normalize-service). */
+export function parseVolumeLong(v: VolumeLong, dir: string, p: Problems, path: SpecPath): VolumeSpec | undefined {
+  if (v.type !== 'bind' && v.type !== 'volume') return void p.add([...path, 'type'], `unsupported volume type ${describeValue(v.type)}`, 'use type: bind, volume or tmpfs');
   if (v.type === 'bind' && v.source === undefined) return void p.add(path, 'a bind mount needs a source', 'add source: /host/path');
-  if (v.source !== undefined && !volumeSource(v.source, p, [...path, 'source'])) return undefined;
+  if (v.type === 'volume' && v.source !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v.source)) return void p.add([...path, 'source'], `expected a volume name, got ${describeValue(v.source)}`, 'use type: bind for a host path');
+  if (v.type !== 'bind' && v.bind) return void p.add([...path, 'bind'], 'bind options need type: bind', 'remove them', 'key');
+  if (v.type !== 'volume' && v.volume) return void p.add([...path, 'volume'], 'volume options need type: volume', 'remove them', 'key');
+  const options = v.read_only ? ['ro'] : [];
+  const b = v.bind;
+  if (b?.propagation !== undefined) {
+    if (!PROPAGATION.includes(b.propagation)) return void p.add([...path, 'bind', 'propagation'], `expected one of ${PROPAGATION.join(', ')}, got ${describeValue(b.propagation)}`, 'write e.g. propagation: rslave');
+    options.push(b.propagation);
+  }
+  if (b?.selinux !== undefined) {
+    if (b.selinux !== 'z' && b.selinux !== 'Z') return void p.add([...path, 'bind', 'selinux'], `expected z or Z, got ${describeValue(b.selinux)}`, 'write selinux: z (shared) or Z (private)');
+    options.push(b.selinux);
+  }
+  // docker run -v creates a missing host directory; it cannot be told not to.
+  if (b?.create_host_path === false) return void p.add([...path, 'bind', 'create_host_path'], 'docker run -v always creates a missing host path', 'remove it, and make sure the path exists on every host');
+  if (v.volume?.nocopy) options.push('nocopy');
+  const source = v.source === undefined ? undefined : v.type === 'bind' && !v.source.startsWith('/') && !v.source.startsWith('~') ? resolvePath(dir, v.source) : volumeSource(v.source, dir, p, [...path, 'source']);
+  if (v.source !== undefined && source === undefined) return undefined;
   if (!volumeTarget(v.target, p, [...path, 'target'])) return undefined;
-  return { source: v.source, target: v.target, options: v.read_only ? ['ro'] : [] };
+  return { source, target: v.target, options };
 }
 
 // Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
@@ -197,4 +231,18 @@ export function isImageReference(s: string): boolean {
 /** An RFC 1123 label: letters, digits and inner hyphens, at most 63 characters. */
 export function isLabel(s: string): boolean {
   return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(s);
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+
+/**
+ * A size as Compose reads it (docker's RAMInBytes: binary units, `512m`, `1.5g`, `2gb`, `64MiB`, or a number
+ * of bytes) → whole bytes.
+ */
+export function parseBytes(v: string | number, p: Problems, path: SpecPath): number | undefined {
+  const m = typeof v === 'number' ? undefined : /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(v);
+  const n = typeof v === 'number' ? v : m ? Number(m[1]) * (BYTE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1) : NaN;
+  if (Number.isFinite(n) && n > 0 && Number.isSafeInteger(Math.floor(n))) return Math.floor(n);
+  p.add(path, `expected a size like 512m or 2g, got ${describeValue(v)}`, 'write a number with b, k, m or g (binary units), e.g. 256m');
+  return undefined;
 }

@@ -4,13 +4,15 @@
  * `parseSpec` is pure; `loadSpec` adds the file read.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { SpecError, UsageError } from '../errors.js';
 import type { ClusterSpec, ServiceSpec } from './types.js';
 import { clusterSchema, reportIssues, serviceSchema, type RawCluster } from './schema.js';
 import { Problems } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
 import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeHosts, normalizeRoles, normalizeRuntime } from './normalize-cluster.js';
-import { normalizeService } from './normalize-service.js';
+import { normalizeService, type ServiceContext } from './normalize-service.js';
+import { normalizeResources } from './normalize-resources.js';
 import { normalizeTarget } from './normalize-target.js';
 
 /** Our extension keys: at the top level they would be ignored, which is never what the author meant. */
@@ -39,7 +41,9 @@ export function parseSpec(text: string, file: string): ClusterSpec {
   const name = typeof raw.name === 'string' ? raw.name : 'cluster';
   if (typeof raw.name === 'string') checkClusterName(raw.name, p);
   const etcd = normalizeEtcd(parsed.success ? raw.etcd : undefined, p);
-  const services = normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix }, p);
+  const dir = dirname(resolve(file));
+  const resources = normalizeResources(parsed.success ? raw : {}, dir, p);
+  const services = normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p);
   const spec: ClusterSpec = {
     file,
     name,
@@ -50,6 +54,7 @@ export function parseSpec(text: string, file: string): ClusterSpec {
     services,
     roles: parsed.success ? normalizeRoles(raw.roles, p) : [],
     target: normalizeTarget((data as Record<string, unknown>)['x-fleetkit'], p),
+    warnings: p.warnings,
   };
   if (p.count > 0) throw new SpecError(p.list);
   return spec;
@@ -62,7 +67,7 @@ function pickValid(top: Record<string, unknown>): Partial<RawCluster> {
   return { name: typeof top.name === 'string' ? top.name : undefined, services: okServices ? (services as Record<string, unknown>) : undefined } as Partial<RawCluster>;
 }
 
-function normalizeServices(raw: Record<string, unknown> | undefined, ctx: { cluster: string; prefix: string }, p: Problems): ServiceSpec[] {
+function normalizeServices(raw: Record<string, unknown> | undefined, ctx: ServiceContext, p: Problems): ServiceSpec[] {
   if (raw === undefined) return [];
   const entries = Object.entries(raw);
   if (entries.length === 0) p.add(['services'], 'a cluster needs at least one service', 'add e.g. services: { web: { image: nginx } }');
@@ -95,6 +100,13 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: { clus
         p.add(at, `${unit} is never rendered: service "${target.name}" has ${target.replicas} instance(s)`, `name an instance from 1 to ${target.replicas}, or ${target.name}@%i.service`);
       }
     });
+  }
+  // Two containers of one name cannot run on one machine, and fleet may put them on the same one.
+  const containerNames = new Map<string, string>();
+  for (const s of out) {
+    const other = s.containerName === undefined ? undefined : containerNames.get(s.containerName);
+    if (s.containerName !== undefined && other !== undefined) p.add(['services', s.name, 'container_name'], `container name "${s.containerName}" is already used by service "${other}"`, 'give each service its own container_name');
+    if (s.containerName !== undefined) containerNames.set(s.containerName, s.name);
   }
   // A service named `X-discovery` would collide with the discovery sidekick of service X.
   for (const s of out) {

@@ -3,24 +3,37 @@
  * value that ends up in a unit checked so that it cannot add a directive or mean something else there.
  */
 import type { HealthcheckSpec, PortSpec, ServiceSpec, VolumeSpec } from './types.js';
-import type { RawService } from './schema.js';
-import { CONTROL, isImageReference, isLabel, parseDuration, parsePortLong, parsePortShort, parseVolumeLong, parseVolumeShort, splitShellWords } from './compose-values.js';
+import type { RawService } from './schema-service.js';
+import { CONTROL, isImageReference, isLabel, parseBytes, parseDuration, parsePortLong, parsePortShort, parseVolumeLong, parseVolumeShort, splitShellWords } from './compose-values.js';
 import { normalizeAnnounce, normalizeXFleet, normalizeXSystemd, parseConstraint } from './normalize-extensions.js';
+import { checkServiceNetworks, fileMounts, hostPath, resolveVolumes, type Resources } from './normalize-resources.js';
+import { normalizeRun } from './normalize-run.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
 
 /** What a service needs to know about the cluster around it. */
 export interface ServiceContext {
   readonly cluster: string;
   readonly prefix: string;
+  /** The cluster file's directory: relative host paths resolve against it. */
+  readonly dir: string;
+  readonly resources: Resources;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Docker takes any name without "=" (Elasticsearch's `discovery.type`, Spring's dotted keys).
+const ENV_NAME = /^[^=\s\u0000-\u001f\u007f-\u009f]+$/;
 const RESTART = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/;
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const RESTART_CONDITION = { none: 'no', 'on-failure': 'on-failure', any: 'always' } as const;
 
 /** Normalizes `raw` (already checked by `serviceSchema`) at `path`; problems go to `p`. */
 export function normalizeService(name: string, raw: RawService, ctx: ServiceContext, p: Problems, path: SpecPath): ServiceSpec {
   const at = (...rest: Array<string | number>): SpecPath => [...path, ...rest];
-  if (!isImageReference(raw.image)) p.add(at('image'), `expected a docker image reference, got ${describeValue(raw.image)}`, 'write e.g. nginx:1.25 or registry.example.com/team/app:2.0 (lower-case repository, no spaces)');
+  const image = raw.image ?? '';
+  if (raw.image === undefined) {
+    if (raw.build !== undefined) p.add(at('build'), 'fleetkit runs images and does not build them', 'build and push the image (docker build -t registry.example.com/app:1.0 . && docker push …), then name it in image:', 'key');
+    else p.add(path, 'a service needs an image', 'add image: e.g. nginx:1.25', 'key');
+  } else if (!isImageReference(raw.image)) p.add(at('image'), `expected a docker image reference, got ${describeValue(raw.image)}`, 'write e.g. nginx:1.25 or registry.example.com/team/app:2.0 (lower-case repository, no spaces)');
+  else if (raw.build !== undefined) p.warn(at('build'), `fleetkit runs the image ${raw.image} and does not build it`, 'build and push the image before you start the units');
   const argv = (key: 'command' | 'entrypoint') => {
     const v = raw[key];
     if (v == null) return undefined;
@@ -36,25 +49,46 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
   if (xGlobal === false && deploy.mode === 'global') p.add(at('x-fleet', 'global'), 'x-fleet.global is false but deploy.mode is global', 'keep one of the two');
   const replicas = replicasOf(raw, global, p, path);
   const constraints = (deploy.placement?.constraints ?? []).flatMap((c, i): Array<readonly [string, string]> => { const kv = parseConstraint(c, p, at('deploy', 'placement', 'constraints', i)); return kv ? [kv] : []; });
-  const ports = (raw.ports ?? []).flatMap((v, i): PortSpec | PortSpec[] => (typeof v === 'object' ? parsePortLong(v, p, at('ports', i)) : parsePortShort(v, p, at('ports', i))) ?? []);
+  const ports = (raw.ports ?? []).flatMap((v, i): PortSpec | PortSpec[] => {
+    if (typeof v !== 'object') return parsePortShort(v, p, at('ports', i)) ?? [];
+    // Every port is published on the host its container runs on; fleet has no routing mesh.
+    if (v.mode !== undefined && v.mode !== 'host') p.add(at('ports', i, 'mode'), `mode: ${v.mode}: fleet has no routing mesh; a port is published on the machine its container runs on`, 'write mode: host, or remove it');
+    return parsePortLong({ ...v, target: Number(v.target) }, p, at('ports', i)) ?? [];
+  });
   const fleet = normalizeXFleet(name, raw['x-fleet'], constraints, global, p, at('x-fleet'));
-  const restart = RESTART.exec(raw.restart ?? 'no');
-  if (!restart) p.add(at('restart'), `expected no, always, on-failure[:N] or unless-stopped, got ${describeValue(raw.restart)}`, 'write e.g. restart: always');
-  const retries = restart?.[2] === undefined ? undefined : Number(restart[2]);
-  if (restart?.[2] !== undefined && restart[1] !== 'on-failure') p.add(at('restart'), `only on-failure takes a retry count, got ${describeValue(raw.restart)}`, `write restart: ${restart[1]}`);
+  const { restart, retries, delay } = restartOf(raw, p, path);
+  const run = normalizeRun(raw, p, path);
+  if (raw.container_name !== undefined) {
+    if (!CONTAINER_NAME.test(raw.container_name)) p.add(at('container_name'), `expected a container name (letters, digits, "_", "." and "-"), got ${describeValue(raw.container_name)}`, 'write e.g. container_name: shop-db');
+    else if (replicas > 1) p.add(at('container_name'), `container_name names one container, but the service has ${replicas} instances`, 'remove container_name (instances are named NAME-1 … NAME-N), or run one instance');
+  }
+  checkServiceNetworks(raw.networks, ctx.resources, p, at('networks'));
+  const parsedVolumes = (raw.volumes ?? []).map((v, i): VolumeSpec | undefined => {
+    if (typeof v === 'string') return parseVolumeShort(v, ctx.dir, p, at('volumes', i));
+    if (v.type !== 'tmpfs') return parseVolumeLong(v, ctx.dir, p, at('volumes', i));
+    if (v.source !== undefined) p.add(at('volumes', i, 'source'), 'a tmpfs mount has no source', 'remove source:', 'key');
+    return undefined;
+  });
+  const tmpfsMounts = (raw.volumes ?? []).flatMap((v, i) => (typeof v === 'object' && v.type === 'tmpfs' ? tmpfsOf(v, p, at('volumes', i)) : []));
+  const named = resolveVolumes(parsedVolumes.flatMap((v, i) => (v ? [[v, at('volumes', i)] as const] : [])), ctx.resources, p);
+  const mounts = [...fileMounts('secrets', raw.secrets, ctx.resources, p, at('secrets')), ...fileMounts('configs', raw.configs, ctx.resources, p, at('configs'))];
   const service: ServiceSpec = {
     name,
-    image: raw.image,
+    image,
     command: argv('command'),
     entrypoint: argv('entrypoint'),
     environment: pairs(raw.environment, 'environment', p, at('environment')),
-    envFiles: [raw.env_file ?? []].flat().filter((f, i) => absolutePath(f, p, Array.isArray(raw.env_file) ? at('env_file', i) : at('env_file'))),
+    envFiles: [raw.env_file ?? []].flat().flatMap((f, i) => hostPath(f, ctx.dir, p, Array.isArray(raw.env_file) ? at('env_file', i) : at('env_file')) ?? []),
     ports,
-    volumes: (raw.volumes ?? []).flatMap((v, i): VolumeSpec | VolumeSpec[] => (typeof v === 'string' ? parseVolumeShort(v, p, at('volumes', i)) : parseVolumeLong(v, p, at('volumes', i))) ?? []),
+    volumes: [...named.volumes, ...mounts],
     volumeDriver: raw.volume_driver,
     labels: pairs(raw.labels, 'labels', p, at('labels')).map(([k, v]) => [k, v ?? ''] as const),
-    restart: (restart?.[1] ?? 'no') as ServiceSpec['restart'],
+    restart,
     ...(retries === undefined ? {} : { restartMaxRetries: retries }),
+    ...(delay === undefined ? {} : { restartDelay: delay }),
+    containerName: raw.container_name,
+    externalVolumes: named.external,
+    run: tmpfsMounts.length ? { ...run, tmpfs: [...run.tmpfs, ...tmpfsMounts] } : run,
     replicas,
     healthcheck: healthcheckOf(raw.healthcheck, p, at('healthcheck')),
     stopGracePeriod: raw.stop_grace_period === undefined ? undefined : parseDuration(raw.stop_grace_period, p, at('stop_grace_period')),
@@ -96,7 +130,7 @@ function pairs(raw: Record<string, string | number | boolean | null> | string[] 
   const out: Array<readonly [string, string | undefined]> = [];
   for (const [k, v, at] of entries) {
     if (kind === 'environment' && !ENV_NAME.test(k)) {
-      p.add(at, `environment variable name ${describeValue(k)} must be letters, digits and "_", not starting with a digit`, 'rename it, e.g. APP_MODE');
+      p.add(at, `environment variable name ${describeValue(k)} must not be empty or contain "=", spaces or control characters`, 'rename it, e.g. APP_MODE');
     } else if (kind === 'labels' && (k === '' || CONTROL.test(k) || /[=\s]/.test(k))) {
       p.add(at, `label name ${describeValue(k)} must not be empty or contain "=", spaces or control characters`, 'write e.g. com.example.tier: web');
     } else if (v?.includes('\0')) {
@@ -117,7 +151,7 @@ function healthcheckOf(raw: RawService['healthcheck'], p: Problems, path: SpecPa
   if (raw.disable) {
     const others = Object.keys(raw).filter((k) => k !== 'disable');
     if (others.length > 0) p.add([...path, others[0] ?? ''], `disable: true turns the check off; ${others[0]} has no effect`, 'remove the other keys, or remove disable', 'key');
-    return { test: ['NONE'], interval: undefined, timeout: undefined, retries: undefined, startPeriod: undefined };
+    return { test: ['NONE'], interval: undefined, timeout: undefined, retries: undefined, startPeriod: undefined, startInterval: undefined };
   }
   let test: string[] | undefined;
   if (typeof raw.test === 'string') test = ['CMD-SHELL', raw.test];
@@ -127,7 +161,47 @@ function healthcheckOf(raw: RawService['healthcheck'], p: Problems, path: SpecPa
     else p.add([...path, 'test'], `expected ["CMD", program, args…], ["CMD-SHELL", "command"] or ["NONE"], got a list starting with ${describeValue(kind)}`, 'write e.g. test: ["CMD", "curl", "-f", "http://localhost/"]');
   } else p.add(path, 'a health check needs a test', 'add test: ["CMD", …], or disable: true');
   if (test?.some((w) => w.includes('\0'))) p.add([...path, 'test'], 'the test cannot contain a NUL character', 'remove it');
-  const dur = (k: 'interval' | 'timeout' | 'start_period', min: number) => (raw[k] === undefined ? undefined : parseDuration(raw[k], p, [...path, k], min));
+  const dur = (k: 'interval' | 'timeout' | 'start_period' | 'start_interval', min: number) => (raw[k] === undefined ? undefined : parseDuration(raw[k], p, [...path, k], min));
   if (raw.retries !== undefined && raw.retries < 1) p.add([...path, 'retries'], `expected a whole number of at least 1, got ${raw.retries}`, 'write e.g. retries: 3');
-  return { test: test ?? ['NONE'], interval: dur('interval', 1), timeout: dur('timeout', 1), retries: raw.retries, startPeriod: dur('start_period', 0) };
+  return { test: test ?? ['NONE'], interval: dur('interval', 1), timeout: dur('timeout', 1), retries: raw.retries, startPeriod: dur('start_period', 0), startInterval: dur('start_interval', 1) };
+}
+
+/** `restart` or `deploy.restart_policy` (one of the two) → policy, retry limit and delay. */
+function restartOf(raw: RawService, p: Problems, path: SpecPath): { restart: ServiceSpec['restart']; retries: number | undefined; delay: number | undefined } {
+  const policy = raw.deploy?.restart_policy;
+  const at = [...path, 'deploy', 'restart_policy'];
+  if (policy !== undefined) {
+    if (raw.restart !== undefined) p.add(at, 'restart: and deploy.restart_policy both set the restart policy', 'keep one of the two', 'key');
+    const cond = policy.condition ?? 'any';
+    const restart = RESTART_CONDITION[cond as keyof typeof RESTART_CONDITION];
+    if (!restart) p.add([...at, 'condition'], `expected none, on-failure or any, got ${describeValue(cond)}`, 'write e.g. condition: on-failure');
+    if (policy.max_attempts !== undefined && policy.max_attempts < 0) p.add([...at, 'max_attempts'], `expected 0 or more, got ${policy.max_attempts}`, 'write e.g. max_attempts: 3');
+    const delay = policy.delay === undefined ? undefined : parseDuration(policy.delay, p, [...at, 'delay']);
+    // Swarm's max_attempts counts restarts under any condition; 0 is no limit, as docker's on-failure:0.
+    const retries = policy.max_attempts ? policy.max_attempts : undefined;
+    return { restart: restart ?? 'no', retries: restart === 'no' ? undefined : retries, delay };
+  }
+  const m = RESTART.exec(raw.restart ?? 'no');
+  if (!m) p.add([...path, 'restart'], `expected no, always, on-failure[:N] or unless-stopped, got ${describeValue(raw.restart)}`, 'write e.g. restart: always');
+  if (m?.[2] !== undefined && m[1] !== 'on-failure') p.add([...path, 'restart'], `only on-failure takes a retry count, got ${describeValue(raw.restart)}`, `write restart: ${m[1]}`);
+  // docker's on-failure:0 means no limit.
+  const retries = m?.[2] === undefined || Number(m[2]) === 0 ? undefined : Number(m[2]);
+  return { restart: (m?.[1] ?? 'no') as ServiceSpec['restart'], retries, delay: undefined };
+}
+
+/** A long-syntax `type: tmpfs` volume → a `--tmpfs` value `TARGET[:size=BYTES,mode=OCTAL]`. */
+function tmpfsOf(v: { target: string; tmpfs?: { size?: string | number | undefined; mode?: string | number | undefined } | undefined }, p: Problems, path: SpecPath): string[] {
+  if (!v.target.startsWith('/') || /[:,\s]/.test(v.target) || CONTROL.test(v.target)) return (p.add([...path, 'target'], `expected an absolute container path, got ${describeValue(v.target)}`, 'write e.g. target: /run'), []);
+  const opts: string[] = [];
+  if (v.tmpfs?.size !== undefined) {
+    const size = parseBytes(v.tmpfs.size, p, [...path, 'tmpfs', 'size']);
+    if (size !== undefined) opts.push(`size=${size}`);
+  }
+  if (v.tmpfs?.mode !== undefined) {
+    // YAML reads 1777 as a decimal number; Compose means the octal digits as written.
+    const mode = String(v.tmpfs.mode);
+    if (/^0?[0-7]{3,4}$/.test(mode)) opts.push(`mode=${mode}`);
+    else p.add([...path, 'tmpfs', 'mode'], `expected an octal mode like 1777, got ${describeValue(v.tmpfs.mode)}`, 'write e.g. mode: 1777');
+  }
+  return [opts.length ? `${v.target}:${opts.join(',')}` : v.target];
 }

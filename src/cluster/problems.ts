@@ -28,6 +28,8 @@ export function formatPath(path: SpecPath): string {
 /** The problem list of one spec file. */
 export class Problems {
   readonly list: SpecProblem[] = [];
+  /** Located warnings: the spec is used, but something in it does not do all that Compose would. */
+  readonly warnings: SpecProblem[] = [];
 
   constructor(
     readonly file: string,
@@ -40,6 +42,11 @@ export class Problems {
    */
   add(path: SpecPath, message: string, hint?: string, at: 'value' | 'key' = 'value'): void {
     this.list.push({ file: this.file, pos: this.position(path, at), path: formatPath(path), message, hint });
+  }
+
+  /** Records a warning at `path`, located like a problem. */
+  warn(path: SpecPath, message: string, hint?: string): void {
+    this.warnings.push({ file: this.file, pos: this.position(path, 'key'), path: formatPath(path), message, hint });
   }
 
   /** The number of problems so far: callers compare before/after to know whether a part was valid. */

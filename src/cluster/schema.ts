@@ -6,163 +6,20 @@
  */
 import * as z from 'zod/mini';
 import { closest, describeValue, type Problems, type SpecPath } from './problems.js';
+import { o, scalar, str, strOrList, UNSUPPORTED, unsupported } from './schema-parts.js';
+import { configSchema, networkSchema, secretSchema, serviceSchema, volumeSchema } from './schema-service.js';
 
-const UNSUPPORTED = new WeakSet<object>();
-
-/** A Compose key fleetkit refuses: any value is a problem with this explanation and hint. */
-function unsupported(why: string, hint: string) {
-  const s = z.optional(z.custom<never>(() => false, { error: why, params: { hint, unsupported: true } }));
-  UNSUPPORTED.add(s);
-  return s;
-}
-
-const str = z.string();
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const strOrList = z.union([z.string(), z.array(z.string())]);
-const duration = z.union([z.string(), z.number()]);
-const o = z.optional;
-
-const SERVICE_UNSUPPORTED = {
-  build: unsupported('fleetkit runs images that exist; it does not build them', 'build and push the image, then name it in "image:"'),
-  networks: unsupported('containers on a fleet cluster share the flannel network', 'remove it; containers reach each other through the hosts file (x-announce)'),
-  network_mode: unsupported('fleetkit runs containers on the flannel network', 'remove it; use x-announce so peers find the container'),
-  depends_on: unsupported('start order across machines is fleet\'s job, not Compose\'s', 'use x-systemd: { Unit: { After: [...], Wants: [...] } } or x-fleet.machineOf'),
-  links: unsupported('links only work on one Docker host', 'use x-announce; peers find each other as NAME-N in the hosts file'),
-  external_links: unsupported('links only work on one Docker host', 'use x-announce and the hosts file'),
-  container_name: unsupported('each instance gets its own container, named after its unit', 'remove it; the container is named NAME-N for instance N'),
-  privileged: unsupported('fleetkit does not run privileged containers', 'remove it'),
-  cap_add: unsupported('fleetkit does not change container capabilities', 'remove it'),
-  cap_drop: unsupported('fleetkit does not change container capabilities', 'remove it'),
-  secrets: unsupported('fleetkit has no secret store', 'mount a file from the host with volumes: ["/etc/app/secret:/run/secret:ro"]'),
-  configs: unsupported('fleetkit has no config store', 'mount a file from the host with volumes'),
-  devices: unsupported('fleetkit does not pass devices into containers', 'remove it'),
-  dns: unsupported('name resolution comes from the managed hosts file', 'remove it'),
-  dns_search: unsupported('name resolution comes from the managed hosts file', 'remove it'),
-  extra_hosts: unsupported('the hosts file is kept from etcd announcements', 'announce the other side with x-announce'),
-  expose: unsupported('expose only documents ports', 'name the port in x-announce.port, or publish it with ports'),
-  extends: unsupported('fleetkit reads one file', 'use a YAML anchor and merge key (<<: *base)'),
-  logging: unsupported('container output goes to the journal of its unit', 'remove it; read logs with fleetkit logs NAME@N'),
-  pid: unsupported('fleetkit does not share namespaces', 'remove it'),
-  ipc: unsupported('fleetkit does not share namespaces', 'remove it'),
-  security_opt: unsupported('fleetkit does not change security options', 'remove it'),
-  sysctls: unsupported('fleetkit does not set sysctls', 'remove it'),
-  ulimits: unsupported('fleetkit does not set ulimits', 'use x-systemd: { Service: { LimitNOFILE: ... } } for the docker client, or set them in the image'),
-  tmpfs: unsupported('fleetkit does not mount tmpfs', 'remove it'),
-  profiles: unsupported('every service in the file is rendered', 'move the service to another file'),
-  platform: unsupported('fleetkit pulls the image for the host it runs on', 'remove it'),
-  init: unsupported('every container already runs with docker\'s --init (signals forwarded, zombies reaped)', 'remove it'),
-  stop_signal: unsupported('containers are stopped with docker stop', 'remove it'),
-  mem_limit: unsupported('fleetkit does not set resource limits', 'remove it'),
-  cpus: unsupported('fleetkit does not set resource limits', 'remove it'),
-  shm_size: unsupported('fleetkit does not set resource limits', 'remove it'),
-  read_only: unsupported('fleetkit does not make root file systems read-only', 'remove it'),
-  tty: unsupported('containers run without a terminal under systemd', 'remove it'),
-  stdin_open: unsupported('containers run without stdin under systemd', 'remove it'),
-  domainname: unsupported('hosts are named by x-announce.hostname', 'remove it'),
-  pull_policy: unsupported('containers run with --pull=missing: a present image is used, a missing one is pulled', 'remove it; to update an image, use a new tag'),
-};
-
-const healthcheck = z.strictObject({
-  test: o(strOrList),
-  interval: o(duration),
-  timeout: o(duration),
-  start_period: o(duration),
-  retries: o(z.int()),
-  disable: o(z.boolean()),
-  start_interval: unsupported('docker 20.10 has no start interval', 'remove it; start_period covers start-up'),
-});
-
-const portLong = z.strictObject({
-  target: z.int(),
-  published: o(z.union([z.string(), z.int()])),
-  host_ip: o(str),
-  protocol: o(str),
-  mode: unsupported('fleet has no routing mesh; every port is published on its host', 'remove it'),
-  name: o(str),
-  app_protocol: unsupported('fleetkit does not use it', 'remove it'),
-});
-
-const volumeLong = z.strictObject({
-  type: str,
-  source: o(str),
-  target: str,
-  read_only: o(z.boolean()),
-  bind: unsupported('bind options are not supported', 'use the short syntax with options, e.g. "/src:/dst:ro,z"'),
-  volume: unsupported('volume options are not supported', 'set the driver with volume_driver'),
-  tmpfs: unsupported('fleetkit does not mount tmpfs', 'remove it'),
-  consistency: unsupported('consistency only matters on Docker Desktop', 'remove it'),
-});
-
-const xFleet = z.strictObject({
-  conflicts: o(z.union([z.boolean(), z.string(), z.array(z.string())])),
-  machineOf: o(z.nullable(strOrList)),
-  machineMetadata: o(z.record(z.string(), z.union([scalar, z.array(scalar)]))),
-  global: o(z.boolean()),
-  machineID: o(str),
-  replaces: o(str),
-});
-
-const xAnnounce = z.union([
-  z.boolean(),
-  z.strictObject({ port: o(z.int()), ttl: o(duration), hostname: o(str), key: o(str) }),
-]);
-
-/** One service. */
-export const serviceSchema = z.strictObject({
-  image: str,
-  command: o(z.nullable(strOrList)),
-  entrypoint: o(z.nullable(strOrList)),
-  environment: o(z.union([z.record(z.string(), z.nullable(scalar)), z.array(z.string())])),
-  env_file: o(strOrList),
-  ports: o(z.array(z.union([z.string(), z.int(), portLong]))),
-  volumes: o(z.array(z.union([z.string(), volumeLong]))),
-  volume_driver: o(str),
-  labels: o(z.union([z.record(z.string(), z.nullable(scalar)), z.array(z.string())])),
-  restart: o(str),
-  scale: o(z.int()),
-  deploy: o(
-    z.strictObject({
-      replicas: o(z.int()),
-      mode: o(str),
-      placement: o(z.strictObject({
-        constraints: o(z.array(z.string())),
-        preferences: unsupported('fleet places by least load, not by spread preferences', 'use x-fleet.conflicts to spread instances'),
-        max_replicas_per_node: unsupported('fleet cannot limit instances per machine to a number', 'use x-fleet.conflicts: true for one per machine'),
-      })),
-      resources: unsupported('fleetkit does not set resource limits', 'remove it'),
-      restart_policy: unsupported('the restart policy is the service\'s "restart:" key', 'use restart: on-failure (or always, unless-stopped)'),
-      update_config: unsupported('fleet has no rolling updates', 'remove it'),
-      rollback_config: unsupported('fleet has no rollbacks', 'remove it'),
-      labels: unsupported('there are no Swarm services to label', 'use the service\'s labels: key'),
-      endpoint_mode: unsupported('fleet has no service VIPs', 'remove it; peers use the hosts file'),
-    }),
-  ),
-  healthcheck: o(healthcheck),
-  stop_grace_period: o(duration),
-  user: o(z.union([z.string(), z.int()])),
-  working_dir: o(str),
-  hostname: o(str),
-  'x-fleet': o(xFleet),
-  'x-announce': o(xAnnounce),
-  'x-systemd': o(z.record(z.string(), z.record(z.string(), z.union([scalar, z.array(scalar)])))),
-  ...SERVICE_UNSUPPORTED,
-});
+export { serviceSchema, type RawService } from './schema-service.js';
 
 /** The top level, without `services` (checked one service at a time) and without `x-` extension fields. */
 export const clusterSchema = z.strictObject({
   name: str,
   version: o(z.union([z.string(), z.number()])),
   services: z.record(z.string(), z.unknown()),
-  volumes: o(z.nullable(z.record(z.string(), z.nullable(z.strictObject({
-    external: o(z.boolean()),
-    name: o(str),
-    driver: unsupported('volume drivers are set per service', 'use volume_driver: on the services that mount it'),
-    driver_opts: unsupported('fleetkit does not pass driver options', 'create the volume with its options beforehand'),
-    labels: unsupported('fleetkit does not create volumes', 'remove it'),
-  }))))),
-  networks: unsupported('containers on a fleet cluster share the flannel network', 'remove it; configure the network with flannel:'),
-  secrets: unsupported('fleetkit has no secret store', 'mount files from the host with volumes'),
-  configs: unsupported('fleetkit has no config store', 'mount files from the host with volumes'),
+  volumes: o(z.nullable(z.record(z.string(), volumeSchema))),
+  networks: o(z.nullable(z.record(z.string(), networkSchema))),
+  secrets: o(z.nullable(z.record(z.string(), secretSchema))),
+  configs: o(z.nullable(z.record(z.string(), configSchema))),
   include: unsupported('fleetkit reads one file', 'put every service in this file'),
   etcd: o(z.strictObject({
     endpoints: o(strOrList),
@@ -184,7 +41,6 @@ export const clusterSchema = z.strictObject({
   }))),
 });
 
-export type RawService = z.infer<typeof serviceSchema>;
 export type RawCluster = z.infer<typeof clusterSchema>;
 
 /** Examples shown in hints when a key has the wrong type, by key name. */

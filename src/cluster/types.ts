@@ -5,6 +5,7 @@
  */
 
 import type { TargetName } from '../target/targets.js';
+import type { SpecProblem } from '../errors.js';
 
 /** Durations are whole seconds (Compose's `1m30s`, `10s`, `500ms` are converted; sub-second values round up). */
 export type Seconds = number;
@@ -26,6 +27,8 @@ export interface ClusterSpec {
   readonly roles: readonly RoleSpec[];
   /** The host generation the units are for (`x-fleetkit.target`, `--target`). Default `current`. */
   readonly target: TargetName;
+  /** Located warnings: keys that are used, but do not do all that Compose would (`build` beside `image`, `tty`). */
+  readonly warnings: readonly SpecProblem[];
 }
 
 export interface EtcdSpec {
@@ -117,6 +120,72 @@ export interface HealthcheckSpec {
   readonly timeout: Seconds | undefined;
   readonly retries: number | undefined;
   readonly startPeriod: Seconds | undefined;
+  /** Docker 25+: the interval between checks during the start period. */
+  readonly startInterval: Seconds | undefined;
+}
+
+/**
+ * The everyday one-flag Compose keys, normalized; each becomes one `docker run` flag (docker-run-args.ts).
+ * Empty lists and undefined values add nothing.
+ */
+export interface RunOptions {
+  /** `init: true` adds `--init`. Compose's default (false): the image's own PID 1 runs. */
+  readonly init: boolean;
+  /** `--pull=` value; Compose's default `missing`. */
+  readonly pull: 'always' | 'missing' | 'never';
+  readonly platform: string | undefined;
+  /** `network_mode`: undefined is the default bridge (flannel's subnet on a cluster). */
+  readonly network: 'host' | 'none' | 'bridge' | undefined;
+  readonly domainname: string | undefined;
+  /** `expose`: `PORT[-PORT][/PROTO]`. */
+  readonly expose: readonly string[];
+  readonly stopSignal: string | undefined;
+  readonly capAdd: readonly string[];
+  readonly capDrop: readonly string[];
+  readonly privileged: boolean;
+  readonly securityOpt: readonly string[];
+  readonly readOnly: boolean;
+  /** `--tmpfs` values: `TARGET[:OPTIONS]`. */
+  readonly tmpfs: readonly string[];
+  /** `--device` values: `HOST[:CONTAINER[:PERMISSIONS]]`. */
+  readonly devices: readonly string[];
+  readonly deviceCgroupRules: readonly string[];
+  readonly sysctls: ReadonlyArray<readonly [name: string, value: string]>;
+  readonly ulimits: ReadonlyArray<readonly [name: string, soft: number, hard: number]>;
+  readonly storageOpt: ReadonlyArray<readonly [name: string, value: string]>;
+  /** `--add-host` values: `HOST:IP`. */
+  readonly extraHosts: readonly string[];
+  readonly dns: readonly string[];
+  readonly dnsSearch: readonly string[];
+  readonly dnsOpt: readonly string[];
+  readonly groupAdd: readonly string[];
+  readonly pid: string | undefined;
+  readonly ipc: string | undefined;
+  readonly uts: string | undefined;
+  readonly userns: string | undefined;
+  readonly cgroup: string | undefined;
+  readonly cgroupParent: string | undefined;
+  readonly runtime: string | undefined;
+  readonly logDriver: string | undefined;
+  readonly logOpts: ReadonlyArray<readonly [name: string, value: string]>;
+  /** Sizes in bytes. */
+  readonly shmSize: number | undefined;
+  readonly memory: number | undefined;
+  readonly memoryReservation: number | undefined;
+  /** Bytes, or -1 for unlimited swap. */
+  readonly memorySwap: number | undefined;
+  readonly memorySwappiness: number | undefined;
+  readonly oomKillDisable: boolean;
+  readonly oomScoreAdj: number | undefined;
+  readonly pidsLimit: number | undefined;
+  /** Decimal CPUs as written (`0.5`). */
+  readonly cpus: string | undefined;
+  readonly cpuShares: number | undefined;
+  readonly cpuPeriod: number | undefined;
+  readonly cpuQuota: number | undefined;
+  readonly cpuset: string | undefined;
+  /** `x-docker.args`: raw words added before the image, quoted like the rest. */
+  readonly extraArgs: readonly string[];
 }
 
 /** `[X-Fleet]` for a service, validated against fleet's rules. */
@@ -167,6 +236,14 @@ export interface ServiceSpec {
   readonly restart: 'no' | 'always' | 'on-failure' | 'unless-stopped';
   /** From Compose's `on-failure:N`: give up after N failed restarts (absent: no limit). */
   readonly restartMaxRetries?: number;
+  /** `deploy.restart_policy.delay`: systemd's `RestartSec=` (absent: fleetkit's default). */
+  readonly restartDelay?: Seconds;
+  /** `container_name`: the container's name instead of `NAME-N` (one instance only). */
+  readonly containerName: string | undefined;
+  /** Named volumes marked `external: true`: each must exist before the container starts. */
+  readonly externalVolumes: readonly string[];
+  /** The one-flag keys. */
+  readonly run: RunOptions;
   /** Instances `1..replicas`. Ignored (1) for global services. */
   readonly replicas: number;
   readonly healthcheck: HealthcheckSpec | undefined;

@@ -18,7 +18,11 @@ export function checkRendered(file: { readonly name: string; readonly unit: Unit
   const errors: string[] = [];
   for (const f of checkUnit(file.unit, target)) {
     const fromEscape = escape.has(`${f.section}.${f.name}`);
+    // x-docker.args are the user's own docker flags: like x-systemd, reported and passed through.
+    const flag = f.kind === 'docker' ? f.what.split(' ').pop()! : '';
+    const fromDockerArgs = flag !== '' && (service?.run.extraArgs ?? []).some((a) => a === flag || a.startsWith(`${flag}=`));
     if (fromEscape) warnings.push(`${file.name}: x-systemd ${f.section}.${describeFinding(f, target)}`);
+    else if (fromDockerArgs) warnings.push(`${file.name}: x-docker.args: ${describeFinding(f, target)}`);
     else errors.push(describeFinding(f, target));
   }
   if (errors.length) {

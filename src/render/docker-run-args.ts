@@ -1,8 +1,10 @@
 /**
- * `docker run` argv for a service: Compose keys mapped onto docker CLI flags (docker 20.10+). Pure; the
- * words are raw (unquoted) and are quoted for systemd by `execLine`.
+ * `docker run` argv for a service: Compose keys mapped onto docker CLI flags (docker 20.10+, except
+ * `healthcheck.start_interval`: Docker 25). Pure; the words are raw (unquoted) and are quoted for systemd by
+ * `execLine`. Flags added for Compose's one-flag keys are written `--flag=value`, one word, so that no value
+ * (one starting with "-", say) can be read as another flag.
  */
-import type { HealthcheckSpec, PortSpec, ServiceSpec, VolumeSpec } from '../cluster/types.js';
+import type { HealthcheckSpec, PortSpec, RunOptions, ServiceSpec, VolumeSpec } from '../cluster/types.js';
 
 /**
  * The `run` words after the docker binary, up to and including the image and command.
@@ -12,21 +14,30 @@ import type { HealthcheckSpec, PortSpec, ServiceSpec, VolumeSpec } from '../clus
  * - `--pull=missing`: docker's own default, written out: a present image starts with no registry round trip
  *   (hosts fed by `docker load`/`docker import` work), a missing one is pulled. It is Compose's
  *   `pull_policy` default, and keeps pulls inside ExecStart, where a slow pull cannot hit a start timeout.
- * - `--init`: a small init as PID 1 forwards SIGTERM and reaps zombies; without it, programs that do not
- *   handle SIGTERM as PID 1 (busybox, most shells) make every stop wait for the grace period and a kill.
+ * - `--init` only with Compose's `init: true`: an image may bring its own init that must be PID 1 (s6-overlay
+ *   refuses to start otherwise). Without one, a program that ignores SIGTERM as PID 1 (busybox, most shells)
+ *   makes each stop wait for the grace period and a kill, as under `docker compose`.
  */
 export function dockerRunArgs(service: ServiceSpec, containerName: string): string[] {
-  const a: string[] = ['run', '--rm', '--name', containerName, '--pull=missing', '--init'];
+  const r = service.run;
+  const a: string[] = ['run', '--rm', '--name', containerName, `--pull=${r.pull}`];
+  if (r.init) a.push('--init');
+  flag(a, 'platform', r.platform);
+  flag(a, 'network', r.network);
   if (service.hostname !== undefined) a.push('--hostname', service.hostname);
+  flag(a, 'domainname', r.domainname);
   if (service.user !== undefined) a.push('--user', service.user);
   if (service.workingDir !== undefined) a.push('--workdir', service.workingDir);
   for (const p of service.ports) a.push('-p', portArg(p));
+  flags(a, 'expose', r.expose);
   for (const [name, value] of service.environment) a.push('-e', value === undefined ? name : `${name}=${value}`);
   for (const f of service.envFiles) a.push('--env-file', f);
   if (service.volumeDriver !== undefined) a.push('--volume-driver', service.volumeDriver);
   for (const v of service.volumes) a.push('-v', volumeArg(v));
+  flags(a, 'tmpfs', r.tmpfs);
   for (const [name, value] of service.labels) a.push('--label', `${name}=${value}`);
   if (service.healthcheck) a.push(...healthArgs(service.healthcheck));
+  a.push(...runOptionArgs(r));
   const [entry, ...entryRest] = service.entrypoint ?? [];
   // The CLI's --entrypoint takes one word: the rest of a Compose entrypoint list goes in front of the
   // command, which gives the container the same argv.
@@ -53,20 +64,76 @@ export function volumeArg(v: VolumeSpec): string {
   return v.source === undefined ? `${v.target}${opts}` : `${v.source}:${v.target}${opts}`;
 }
 
+/** The one-flag keys other than those placed above, in the order of `docker run --help`'s groups. */
+function runOptionArgs(r: RunOptions): string[] {
+  const a: string[] = [];
+  flag(a, 'stop-signal', r.stopSignal);
+  flags(a, 'cap-add', r.capAdd);
+  flags(a, 'cap-drop', r.capDrop);
+  if (r.privileged) a.push('--privileged');
+  flags(a, 'security-opt', r.securityOpt);
+  if (r.readOnly) a.push('--read-only');
+  flags(a, 'device', r.devices);
+  flags(a, 'device-cgroup-rule', r.deviceCgroupRules);
+  flags(a, 'sysctl', r.sysctls.map(([k, v]) => `${k}=${v}`));
+  flags(a, 'ulimit', r.ulimits.map(([k, soft, hard]) => `${k}=${soft}:${hard}`));
+  flags(a, 'storage-opt', r.storageOpt.map(([k, v]) => `${k}=${v}`));
+  flags(a, 'add-host', r.extraHosts);
+  flags(a, 'dns', r.dns);
+  flags(a, 'dns-search', r.dnsSearch);
+  flags(a, 'dns-option', r.dnsOpt);
+  flags(a, 'group-add', r.groupAdd);
+  flag(a, 'pid', r.pid);
+  flag(a, 'ipc', r.ipc);
+  flag(a, 'uts', r.uts);
+  flag(a, 'userns', r.userns);
+  flag(a, 'cgroupns', r.cgroup);
+  flag(a, 'cgroup-parent', r.cgroupParent);
+  flag(a, 'runtime', r.runtime);
+  flag(a, 'log-driver', r.logDriver);
+  flags(a, 'log-opt', r.logOpts.map(([k, v]) => `${k}=${v}`));
+  flag(a, 'shm-size', r.shmSize);
+  flag(a, 'memory', r.memory);
+  flag(a, 'memory-reservation', r.memoryReservation);
+  flag(a, 'memory-swap', r.memorySwap);
+  flag(a, 'memory-swappiness', r.memorySwappiness);
+  if (r.oomKillDisable) a.push('--oom-kill-disable');
+  flag(a, 'oom-score-adj', r.oomScoreAdj);
+  flag(a, 'pids-limit', r.pidsLimit);
+  flag(a, 'cpus', r.cpus);
+  flag(a, 'cpu-shares', r.cpuShares);
+  flag(a, 'cpu-period', r.cpuPeriod);
+  flag(a, 'cpu-quota', r.cpuQuota);
+  flag(a, 'cpuset-cpus', r.cpuset);
+  // x-docker.args last before the image: raw flags the user chose, each an argv word like the rest.
+  a.push(...r.extraArgs);
+  return a;
+}
+
+function flag(a: string[], name: string, value: string | number | undefined): void {
+  if (value !== undefined) a.push(`--${name}=${value}`);
+}
+
+function flags(a: string[], name: string, values: readonly string[]): void {
+  for (const v of values) a.push(`--${name}=${v}`);
+}
+
 /**
- * Health-check flags. The docker CLI only takes a shell command (`CMD-SHELL`); an exec-form `CMD` list is
- * turned into a shell line whose words are single-quoted, which runs the same argv.
+ * Health-check flags. The docker CLI only takes a shell command (its `--health-cmd` is always `CMD-SHELL`);
+ * an exec-form `CMD` list becomes `exec 'PROGRAM' 'ARG'…`: the shell replaces itself with the program, which
+ * gets the same argv as under exec form. The difference: the image must have /bin/sh.
  */
 export function healthArgs(h: HealthcheckSpec): string[] {
   const [kind, ...rest] = h.test;
   if (kind === 'NONE') return ['--no-healthcheck'];
   const a: string[] = [];
-  if (kind === 'CMD') a.push('--health-cmd', rest.map(shellWord).join(' '));
+  if (kind === 'CMD') a.push('--health-cmd', ['exec', ...rest.map(shellWord)].join(' '));
   else if (kind === 'CMD-SHELL') a.push('--health-cmd', rest.join(' '));
   if (h.interval !== undefined) a.push('--health-interval', `${h.interval}s`);
   if (h.timeout !== undefined) a.push('--health-timeout', `${h.timeout}s`);
   if (h.retries !== undefined) a.push('--health-retries', String(h.retries));
   if (h.startPeriod !== undefined) a.push('--health-start-period', `${h.startPeriod}s`);
+  if (h.startInterval !== undefined) a.push('--health-start-interval', `${h.startInterval}s`);
   return a;
 }
 

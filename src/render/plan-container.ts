@@ -58,7 +58,7 @@ export function serviceNames(service: ServiceSpec): ServiceNames {
       unitRef: `${n}.service`,
       discovery: announces ? sidekickName(n, '') : undefined,
       discoveryRef: announces ? sidekickName(n, '') : undefined,
-      container: n,
+      container: service.containerName ?? n,
       instances: [`${n}.service`],
       discoveryInstances: announces ? [sidekickName(n, '')] : [],
     };
@@ -69,7 +69,8 @@ export function serviceNames(service: ServiceSpec): ServiceNames {
     unitRef: `${n}@${specifier('i')}.service`,
     discovery: announces ? sidekickTemplate(n) : undefined,
     discoveryRef: announces ? sidekickName(n, specifier('i')) : undefined,
-    container: `${n}-${specifier('i')}`,
+    // container_name is refused with more than one instance, so the one name never runs twice.
+    container: service.containerName ?? `${n}-${specifier('i')}`,
     instances: ids.map((i) => `${n}@${i}.service`),
     discoveryInstances: announces ? ids.map((i) => sidekickName(n, String(i))) : [],
   };
@@ -77,6 +78,20 @@ export function serviceNames(service: ServiceSpec): ServiceNames {
 
 /** Compose `restart` → systemd `Restart=`: `unless-stopped` is `always` (a `systemctl stop` is the stop). */
 export const RESTART_MAP = { no: 'no', always: 'always', 'on-failure': 'on-failure', 'unless-stopped': 'always' } as const;
+
+/** fleetkit's `RestartSec=` when `deploy.restart_policy.delay` does not set one. */
+export const DEFAULT_RESTART_SEC = 5;
+
+/**
+ * `on-failure:N` (or `restart_policy.max_attempts: N`): docker gives up after N restarts and keeps that
+ * count for the container's life. systemd's start limit with no interval counts every start of the unit:
+ * the first and N restarts, so N + 1 starts are allowed. The count lasts until `systemctl reset-failed`.
+ */
+function startLimit(service: ServiceSpec): LineView[] {
+  const n = service.restartMaxRetries;
+  if (n === undefined) return [];
+  return [{ name: 'StartLimitIntervalSec', value: 'infinity' }, { name: 'StartLimitBurst', value: String(n + 1) }];
+}
 
 /** Compose's default `stop_grace_period`. */
 export const DEFAULT_GRACE = 10;
@@ -101,16 +116,18 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
     after: ['docker.service'],
     // Where systemd lacks Upholds=, the sidekick keeps the announcement without it (templates/discovery-legacy.hbs).
     upholds: names.discoveryRef && hasUpholds(host.target) ? [textValue('Upholds', names.discoveryRef)] : [],
-    unitExtra: extra.unit,
+    unitExtra: [...startLimit(service), ...extra.unit],
     environment: host.environment,
     execStartPre: [
       execLine([docker, 'kill', names.container], '-'),
       execLine([docker, 'rm', names.container], '-'),
+      // An external volume must exist (Compose refuses to start without it); `docker run` would create it.
+      ...service.externalVolumes.map((v) => execLine([docker, 'volume', 'inspect', '--format={{.Name}}', v])),
     ],
     execStart: execLine([docker, ...runArgsFor(host.target, dockerRunArgs(service, names.container))]),
     execStop: execLine([docker, 'stop', '-t', String(grace), names.container]),
     restart: RESTART_MAP[service.restart],
-    restartSec: '5',
+    restartSec: String(service.restartDelay ?? DEFAULT_RESTART_SEC),
     timeoutStopSec: String(grace + STOP_MARGIN),
     // The container's name: journal lines read `web-2[PID]: …`.
     syslogIdentifier: service.fleet.global ? '%p' : '%p-%i',

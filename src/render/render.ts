@@ -11,7 +11,7 @@
  */
 import type { ClusterSpec } from '../cluster/types.js';
 import type { UnitFile } from '../unit/model.js';
-import { UnitError } from '../errors.js';
+import { formatProblem, UnitError } from '../errors.js';
 import { parseUnit } from '../unit/parse.js';
 import { validateUnitName } from '../unit/names.js';
 import { xfleetIgnored, xfleetRejection } from '../unit/xfleet.js';
@@ -52,7 +52,8 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   const header = generatedHeader(spec.file);
   const files: RenderedUnit[] = fleetkitFiles(spec, header);
   const start: string[] = [AGENT_UNIT, HOSTS_UNIT];
-  const warnings: string[] = [];
+  // The spec's own warnings (keys that do less than under Compose), located, first.
+  const warnings: string[] = spec.warnings.map(formatProblem);
   const host = hostView(spec);
   for (const service of spec.services) {
     const names = serviceNames(service);

@@ -8,11 +8,10 @@ import { dockerHas, type Target } from './targets.js';
 
 /**
  * Flags fleetkit adds that a target may go without:
- * - `--pull=missing` is what docker does without it (Docker 20.10 only spelled it out);
- * - `--init` (1.13) makes PID 1 forward SIGTERM; without it, a program that ignores SIGTERM as PID 1 is killed
- *   when `docker stop`'s grace period ends, so a stop takes longer but still ends.
+ * - `--pull=missing` is what docker does without it (Docker 20.10 only spelled it out).
+ * (`--init` is written only when the file asks for it with `init: true`, so a target without it is reported.)
  */
-const DROPPABLE = new Set(['--pull=missing', '--init']);
+const DROPPABLE = new Set(['--pull=missing']);
 
 /** `args` (the words after the docker binary, `run` first) without the droppable flags `target` lacks. */
 export function runArgsFor(target: Target, args: readonly string[]): string[] {

@@ -34,7 +34,7 @@ export interface ValueRow {
 }
 
 /** A docker subcommand, or `global` for the flags before it. */
-export type DockerCommand = 'global' | 'run' | 'exec' | 'stop' | 'kill' | 'rm';
+export type DockerCommand = 'global' | 'run' | 'exec' | 'stop' | 'kill' | 'rm' | 'volume';
 
 /** A docker CLI flag of one subcommand. */
 export interface DockerFlagRow {
@@ -170,6 +170,51 @@ export const DOCKER_FLAGS: readonly DockerFlagRow[] = [
   { command: 'run', names: ['--health-start-period'], value: true, since: [17, 5], source: 'Docker 17.05 (moby/moby#28938; docker/cli#116)' },
   { command: 'run', names: ['--init'], value: false, since: [1, 13], source: 'Docker 1.13.0 release notes: "Add --init flag to docker run" (moby/moby#26061)' },
   { command: 'run', names: ['--pull'], value: true, since: [20, 10], source: 'Docker 20.10 release notes: "Add --pull=missing|always|never to run and create commands" (docker/cli#1498)' },
+  // Compose's one-flag service keys (docker-run-args.ts). Versions from Docker's release notes (moby/moby
+  // CHANGELOG.md up to 17.03, docker/cli and docker/docs release notes after) and the docker run reference.
+  { command: 'run', names: ['--platform'], value: true, since: [20, 10], source: 'Engine API 1.41 (Docker 20.10): "platform" on POST /containers/create; experimental-only in the CLI before' },
+  { command: 'run', names: ['--domainname'], value: true, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['--expose'], value: true, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['--privileged'], value: false, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['--dns'], value: true, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['--dns-search'], value: true, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['-m', '--memory'], value: true, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['-c', '--cpu-shares'], value: true, since: [1, 0], source: OLD_CLI },
+  { command: 'run', names: ['--cap-add'], value: true, since: [1, 2], source: 'Docker 1.2.0 release notes: "--cap-add and --cap-drop"' },
+  { command: 'run', names: ['--cap-drop'], value: true, since: [1, 2], source: 'Docker 1.2.0 release notes: "--cap-add and --cap-drop"' },
+  { command: 'run', names: ['--device'], value: true, since: [1, 2], source: 'Docker 1.2.0 release notes: "--device"' },
+  { command: 'run', names: ['--security-opt'], value: true, since: [1, 3], source: 'Docker 1.3.0 release notes: "--security-opt" (SELinux/AppArmor labels)' },
+  { command: 'run', names: ['--add-host'], value: true, since: [1, 3], source: 'Docker 1.3.0 release notes: "--add-host"; the host-gateway value needs 20.10' },
+  { command: 'run', names: ['--memory-swap'], value: true, since: [1, 3], source: 'Docker 1.3 (moby/moby#8105 "--memory-swap")' },
+  { command: 'run', names: ['--read-only'], value: false, since: [1, 5], source: 'Docker 1.5.0 release notes: "read-only root file system (--read-only)"' },
+  { command: 'run', names: ['--pid'], value: true, since: [1, 5], source: 'Docker 1.5.0 release notes: "--pid=host"' },
+  { command: 'run', names: ['--ipc'], value: true, since: [1, 5], source: 'Docker 1.5.0 release notes: "--ipc"; the shareable and private modes need 17.06' },
+  { command: 'run', names: ['--ulimit'], value: true, since: [1, 6], source: 'Docker 1.6.0 release notes: "--ulimit"' },
+  { command: 'run', names: ['--log-driver'], value: true, since: [1, 6], source: 'Docker 1.6.0 release notes: "logging drivers (--log-driver)"' },
+  { command: 'run', names: ['--cgroup-parent'], value: true, since: [1, 6], source: 'Docker 1.6.0 release notes: "--cgroup-parent"' },
+  { command: 'run', names: ['--cpuset-cpus'], value: true, since: [1, 6], source: 'Docker 1.6.0 release notes: "--cpuset-cpus" (was --cpuset)' },
+  { command: 'run', names: ['--log-opt'], value: true, since: [1, 7], source: 'Docker 1.7.0 release notes: "--log-opt"' },
+  { command: 'run', names: ['--oom-kill-disable'], value: false, since: [1, 7], source: 'Docker 1.7.0 release notes: "--oom-kill-disable"' },
+  { command: 'run', names: ['--cpu-period'], value: true, since: [1, 7], source: 'Docker 1.7.0 release notes: "--cpu-period and --cpu-quota"' },
+  { command: 'run', names: ['--cpu-quota'], value: true, since: [1, 7], source: 'Docker 1.7.0 release notes: "--cpu-period and --cpu-quota"' },
+  { command: 'run', names: ['--group-add'], value: true, since: [1, 8], source: 'Docker 1.8.0 release notes: "--group-add"' },
+  { command: 'run', names: ['--memory-swappiness'], value: true, since: [1, 8], source: 'Docker 1.8.0 release notes: "--memory-swappiness"' },
+  { command: 'run', names: ['--stop-signal'], value: true, since: [1, 9], source: 'Docker 1.9.0 release notes: "--stop-signal"' },
+  { command: 'run', names: ['--memory-reservation'], value: true, since: [1, 9], source: 'Docker 1.9.0 release notes: "--memory-reservation"' },
+  { command: 'run', names: ['--tmpfs'], value: true, since: [1, 10], source: 'Docker 1.10.0 release notes: "--tmpfs"' },
+  { command: 'run', names: ['--shm-size'], value: true, since: [1, 10], source: 'Docker 1.10.0 release notes: "--shm-size"' },
+  { command: 'run', names: ['--oom-score-adj'], value: true, since: [1, 10], source: 'Docker 1.10.0 release notes: "--oom-score-adj"' },
+  { command: 'run', names: ['--userns'], value: true, since: [1, 10], source: 'Docker 1.10.0 release notes: user namespaces, "--userns=host" in 1.11' },
+  { command: 'run', names: ['--pids-limit'], value: true, since: [1, 11], source: 'Docker 1.11.0 release notes: "--pids-limit"' },
+  { command: 'run', names: ['--sysctl'], value: true, since: [1, 12], source: 'Docker 1.12.0 release notes: "--sysctl"' },
+  { command: 'run', names: ['--storage-opt'], value: true, since: [1, 12], source: 'Docker 1.12.0 release notes: "--storage-opt size=" on run' },
+  { command: 'run', names: ['--runtime'], value: true, since: [1, 12], source: 'Docker 1.12.0 release notes: "--runtime"' },
+  { command: 'run', names: ['--cpus'], value: true, since: [1, 13], source: 'Docker 1.13.0 release notes: "--cpus" (moby/moby#27958)' },
+  { command: 'run', names: ['--dns-option'], value: true, since: [1, 13], source: 'Docker 1.13.0: --dns-option (the 1.9 spelling --dns-opt kept as an alias)' },
+  { command: 'run', names: ['--device-cgroup-rule'], value: true, since: [17, 4], source: 'Docker 17.04 release notes: "--device-cgroup-rule" (moby/moby#22563)' },
+  { command: 'run', names: ['--cgroupns'], value: true, since: [20, 10], source: 'Docker 20.10 release notes: "--cgroupns" (cgroup v2 support)' },
+  { command: 'run', names: ['--health-start-interval'], value: true, since: [25, 0], source: 'Docker 25.0 release notes / Engine API 1.44: HealthConfig.StartInterval, "--health-start-interval" (moby/moby#40894)' },
+  { command: 'volume', names: [], value: false, since: [1, 9], source: 'Docker 1.9.0 release notes: "docker volume" commands (create, inspect, ls, rm)' },
   { command: 'exec', names: [], value: false, since: [1, 3], source: 'Docker 1.3.0 release notes (docker exec)' },
   { command: 'stop', names: ['-t', '--time'], value: true, since: [1, 0], source: OLD_CLI },
   { command: 'kill', names: [], value: false, since: [1, 0], source: OLD_CLI },

@@ -18,7 +18,9 @@ t.test('the seed example', async (t) => {
   t.same(spec.flannel, { network: '10.1.0.0/16', subnetLen: 24, backend: 'vxlan', prefix: '/coreos.com/network' });
   t.same(spec.runtime, { docker: '/usr/bin/docker', stateDir: '/run/fleetkit', fleetkit: { kind: 'binary', path: '/opt/bin/fleetkit', url: undefined, sha256: undefined } });
   t.same(spec.hosts, { file: '/etc/hosts', exec: undefined, keepInode: false });
-  const [apache] = spec.services;
+  const [first] = spec.services;
+  const { run, containerName, externalVolumes, ...apache } = first!;
+  t.same([run.init, run.pull, run.network, containerName, externalVolumes], [false, 'missing', undefined, undefined, []], 'Compose defaults: no --init, pull when missing');
   t.same(apache, {
     name: 'apache', image: 'coreos/apache', command: ['/usr/sbin/apache2ctl', '-D', 'FOREGROUND'], entrypoint: undefined,
     environment: [], envFiles: [], ports: [{ hostIp: undefined, host: 80, container: 80, count: 1, protocol: 'tcp' }],
@@ -87,6 +89,7 @@ t.test('volumes, environment, labels, command strings', async (t) => {
       '    healthcheck: { disable: true }',
       '',
     ].join('\n'),
+    'volumes: { v1: {} }\n',
   );
   t.same(s.volumes, [
     { source: undefined, target: '/data', options: [] },

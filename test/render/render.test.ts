@@ -23,11 +23,12 @@ t.test('ports map onto docker -p', async (t) => {
   t.equal(portArg(p({ host: 5000, container: 6000, count: 3, protocol: 'udp' })), '5000-5002:6000-6002/udp');
 });
 
-t.test('health checks: exec form becomes a shell line with the same words', async (t) => {
-  const h = { interval: undefined, timeout: undefined, retries: undefined, startPeriod: undefined };
+t.test('health checks: exec form becomes a shell line that execs the same words', async (t) => {
+  const h = { interval: undefined, timeout: undefined, retries: undefined, startPeriod: undefined, startInterval: undefined };
   t.strictSame(healthArgs({ ...h, test: ['NONE'] }), ['--no-healthcheck']);
   t.strictSame(healthArgs({ ...h, test: ['CMD-SHELL', 'pg_isready || exit 1'], retries: 2 }), ['--health-cmd', 'pg_isready || exit 1', '--health-retries', '2']);
-  t.strictSame(healthArgs({ ...h, test: ['CMD', 'echo', "it's", 'a b', '$HOME'] }), ['--health-cmd', "echo 'it'\\''s' 'a b' '$HOME'"]);
+  t.strictSame(healthArgs({ ...h, test: ['CMD', 'echo', "it's", 'a b', '$HOME'] }), ['--health-cmd', "exec echo 'it'\\''s' 'a b' '$HOME'"]);
+  t.strictSame(healthArgs({ ...h, test: ['CMD-SHELL', 'true'], startPeriod: 30, startInterval: 2 }), ['--health-cmd', 'true', '--health-start-period', '30s', '--health-start-interval', '2s']);
   t.equal(shellWord('plain-1.2:/x=y'), 'plain-1.2:/x=y');
   t.equal(shellWord(''), "''");
 });
