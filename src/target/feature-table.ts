@@ -68,6 +68,9 @@ export const DIRECTIVES: readonly DirectiveRow[] = [
   { section: 'Unit', name: 'After', since: 201, source: noted(UNIT5, 201) },
   { section: 'Unit', name: 'OnFailure', since: 201, source: noted(UNIT5, 201) },
   { section: 'Unit', name: 'OnSuccess', since: 249, source: noted(UNIT5, 249) },
+  // on-failure:N (plan-container.ts): [Unit] since 229, when they moved from [Service] as StartLimitInterval=/StartLimitBurst=.
+  { section: 'Unit', name: 'StartLimitIntervalSec', since: 229, source: noted(UNIT5, 229) },
+  { section: 'Unit', name: 'StartLimitBurst', since: 229, source: noted(UNIT5, 229) },
   { section: 'Unit', name: 'PropagatesReloadTo', since: 201, source: noted(UNIT5, 201) },
   { section: 'Unit', name: 'ReloadPropagatedFrom', since: 201, source: noted(UNIT5, 201) },
   { section: 'Service', name: 'Type', since: 0, source: older(SERVICE5) },

@@ -38,8 +38,8 @@ export function isTargetName(s: unknown): s is TargetName {
 
 /** `20.10`, `1.12`, `17.05`. */
 export function formatDocker(v: DockerVersion): string {
-  // Year-based releases (17.05 on) write the month with two digits.
-  return `${v[0]}.${v[0] >= 17 ? String(v[1]).padStart(2, '0') : v[1]}`;
+  // Year-based releases (17.05 to 20.10) write the month with two digits; from 23.0 on, versions are semver.
+  return `${v[0]}.${v[0] >= 17 && v[0] < 23 ? String(v[1]).padStart(2, '0') : v[1]}`;
 }
 
 /** Parses `20.10` / `1.12` into a DockerVersion; undefined when it is not one. */
