@@ -8,33 +8,19 @@
 // `announce --help` (what the sidekick's command costs to load).
 // Usage: npm run build && node bench/startup.mjs [--runs N] [--no-sea]
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timeRun } from './child-time.mjs';
 import { median } from './stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runsAt = process.argv.indexOf('--runs');
 const runs = Math.max(10, runsAt > 0 ? Number(process.argv[runsAt + 1]) : 15);
 const withSea = !process.argv.includes('--no-sea');
-const TICK_MS = 10; // CLK_TCK is 100 on Linux
 
-function childCpuMs() {
-  // Fields after the command name: state is field 3; cutime and cstime are fields 16 and 17.
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) * TICK_MS;
-}
 
-function timeRun(cmd, args, cwd) {
-  const cpu0 = childCpuMs();
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { wall, cpu: childCpuMs() - cpu0 };
-}
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
