@@ -4,7 +4,7 @@
  * leaves the old or the new file, never half of one.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../fs/write-file-atomic.js';
+import { writeFileSafe } from '../fs/write-file-safe.js';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { validateRegistration, type Registration, type RegistrationLimits } from './registration.js';
@@ -57,5 +57,5 @@ export async function ensureStateDir(stateDir: string): Promise<void> {
 /** Writes the registry atomically (a crash leaves the old registry or the new one). */
 export async function writeRegistry(stateDir: string, registrations: readonly Registration[]): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o750 });
-  await writeFileAtomic(join(stateDir, REGISTRY_FILE), Buffer.from(`${JSON.stringify({ version: 1, registrations }, null, 1)}\n`), 0o640);
+  await writeFileSafe(join(stateDir, REGISTRY_FILE), `${JSON.stringify({ version: 1, registrations }, null, 1)}\n`, { mode: 0o640 });
 }

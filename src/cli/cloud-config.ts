@@ -6,7 +6,8 @@
  * Writes the boot configuration of one machine of the cluster. Reading files (spec, SSH keys, secrets)
  * happens here; planning and rendering are pure (src/cloud-config).
  */
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileSafe } from '../fs/write-file-safe.js';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import { parseSpec } from '../cluster/load.js';
@@ -131,9 +132,7 @@ export const run: Command = async (argv, io) => {
   } else {
     // The output may hold secrets: never world-readable, and never half-written.
     const out = resolve(io.cwd, values.output);
-    const tmp = `${out}.tmp-${process.pid}`;
-    await writeFile(tmp, text, { mode: secrets.length ? 0o600 : 0o644 });
-    await rename(tmp, out);
+    await writeFileSafe(out, text, { mode: 0o644, secret: secrets.length > 0 });
   }
   return ExitCode.ok;
 };

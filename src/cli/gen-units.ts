@@ -4,10 +4,11 @@
  * The render is pure (src/render); this file is the only part that touches the filesystem. Only yaml,
  * zod/mini and the handlebars runtime load on this path.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { syncDirSync, writeFileSafeSync } from '../fs/write-file-safe.js';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ExitCode, FleetkitError, UsageError } from '../errors.js';
+import { ExitCode, FleetkitError, isFleetkitError, UsageError } from '../errors.js';
 import { loadSpec } from '../cluster/load.js';
 import { renderCluster, type RenderedUnit } from '../render/render.js';
 import { planSync } from '../render/sync-plan.js';
@@ -92,7 +93,10 @@ export const run: Command = async (argv, io) => {
   try {
     await mkdir(dir, { recursive: true });
     // Unchanged files are not rewritten: their mtime stays, and watchers of DIR see only real changes.
-    for (const f of [...plan.missing, ...plan.changed]) writeAtomic(dir, f);
+    const toWrite = [...plan.missing, ...plan.changed];
+    for (const f of toWrite) writeAtomic(dir, f);
+    // One directory fsync for the whole batch: each file was fsynced before its rename.
+    if (toWrite.length > 0) syncDirSync(dir);
     for (const p of plan.stale) {
       if (values.prune) {
         await unlink(join(dir, p));
@@ -111,7 +115,7 @@ export const run: Command = async (argv, io) => {
 /** A filesystem failure as a user-facing error (exit 1) instead of an internal one. */
 function fsError(e: unknown, where: string): unknown {
   const err = e as NodeJS.ErrnoException;
-  if (typeof err?.code !== 'string') return e;
+  if (typeof err?.code !== 'string' || isFleetkitError(e)) return e;
   return new FleetkitError('ERR_UNIT_DIR', `cannot write the units in ${where}: ${err.message}`, {
     hint: 'check that the output directory (-o DIR) is a writable directory',
     cause: e,
@@ -140,12 +144,10 @@ async function readUnitDir(dir: string): Promise<Map<string, string>> {
 }
 
 /**
- * Writes `f` through a temp file in the same directory and a rename: readers never see half a unit.
+ * Writes `f` with the safe writer (temp file, fsync, rename): readers never see half a unit.
  * Synchronous on purpose: thousands of small files go several times faster without a thread-pool round
  * trip per call, and nothing else runs meanwhile.
  */
 function writeAtomic(dir: string, f: RenderedUnit): void {
-  const tmp = join(dir, `.${f.path}.${process.pid}.tmp`);
-  writeFileSync(tmp, f.text, { mode: 0o644 });
-  renameSync(tmp, join(dir, f.path));
+  writeFileSafeSync(join(dir, f.path), f.text, { mode: 0o644, syncDir: false });
 }

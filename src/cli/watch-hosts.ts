@@ -25,6 +25,7 @@ options:
   --cluster NAME           cluster name (default: the spec's name)
   --out FILE               the hosts file (default: the spec's hosts.file, else /etc/hosts)
   --keep-inode             write in place instead of renaming, so containers that bind-mount FILE see updates
+  --follow-symlink         when FILE is a symbolic link, write the file it points to (default: refuse)
   --flannel-prefix P       only count entries inside the flannel subnet of their host (spec: flannel.prefix,
                            ${FLANNEL_DEFAULT_PREFIX} by default when the spec has a flannel block)
   --exec CMD               run CMD after each write (split into words, no shell); "-- ARGV…" gives argv as is
@@ -49,6 +50,7 @@ const options = {
   debounce: { type: 'string' },
   'max-delay': { type: 'string' },
   'keep-inode': { type: 'boolean' },
+  'follow-symlink': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -103,6 +105,7 @@ export const run: Command = async (argv, io) => {
       out,
       layout: { announcements: clusterDir(etcd.prefix, cluster), flannel },
       writeMode: v['keep-inode'] ? 'in-place' : 'rename',
+      followSymlink: Boolean(v['follow-symlink']),
       quietMs,
       maxDelayMs,
       hook: hookArgv && { argv: hookArgv, timeoutMs: hookTimeoutMs },

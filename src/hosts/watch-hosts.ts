@@ -11,7 +11,14 @@ import { Coalescer } from './coalescer.js';
 import { HostsState, type HostsKeyLayout } from './hosts-state.js';
 import { managedEntryLines, mergeManagedBlock, renderEntryLines, renderHosts } from './render-hosts.js';
 import { HookRunner } from './run-hook.js';
-import { writeHostsFile, type WriteMode } from './write-hosts-file.js';
+import { writeFileSafe } from '../fs/write-file-safe.js';
+
+/**
+ * How the file is replaced: `rename` (default; readers never see a mix, but the path gets a new inode) or
+ * `in-place` (`--keep-inode`: the inode stays, so containers that bind-mount the file see updates). See
+ * src/fs/write-file-safe.ts and src/fs/write-in-place.ts.
+ */
+export type WriteMode = 'rename' | 'in-place';
 
 export interface WatchHostsOptions {
   readonly cluster: string;
@@ -28,6 +35,8 @@ export interface WatchHostsOptions {
   readonly log: (line: string) => void;
   /** Read and write once, then return. */
   readonly once?: boolean;
+  /** Write through a symlink at `out` (default: refuse). */
+  readonly followSymlink?: boolean;
   /** Header-probe interval for the watch, ms (tests shorten it). */
   readonly probeIntervalMs?: number;
 }
@@ -56,6 +65,8 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
   const hook = opts.hook && new HookRunner({ argv: opts.hook.argv, timeoutMs: opts.hook.timeoutMs, env: opts.env, log });
   let retry: NodeJS.Timeout | undefined;
   let writeError: unknown;
+  /** Failed writes since the last good one: the first is logged, the rest wait quietly for the fix. */
+  let failures = 0;
 
   /** The file as we last wrote it, and its entry lines: when the file still reads the same, no re-parse. */
   let lastWrite: { readonly content: string; readonly lines: string } | undefined;
@@ -73,16 +84,19 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
         return; // unchanged: no write, no hook
       }
       const next = mergeManagedBlock(existing, renderHosts(entries, { cluster, revision: state.revision }, lines), cluster);
-      const res = await writeHostsFile(out, next, { mode: opts.writeMode });
+      const res = await writeFileSafe(out, next, { mode: 0o644, inPlace: opts.writeMode === 'in-place', followSymlink: opts.followSymlink ?? false });
       lastWrite = { content: next, lines };
       stats.writes++;
       if (res.fellBack) log(`<5>${out} is a mount point: rename is impossible, writing it in place`);
+      if (failures > 0) log(`<5>${out} is writable again after ${failures} failed ${failures === 1 ? 'attempt' : 'attempts'}`);
+      failures = 0;
       log(`<6>wrote ${out}: ${entries.length} entries at revision ${state.revision}`);
     } catch (e) {
       writeError = e;
       if (opts.once) return;
-      // Keep the old file; try again shortly even if etcd stays quiet.
-      log(`<3>cannot write ${out}: ${(e as Error).message}; keeping the previous file`);
+      // Keep the old file (the writer leaves it whole); try again shortly even if etcd stays quiet. One
+      // line for the outage, not one a second for as long as the disk stays full.
+      if (failures++ === 0) log(`<3>cannot write ${out}: ${(e as Error).message}; keeping the previous file, retrying every second`);
       // A file error (disk full, read-only) may pass; a broken block in the file waits for a person.
       if (!retry && !isFleetkitError(e)) retry = setTimeout(() => ((retry = undefined), coalescer.poke()), 1000);
       return;

@@ -2,7 +2,8 @@
  * Where unit files go, and writing them so systemd never reads half a file (write a temp file beside the
  * target, then rename over it).
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { writeFileSafe } from '../fs/write-file-safe.js';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 
@@ -41,13 +42,14 @@ export async function readUnitFileText(dir: string, name: string): Promise<strin
   }
 }
 
-/** Writes a unit file atomically (temp file + rename), mode 0644, creating the directory. */
+/**
+ * Writes a unit file safely (src/fs/write-file-safe.ts), mode 0644, creating the directory. A symlink there
+ * (a masked unit → /dev/null, a `systemctl link`ed file) is refused, not replaced behind the admin's back.
+ */
 export async function writeUnitFile(dir: string, name: string, text: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const target = join(dir, name);
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, target);
+  await writeFileSafe(target, text, { mode: 0o644 });
   return target;
 }
 

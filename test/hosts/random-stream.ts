@@ -48,7 +48,7 @@ export async function randomStream(t: Test, writeMode: 'rename' | 'in-place', to
   const r = await reader.stop();
   t.same(entriesOf(await readHosts(out, cluster)), entriesOf(expected), 'file equals the state in etcd');
   if (writeMode === 'rename') t.equal(r.bad, 0, `no partial or malformed read (${r.firstBad ?? 'none'})`);
-  // In place, the one pwrite is not atomic for readers racing it (see write-hosts-file.ts): torn reads are
+  // In place, the one pwrite is not atomic for readers racing it (see src/fs/write-in-place.ts): torn reads are
   // rare, not impossible, so they are reported rather than asserted; the file is still never missing and
   // ends equal to etcd.
   else t.comment(`in-place: ${r.bad} of ${r.reads} reads raced a write (${r.firstBad ?? 'none'})`);
