@@ -51,7 +51,10 @@ t.test('etcd killed mid-stream and restarted: no lost update', async (t) => {
   t.equal(r.bad, 0, `no malformed read (${r.firstBad ?? 'none'})`);
   t.same(r.sizes, [...r.sizes].sort((a, b) => a - b), 'the entry count never went down (no emptied or truncated file)');
   t.ok(w.logs.some((l) => /^<4>lost the etcd watch/.test(l)), 'the outage was logged');
-  const resync = w.logs.filter((l) => /full resync/.test(l));
+  // Resumed from its revision: no resync, except the one a single-member etcd 3.4 forces when kill -9 loses
+  // revisions it had already applied and sent (etcd-io/etcd#14370, fixed in 3.5.5): the watcher must see
+  // the revision go backwards and read everything again.
+  const resync = w.logs.filter((l) => /full resync/.test(l) && !/full resync: etcd revision went backwards/.test(l));
   t.same(resync, [], 'resumed from its revision, no resync needed');
 });
 
