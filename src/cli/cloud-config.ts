@@ -18,7 +18,7 @@ import { renderCloudConfig } from '../cloud-config/render-cloud-config.js';
 import { renderButane } from '../cloud-config/render-butane.js';
 import { assertBootDocument } from '../cloud-config/validate.js';
 import { parseCommandArgs } from './args.js';
-import { targetHelp, withTarget } from './target-option.js';
+import { targetHelp, targetOption, withTarget } from './target-option.js';
 import type { Command } from './io.js';
 
 const HELP = `usage: fleetkit cloud-config [SPEC] [options]
@@ -110,7 +110,7 @@ export const run: Command = async (argv, io) => {
   }
 
   const specText = await readNamed(specArg, 'spec', io.cwd);
-  const spec = withTarget(parseSpec(specText, specArg), values.target, 'fleetkit cloud-config');
+  const spec = withTarget(parseSpec(specText, specArg), targetOption(values.target, 'fleetkit cloud-config'));
   const secrets: Array<[string, string]> = [];
   if (values['embed-secrets']) {
     const paths = [spec.etcd.tls?.ca, spec.etcd.tls?.cert, spec.etcd.tls?.key, spec.etcd.auth?.passwordFile].filter((p): p is string => !!p);

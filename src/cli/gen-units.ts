@@ -14,7 +14,7 @@ import { renderCluster, type RenderedUnit } from '../render/render.js';
 import { planSync } from '../render/sync-plan.js';
 import { unifiedDiff } from '../render/unified-diff.js';
 import { parseCommandArgs } from './args.js';
-import { targetHelp, withTarget } from './target-option.js';
+import { targetHelp, targetOption, withTarget } from './target-option.js';
 import type { CliIO, Command } from './io.js';
 
 const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME]
@@ -57,7 +57,7 @@ export const run: Command = async (argv, io) => {
 
   const specArg = positionals[0] ?? 'cluster.yaml';
   const outArg = values.out ?? 'units';
-  const spec = withTarget(await loadSpec(resolveIn(io, specArg)), values.target, 'gen-units');
+  const spec = withTarget(await loadSpec(resolveIn(io, specArg)), targetOption(values.target, 'gen-units'));
   const result = renderCluster(spec);
   for (const w of result.warnings) io.stderr.write(`gen-units: warning: ${w}\n`);
 

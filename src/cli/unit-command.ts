@@ -9,6 +9,7 @@ import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
 import { Progress, printSummary } from './unit-report.js';
 import { resolveSelection } from './unit-sources.js';
+import { targetOption } from './target-option.js';
 import type { UnitRunOptions, UnitRunResult, UnitVerb } from './unit-run.js';
 
 const optionSpec = {
@@ -28,6 +29,7 @@ const optionSpec = {
   replace: { type: 'boolean' },
   prune: { type: 'boolean' },
   'no-start': { type: 'boolean' },
+  target: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -58,7 +60,8 @@ target:
   --settle D             with --systemd: a started unit must still be active after this (default 250ms)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1)\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --parallel N           requests/jobs in flight (default 16)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1)\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+  --parallel N           requests/jobs in flight (default 16)
   --no-wait              do not wait for units to settle
   --timeout D            how long to wait (default 60s)
   --json                 one JSON document on stdout
@@ -89,7 +92,8 @@ export function unitCommand(verb: UnitVerb): Command {
     const requestTimeoutMs = durationOption('request-timeout', v['request-timeout'], 10_000);
     const endpoint = v.systemd ? undefined : fleetEndpointFrom(v.endpoint, io.env);
 
-    const sel = await resolveSelection(positionals, io.cwd, verb === 'load' ? 'files' : verb === 'start' ? 'either' : 'names');
+    const sel = await resolveSelection(positionals, io.cwd, verb === 'load' ? 'files' : verb === 'start' ? 'either' : 'names', targetOption(v.target, `fleetkit ${verb}`));
+    if (v.target !== undefined && sel.kind !== 'spec') throw new UsageError('--target needs a SPEC: unit files and names are already rendered');
     if (v.prune && sel.kind !== 'spec') throw new UsageError('--prune needs a SPEC: only a spec says which units belong to the cluster');
     const json = Boolean(v.json);
     const warned = new Set<string>();

@@ -11,6 +11,7 @@ import { isTemplate, templateOf } from '../unit/names.js';
 import { parseUnit } from '../unit/parse.js';
 import type { DesiredUnit } from './unit-plan.js';
 import type { UnitFile } from '../unit/model.js';
+import type { TargetName } from '../target/targets.js';
 
 /** The resolved arguments of a unit command. */
 export type UnitSelection =
@@ -41,18 +42,18 @@ async function exists(path: string): Promise<boolean> {
  */
 export type ArgsAs = 'files' | 'names' | 'either';
 
-/** Resolves positionals. No positional means `./cluster.yaml`. */
-export async function resolveSelection(positionals: readonly string[], cwd: string, argsAs: ArgsAs): Promise<UnitSelection> {
+/** Resolves positionals. No positional means `./cluster.yaml`; `target` (`--target`) renders it for those hosts. */
+export async function resolveSelection(positionals: readonly string[], cwd: string, argsAs: ArgsAs, target?: TargetName): Promise<UnitSelection> {
   const allowNames = argsAs !== 'files';
   if (positionals.length === 0) {
     const file = join(cwd, 'cluster.yaml');
     if (!(await exists(file))) throw new UsageError('no SPEC or units given, and there is no ./cluster.yaml', 'name a cluster.yaml, unit files, or units');
-    return fromSpec(file, 'cluster.yaml');
+    return fromSpec(file, 'cluster.yaml', target);
   }
   if (positionals.length === 1 && isSpecPath(positionals[0]!)) {
     const file = resolve(cwd, positionals[0]!);
     if (!(await exists(file))) throw new UsageError(`${positionals[0]}: no such spec file`);
-    return fromSpec(file, positionals[0]!);
+    return fromSpec(file, positionals[0]!, target);
   }
   if (positionals.some(isSpecPath)) throw new UsageError('give either one SPEC or unit files/names, not both');
   // Instances share their template: its path is looked up once, not once per instance (200 names → 201 stats).
@@ -89,10 +90,10 @@ async function looksLikeFile(arg: string, cwd: string, templateExists: (path: st
   return t !== undefined && (await templateExists(join(dirname(path), t)));
 }
 
-async function fromSpec(file: string, shown: string): Promise<UnitSelection> {
+async function fromSpec(file: string, shown: string, target: TargetName | undefined): Promise<UnitSelection> {
   // Loaded only when a spec is given: unit files and names need neither the YAML stack nor the templates.
-  const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../cluster/load.js'), import('../render/render.js')]);
-  const spec = await loadSpec(file);
+  const [{ loadSpec }, { renderCluster }, { withTarget }] = await Promise.all([import('../cluster/load.js'), import('../render/render.js'), import('./target-option.js')]);
+  const spec = withTarget(await loadSpec(file), target);
   const out = renderCluster(spec);
   const byName = new Map(out.files.map((f) => [f.name, f]));
   const startNames = out.start.map((s) => basename(s));

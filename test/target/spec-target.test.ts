@@ -102,3 +102,22 @@ t.test('gen-units --target and cloud-config --target', async (t) => {
   t.equal(cc.code, 2);
   t.match(cc.err, /unknown --target "nope"/);
 });
+
+t.test('load --target: the spec rendered for those hosts reaches fleet; --target needs a spec', async (t) => {
+  const { fleetLoadScratch, machineId } = await import('../cli/fleet-load.js');
+  const scratch = await fleetLoadScratch(t, 'target');
+  const server = await scratch.server(t, [{ id: machineId(1), primaryIP: '127.0.0.1', metadata: {} }]);
+  writeFileSync(join(scratch.root, 'cluster.yaml'), SPEC);
+  const r = await scratch.load(server, 'load', 'cluster.yaml', '--target', 'legacy', '--no-wait');
+  t.equal(r.code, 0, r.stderr);
+  const sidekick = server.units().find((u) => u.name === 'web-discovery@1.service');
+  // fleet keeps %i in the options (systemd resolves it on the machine).
+  t.ok(sidekick?.options.some((o) => o.section === 'Unit' && o.name === 'Requires' && o.value === 'web@%i.service'), 'the legacy sidekick');
+  t.notOk(server.units().some((u) => u.options.some((o) => o.name === 'Upholds')), 'no Upholds= in fleet');
+  const bad = await scratch.load(server, 'load', 'cluster.yaml', '--target', 'old');
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /fleetkit load: unknown --target "old"/);
+  const names = await scratch.load(server, 'stop', 'web@1.service', '--target', 'legacy');
+  t.equal(names.code, 2);
+  t.match(names.stderr, /--target needs a SPEC/);
+});
