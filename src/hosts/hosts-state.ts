@@ -5,6 +5,7 @@
  */
 import { parseFlannelConfig, parseLease, type FlannelConfig, type FlannelLease } from './flannel.js';
 import { isRejection, parseAnnouncement, quoteForLog, type Announcement } from './parse-announcement.js';
+import type { ReservedNames } from './reserved-names.js';
 import { selectEntries, type Selection } from './select-entries.js';
 
 /** Where the watched keys live. */
@@ -19,7 +20,8 @@ export interface HostsKeyLayout {
 export interface LastChange {
   readonly action: 'set' | 'delete' | 'expire';
   readonly key: string;
-  readonly value: string;
+  /** The raw bytes: the hook decides what may enter its environment (src/hosts/run-hook.ts). */
+  readonly value: Buffer;
 }
 
 /** A key/value as applied. */
@@ -61,11 +63,11 @@ export class HostsState {
   applyChange(type: 'put' | 'delete', kv: StateKeyValue, revision: number): void {
     if (type === 'put') {
       this.put(kv);
-      this.lastChange = { action: 'set', key: kv.key, value: kv.value.toString('utf8') };
+      this.lastChange = { action: 'set', key: kv.key, value: kv.value };
     } else {
       const hadLease = (this.leaseOfKey.get(kv.key) ?? '0') !== '0';
       this.remove(kv.key);
-      this.lastChange = { action: hadLease ? 'expire' : 'delete', key: kv.key, value: '' };
+      this.lastChange = { action: hadLease ? 'expire' : 'delete', key: kv.key, value: Buffer.alloc(0) };
     }
     this.revision = Math.max(this.revision, revision);
   }
@@ -115,9 +117,9 @@ export class HostsState {
     if (this.layout.flannel !== undefined && key === `${this.layout.flannel}/config`) this.flannelConfig = undefined;
   }
 
-  /** The entries to write now; records left out for a new reason are logged. */
-  select(): Selection {
-    const sel = selectEntries(this.announcements.values(), { config: this.flannelConfig, leases: this.leases });
+  /** The entries to write now, `reserved` names refused; records left out for a new reason are logged. */
+  select(reserved?: ReservedNames): Selection {
+    const sel = selectEntries(this.announcements.values(), { config: this.flannelConfig, leases: this.leases }, reserved);
     for (const key of this.announcements.keys()) this.note(key, sel.excluded.get(key));
     return sel;
   }

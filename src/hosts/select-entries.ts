@@ -6,6 +6,7 @@
 import { ipInSubnet, ipKey } from './ip-address.js';
 import type { FlannelConfig, FlannelLease } from './flannel.js';
 import type { Announcement, HostEntry } from './parse-announcement.js';
+import type { ReservedNames } from './reserved-names.js';
 
 
 /** flannel's state as mirrored from etcd; `config` undefined means flannel is not configured. */
@@ -26,7 +27,7 @@ function compare(a: string, b: string): number {
 }
 
 /**
- * Selects the entries. With flannel configured, a record counts only when its `hostIP` is a PublicIP of a
+ * Selects the entries. A name in `reserved` (src/hosts/reserved-names.ts) is refused. With flannel configured, a record counts only when its `hostIP` is a PublicIP of a
  * live lease and its `ip` lies in the subnet of one of that host's leases (a host briefly holds two while an
  * old lease expires). Host names are unique case-insensitively (DNS is); on a clash the record with the
  * lowest key wins — deterministic on every host, whatever the event order. Entries are sorted by host name.
@@ -34,7 +35,7 @@ function compare(a: string, b: string): number {
  * Runs on every write, over every announcement (10,000 in the bench), so it is linear apart from the one
  * sort: no sort by key (the lowest key is kept while scanning), and leases are indexed by public address.
  */
-export function selectEntries(announcements: Iterable<Announcement>, flannel: FlannelState): Selection {
+export function selectEntries(announcements: Iterable<Announcement>, flannel: FlannelState, reserved: ReservedNames = new Map()): Selection {
   const excluded = new Map<string, string>();
   const leasesByIp = new Map<string, FlannelLease[]>();
   if (flannel.config) {
@@ -51,6 +52,11 @@ export function selectEntries(announcements: Iterable<Announcement>, flannel: Fl
   const owners = new Map<string, Announcement>();
   const losers: Announcement[] = [];
   for (const a of announcements) {
+    const why = reserved.get(a.nameKey);
+    if (why !== undefined) {
+      excluded.set(a.key, `hostname "${a.record.hostname}" would shadow a name this host already has: ${why}`);
+      continue;
+    }
     if (flannel.config) {
       if (!a.hostIP) {
         excluded.set(a.key, 'flannel is configured and the record has no "hostIP"');

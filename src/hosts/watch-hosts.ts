@@ -4,12 +4,15 @@
  * successful read or a delivered change, never on an error.
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { FleetkitError, isFleetkitError } from '../errors.js';
 import { readPrefixes, watchPrefixes } from '../etcd/watch-prefixes.js';
 import { Coalescer } from './coalescer.js';
 import { HostsState, type HostsKeyLayout } from './hosts-state.js';
 import { managedEntryLines, mergeManagedBlock, renderEntryLines, renderHosts } from './render-hosts.js';
+import { reservedNames } from './reserved-names.js';
 import { HookRunner } from './run-hook.js';
 import { writeFileSafe } from '../fs/write-file-safe.js';
 
@@ -37,6 +40,10 @@ export interface WatchHostsOptions {
   readonly once?: boolean;
   /** Write through a symlink at `out` (default: refuse). */
   readonly followSymlink?: boolean;
+  /** The machine's own names, which no entry may take. Default: the host name and its first label. */
+  readonly machineNames?: readonly string[];
+  /** The system's hosts file, whose names no entry may take (besides those of `out`). Default /etc/hosts. */
+  readonly systemHostsFile?: string;
   /** Header-probe interval for the watch, ms (tests shorten it). */
   readonly probeIntervalMs?: number;
 }
@@ -71,12 +78,17 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
   /** The file as we last wrote it, and its entry lines: when the file still reads the same, no re-parse. */
   let lastWrite: { readonly content: string; readonly lines: string } | undefined;
 
+  const systemHosts = opts.systemHostsFile ?? '/etc/hosts';
+  const machineNames = opts.machineNames ?? [hostname(), hostname().split('.')[0]!];
+
   const flush = async (): Promise<void> => {
-    const { entries } = state.select();
-    const lines = renderEntryLines(entries, cluster);
     try {
       // Read every time (someone may have edited the rest of /etc/hosts); parse only when it is not ours.
       const existing = await readExisting(out);
+      const system = resolve(out) === resolve(systemHosts) ? existing : await readExisting(systemHosts);
+      const reserved = reservedNames({ cluster, machineNames, files: [[out, existing], [systemHosts, system]] });
+      const { entries } = state.select(reserved);
+      const lines = renderEntryLines(entries, cluster);
       const current = existing === lastWrite?.content ? lastWrite.lines : managedEntryLines(existing, cluster);
       if (current === lines) {
         stats.skipped++;
@@ -103,7 +115,7 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
     }
     writeError = undefined;
     const last = state.lastChange;
-    hook?.request({ action: last?.action ?? 'set', key: last?.key ?? '', value: last?.value ?? '', file: out, revision: state.revision });
+    hook?.request({ action: last?.action ?? 'set', key: last?.key ?? '', value: last?.value ?? Buffer.alloc(0), file: out, revision: state.revision });
   };
   const coalescer = new Coalescer({ quietMs: opts.quietMs, maxDelayMs: opts.maxDelayMs, minIntervalMs: opts.minIntervalMs ?? 50, flush });
 

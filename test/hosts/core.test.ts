@@ -162,7 +162,7 @@ t.test('HostsState logs a rejected key once, naming it, and tells expire from de
   s.select();
   t.equal(lines.length, 1, 'not logged again on every write');
   s.applyChange('delete', { key: '/s/c/web/1', value: Buffer.alloc(0), lease: '0' }, 6);
-  t.same(s.lastChange, { action: 'expire', key: '/s/c/web/1', value: '' }, 'a leased key that goes is an expiry');
+  t.same(s.lastChange, { action: 'expire', key: '/s/c/web/1', value: Buffer.alloc(0) }, 'a leased key that goes is an expiry');
   s.applyChange('put', { key: '/s/c/x/1', value: Buffer.from(rec({ hostname: 'x-1' })), lease: '0' }, 7);
   t.equal(s.lastChange?.action, 'set');
   s.applyChange('delete', { key: '/s/c/x/1', value: Buffer.alloc(0), lease: '0' }, 8);
