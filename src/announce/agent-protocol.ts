@@ -8,7 +8,8 @@ import { RemoteError } from '../errors.js';
 
 /** A request line. */
 export type AgentRequest =
-  | { readonly op: 'register'; readonly registration: unknown }
+  /** `wait: false`: reply once the registration is valid and held, before the container is found or announced. */
+  | { readonly op: 'register'; readonly registration: unknown; readonly wait?: boolean }
   | { readonly op: 'withdraw'; readonly key: string }
   | { readonly op: 'list' };
 

@@ -139,8 +139,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     }
   };
 
-  const register = async (raw: unknown): Promise<AnnouncementState> => {
+  const register = async (raw: unknown, wait = true): Promise<AnnouncementState> => {
     const reg = validateRegistration(raw, limits);
+    if (!wait) {
+      // The sidekick does not wait: a container still starting (or pulling its image) is the agent's to
+      // follow, through docker events, like a registration recovered from the registry file.
+      await refreshFlannel();
+      void announcer.register(reg).catch((e: unknown) => log.warn(`${reg.key}: ${(e as Error).message}`));
+      await save();
+      log.info(`accepted ${reg.key} for container ${reg.container} (TTL ${reg.ttl}s); announced once it runs`);
+      return announcer.stateOf(reg.key) ?? 'pending';
+    }
     await waitForContainer(reg.container);
     await refreshFlannel();
     const done = announcer.register(reg);
@@ -161,9 +170,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const socketPath = o.stateDir ? join(o.stateDir, AGENT_SOCKET) : undefined;
   if (socketPath) {
     server = await listenAgentSocket(socketPath, async (req): Promise<AgentReply> => {
-      const r = (req ?? {}) as { op?: unknown; registration?: unknown; key?: unknown };
+      const r = (req ?? {}) as { op?: unknown; registration?: unknown; key?: unknown; wait?: unknown };
       try {
-        if (r.op === 'register') return { ok: true, state: await register(r.registration) };
+        if (r.op === 'register') return { ok: true, state: await register(r.registration, r.wait !== false) };
         if (r.op === 'withdraw') return { ok: true, known: await withdraw(String(r.key ?? '')) };
         if (r.op === 'list') {
           return { ok: true, registrations: [...announcer.registrations.values()].map((g) => ({ ...g, state: announcer.stateOf(g.key) })) };

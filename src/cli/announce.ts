@@ -28,6 +28,8 @@ so the agent's unit uses it as its readiness check.
 options:
   --state-dir DIR   where the agent's socket is (default /run/fleetkit)
   --agent-wait D    how long to retry a socket nobody listens on yet (default 5s: the agent may be starting)
+  --no-wait         exit once the agent holds the registration, without waiting for the container (the
+                    sidekick units use it: they are active at once, and the agent gates on health)
   --etcd-prefix P   check the key against P here too (the agent always checks against its own prefix)
   --standalone      no agent: announce in the foreground until stopped (takes the agent's etcd/docker flags)
 `;
@@ -44,6 +46,7 @@ const announceFlagSpec = {
   extra: { type: 'string', multiple: true },
   'state-dir': { type: 'string' },
   'agent-wait': { type: 'string' },
+  'no-wait': { type: 'boolean' },
   withdraw: { type: 'boolean' },
   list: { type: 'boolean' },
   standalone: { type: 'boolean' },
@@ -153,7 +156,7 @@ export const run: Command = async (argv, io) => {
   const reg = registrationFrom(values, prefix);
   if (values.standalone) return runStandalone(values, reg, io);
   const socketPath = join(values['state-dir'] ?? '/run/fleetkit', AGENT_SOCKET);
-  const reply = await ask(socketPath, { op: 'register', registration: reg }, agentWait);
+  const reply = await ask(socketPath, { op: 'register', registration: reg, ...(values['no-wait'] ? { wait: false } : {}) }, agentWait);
   io.stderr.write(`fleetkit announce: ${reg.key} registered for container ${reg.container} (${String(reply['state'])})\n`);
   return ExitCode.ok;
 };

@@ -13,11 +13,12 @@ import { loadSpec } from '../cluster/load.js';
 import { renderCluster, type RenderedUnit } from '../render/render.js';
 import { planSync } from '../render/sync-plan.js';
 import { unifiedDiff } from '../render/unified-diff.js';
-import { parseCommandArgs } from './args.js';
+import { intOption, parseCommandArgs } from './args.js';
+import { machineFitProblems } from '../render/machine-fit.js';
 import { targetHelp, targetOption, withTarget } from './target-option.js';
 import type { CliIO, Command } from './io.js';
 
-const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME]
+const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME] [--machines N]
 
 Renders SPEC (default ./cluster.yaml) into systemd/fleet unit files in DIR (default ./units) and prints one
 path per unit to start, instances included (DIR/web@2.service, which fleetctl resolves from DIR/web@.service):
@@ -27,9 +28,13 @@ path per unit to start, instances included (DIR/web@2.service, which fleetctl re
   -o, --out DIR  where to write the units (default ./units)
   --stdout       print the unit texts instead of writing them, each after a "# ==> NAME <==" line
   --check        write nothing; exit 1 with a diff when DIR differs from the render
-  --prune        remove files an earlier render wrote that this render no longer produces
+  --prune        remove files an earlier render of this cluster wrote that this render no longer produces
+                 (files of other clusters in DIR, told apart by their [X-Fleetkit] Cluster= mark, stay)
   --target NAME  the hosts the units are for (default: x-fleetkit.target in SPEC, else current):
 ${targetHelp()}
+  --machines N   the fleet has N machines: refuse (exit 2, nothing written) a spec that cannot be placed on
+                 them, such as more mutually conflicting instances than machines, which fleetctl start
+                 would wait on forever
   -h, --help     this text
 
 Exit codes: 0 done (or --check found no difference), 1 --check found differences or a write failed,
@@ -46,6 +51,7 @@ export const run: Command = async (argv, io) => {
     check: { type: 'boolean' },
     prune: { type: 'boolean' },
     target: { type: 'string' },
+    machines: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -60,6 +66,15 @@ export const run: Command = async (argv, io) => {
   const spec = withTarget(await loadSpec(resolveIn(io, specArg)), targetOption(values.target, 'gen-units'));
   const result = renderCluster(spec);
   for (const w of result.warnings) io.stderr.write(`gen-units: warning: ${w}\n`);
+  if (values.machines !== undefined) {
+    const machines = intOption('machines', values.machines, 1);
+    const problems = machineFitProblems(spec, machines);
+    if (problems.length) {
+      for (const p of problems) io.stderr.write(`gen-units: ${specArg}: ${p}\n`);
+      io.stderr.write(`  hint: add machines, lower deploy.replicas, or drop x-fleet.conflicts; nothing was written\n`);
+      return ExitCode.usage;
+    }
+  }
 
   if (values.stdout) {
     io.stdout.write(result.files.map((f) => `# ==> ${f.name} <==\n${f.text}`).join('\n'));
@@ -70,7 +85,7 @@ export const run: Command = async (argv, io) => {
   const shownDir = `${outArg.replace(/\/+$/, '') || '.'}/`;
   const shown = (name: string): string => shownDir + name;
   const existing = await readUnitDir(dir);
-  const plan = planSync(result.files, existing);
+  const plan = planSync(result.files, existing, spec.name);
 
   if (values.check) {
     let differs = false;

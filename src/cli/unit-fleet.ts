@@ -15,7 +15,7 @@ import type { UnitFile } from '../unit/model.js';
 import { mapLimit } from './unit-pool.js';
 import { clusterOf } from '../unit/cluster-marker.js';
 import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
-import { diffLines, findStale, optionLines, planChanges, type DesiredUnit } from './unit-plan.js';
+import { diffLines, findStale, foreignMessage, foreignOwner, optionLines, planChanges, type DesiredUnit } from './unit-plan.js';
 import type { UnitOutcome, UnitChange } from './unit-report.js';
 import type { UnitSelection } from './unit-sources.js';
 import type { UnitVerb, UnitRunOptions, UnitRunResult } from './unit-run.js';
@@ -39,12 +39,37 @@ function message(e: unknown): string {
 /** Runs a unit command against fleet. */
 export async function runFleet(client: FleetClient, sel: UnitSelection, verb: UnitVerb, o: UnitRunOptions): Promise<UnitRunResult> {
   const existing = new Map((await client.listUnits()).map((u) => [u.name, u]));
-  if (verb === 'destroy') return destroy(client, sel, existing, o);
+  // Units named by a spec or unit files are only ours when fleet's copy carries our cluster mark (or none);
+  // units named on the command line are the user's explicit choice.
+  const ownerOf = (d: DesiredUnit): string | undefined => (sel.kind === 'spec' ? sel.cluster : clusterOf(d.unit));
+  const foreign = new Map<string, { owner: string; ours: string | undefined }>();
+  if (sel.kind !== 'names') {
+    for (const d of sel.desired) {
+      const have = existing.get(d.unit.name);
+      const owner = foreignOwner(have ? clusterOf(have) : undefined, ownerOf(d));
+      if (owner !== undefined) foreign.set(d.unit.name, { owner, ours: ownerOf(d) });
+    }
+  }
+  if (verb === 'destroy') return destroy(client, sel, existing, o, foreign);
   if (sel.kind === 'names') return changeState(client, sel.names, verb, existing, o);
-  if (verb === 'stop' || verb === 'unload') return changeState(client, sel.desired.filter((d) => d.start).map((d) => d.unit.name), verb, existing, o);
+  if (verb === 'stop' || verb === 'unload') {
+    const names = sel.desired.filter((d) => d.start).map((d) => d.unit.name);
+    const result = await changeState(client, names.filter((n) => !foreign.has(n)), verb, existing, o);
+    return { ...result, outcomes: [...keptOutcomes(names, foreign, `${verb} left it alone`), ...result.outcomes] };
+  }
 
   // load / start with definitions: plan by fleet's unit hash.
   const desired = sel.desired;
+  if (foreign.size) {
+    // Nothing is sent when a unit of another cluster has the same name: a silent replace would take it over.
+    const outcomes = desired.map((d): UnitOutcome => {
+      const f = foreign.get(d.unit.name);
+      return f
+        ? { name: d.unit.name, change: 'conflict', state: undefined, ok: false, error: foreignMessage(f.owner, f.ours, 'nothing was changed (rename the service, or give the cluster another name)') }
+        : { name: d.unit.name, change: 'skipped', state: undefined, ok: true };
+    });
+    return { outcomes, stale: [] };
+  }
   const key = (u: Pick<UnitFile, 'options' | 'name'>): string => fleetHash(u as UnitFile);
   const plan = planChanges(desired.map((d) => ({ name: d.unit.name, key: key(d.unit) })), new Map([...existing].map(([n, u]) => [n, key(u)])), o.replace);
   const conflicts = plan.filter((p) => p.kind === 'conflict');
@@ -52,7 +77,7 @@ export async function runFleet(client: FleetClient, sel: UnitSelection, verb: Un
     // Nothing is sent when a unit differs without --replace: the user sees every difference first.
     const outcomes = plan.map((p, i): UnitOutcome => p.kind === 'conflict'
       ? { name: p.name, change: 'conflict', state: undefined, ok: false, error: 'differs from the unit in fleet; nothing was changed (use --replace to replace it)', diff: diffLines(optionLines(existing.get(p.name)!), optionLines(desired[i]!.unit)) }
-      : { name: p.name, change: p.kind === 'create' ? 'none' : 'unchanged', state: undefined, ok: true });
+      : { name: p.name, change: p.kind === 'unchanged' ? 'unchanged' : 'skipped', state: undefined, ok: true });
     return { outcomes, stale: [] };
   }
   const wantStart = verb === 'start' || o.start;
@@ -115,10 +140,19 @@ async function changeState(client: FleetClient, names: readonly string[], verb: 
   return { outcomes: await settle(client, outcomes, waitFor, o), stale: [] };
 }
 
-async function destroy(client: FleetClient, sel: UnitSelection, existing: ReadonlyMap<string, FleetUnit>, o: UnitRunOptions): Promise<UnitRunResult> {
+/** Rows for units of another cluster that a command left alone. */
+function keptOutcomes(names: readonly string[], foreign: ReadonlyMap<string, { owner: string; ours: string | undefined }>, action: string): UnitOutcome[] {
+  return names.filter((n) => foreign.has(n)).map((n) => {
+    const f = foreign.get(n)!;
+    return { name: n, change: 'kept', state: undefined, ok: true, error: foreignMessage(f.owner, f.ours, action) };
+  });
+}
+
+async function destroy(client: FleetClient, sel: UnitSelection, existing: ReadonlyMap<string, FleetUnit>, o: UnitRunOptions, foreign: ReadonlyMap<string, { owner: string; ours: string | undefined }>): Promise<UnitRunResult> {
   let names: string[];
+  const kept = sel.kind === 'names' ? [] : keptOutcomes(sel.desired.map((d) => d.unit.name), foreign, 'destroy left it alone');
   if (sel.kind === 'names') names = [...sel.names];
-  else names = sel.desired.map((d: DesiredUnit) => d.unit.name);
+  else names = sel.desired.map((d: DesiredUnit) => d.unit.name).filter((n) => !foreign.has(n));
   if (sel.kind === 'spec') {
     // Destroying a cluster takes its units that left the spec too.
     const wanted = new Set(names);
@@ -129,7 +163,7 @@ async function destroy(client: FleetClient, sel: UnitSelection, existing: Readon
   // and leave keys and hosts lines behind.
   const own = new Set([AGENT_UNIT, HOSTS_UNIT]);
   const phases = [names.filter((n) => !own.has(n)), names.filter((n) => own.has(n))].filter((p) => p.length > 0);
-  const outcomes: UnitOutcome[] = [];
+  const outcomes: UnitOutcome[] = [...kept];
   for (const phase of phases) {
     const deleted = await deleteAll(client, phase, existing, o, 'destroyed');
     outcomes.push(...(await settle(client, deleted, absentTargets(deleted), o)));

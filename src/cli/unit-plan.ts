@@ -49,6 +49,20 @@ export function findStale(existing: ReadonlyArray<{ readonly name: string; reado
   return existing.filter((e) => e.cluster === cluster && !wanted.has(e.name)).map((e) => e.name).sort();
 }
 
+/**
+ * Why a unit in fleet is not ours to change: it carries another cluster's mark (or a mark, when ours is a
+ * plain unit file without one). Two clusters may both have a service `web`; the second never silently
+ * replaces, stops or destroys the first one's unit. undefined when it is ours (or nobody's).
+ */
+export function foreignOwner(inFleet: string | undefined, ours: string | undefined): string | undefined {
+  return inFleet !== undefined && inFleet !== ours ? inFleet : undefined;
+}
+
+/** The sentence shown for a unit that belongs to another cluster. */
+export function foreignMessage(owner: string, ours: string | undefined, action: string): string {
+  return `belongs to cluster "${owner}" (its [X-Fleetkit] Cluster= mark)${ours ? `, not to "${ours}"` : ''}; ${action}`;
+}
+
 /** Options as lines `[Section] Name=Value`, the form differences are shown in. */
 export function optionLines(unit: Pick<UnitFile, 'options'>): string[] {
   return unit.options.map((o) => `[${o.section}] ${o.name}=${o.value}`);

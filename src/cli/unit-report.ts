@@ -5,7 +5,11 @@
 import type { CliIO, OutStream } from './io.js';
 
 /** What happened to a unit's definition. */
-export type UnitChange = 'created' | 'replaced' | 'unchanged' | 'conflict' | 'stale' | 'pruned' | 'destroyed' | 'absent' | 'none';
+export type UnitChange = 'created' | 'replaced' | 'unchanged' | 'conflict' | 'stale' | 'pruned' | 'destroyed' | 'absent' | 'none'
+  /** Not sent, because another unit of the request was refused (nothing is sent then). */
+  | 'skipped'
+  /** Left alone: it belongs to another cluster. */
+  | 'kept';
 
 /** One row of the summary. */
 export interface UnitOutcome {
@@ -101,7 +105,7 @@ export function printSummary(io: CliIO, outcomes: readonly UnitOutcome[], o: { j
     io.stdout.write(`${line(header)}\n${table.map(line).join('\n')}\n`);
   }
   for (const x of outcomes) {
-    if (x.ok && x.change !== 'conflict') continue;
+    if (x.ok && x.change !== 'conflict' && x.change !== 'kept') continue;
     if (x.error) io.stderr.write(`${x.name}: ${x.error}${x.result ? ` (result: ${x.result})` : ''}\n`);
     for (const d of x.diff ?? []) io.stderr.write(`    ${d}\n`);
     if (x.journal?.length) io.stderr.write(`  last journal lines of ${x.name}:\n${x.journal.map((l) => `    ${l}`).join('\n')}\n`);

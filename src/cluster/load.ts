@@ -108,8 +108,12 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: Servic
     if (s.containerName !== undefined && other !== undefined) p.add(['services', s.name, 'container_name'], `container name "${s.containerName}" is already used by service "${other}"`, 'give each service its own container_name');
     if (s.containerName !== undefined) containerNames.set(s.containerName, s.name);
   }
-  // A service named `X-discovery` would collide with the discovery sidekick of service X.
+  // A service named `X-discovery` would collide with the discovery sidekick of service X; `fleetkit-*` names
+  // are fleetkit's own host units (agent, hosts), which every cluster renders.
   for (const s of out) {
+    if (s.name.startsWith('fleetkit-')) {
+      p.add(['services', s.name], `service name "${s.name}" is reserved: fleetkit-* units are fleetkit's own (agent, hosts)`, 'rename the service', 'key');
+    }
     if (s.announce && byName.has(`${s.name}-discovery`)) {
       p.add(['services', `${s.name}-discovery`], `service name "${s.name}-discovery" collides with the discovery unit of service "${s.name}"`, 'rename one of the two services', 'key');
     }

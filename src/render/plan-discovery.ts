@@ -43,7 +43,9 @@ export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, containe
   const a = ['announce', '--key', withSpecifiers(announce.key, ['i', 'H', 'l', 'm']), '--container', container];
   if (announce.port !== undefined) a.push('--port', String(announce.port));
   a.push('--ttl', `${announce.ttl}s`, '--hostname', withSpecifiers(announce.hostname, ['i', 'l']));
-  a.push('--state-dir', spec.runtime.stateDir);
+  // --no-wait: the sidekick is active as soon as the agent holds the registration. fleetctl start gives a
+  // unit 2 s to be active once fleet says launched, and the container it announces may still be starting.
+  a.push('--state-dir', spec.runtime.stateDir, '--no-wait');
   return a;
 }
 

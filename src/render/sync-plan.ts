@@ -5,6 +5,7 @@
  */
 import type { RenderedUnit } from './render.js';
 import { GENERATED_MARK } from './view-parts.js';
+import { clusterOfText } from '../unit/cluster-marker.js';
 
 export interface SyncPlan {
   /** Rendered files absent from the directory. */
@@ -21,8 +22,12 @@ export function isGenerated(text: string): boolean {
   return text.startsWith(GENERATED_MARK);
 }
 
-/** Compares `files` with `existing` (file name → text of the files now in the directory). */
-export function planSync(files: readonly RenderedUnit[], existing: ReadonlyMap<string, string>): SyncPlan {
+/**
+ * Compares `files` with `existing` (file name → text of the files now in the directory). Only files of
+ * `cluster` (their `[X-Fleetkit] Cluster=` mark) can be stale: another cluster's units in a shared directory
+ * are not this render's to remove.
+ */
+export function planSync(files: readonly RenderedUnit[], existing: ReadonlyMap<string, string>, cluster: string): SyncPlan {
   const missing: RenderedUnit[] = [];
   const changed: RenderedUnit[] = [];
   const unchanged: RenderedUnit[] = [];
@@ -34,6 +39,6 @@ export function planSync(files: readonly RenderedUnit[], existing: ReadonlyMap<s
     else if (old === f.text) unchanged.push(f);
     else changed.push(f);
   }
-  const stale = [...existing].filter(([path, text]) => !rendered.has(path) && isGenerated(text)).map(([p]) => p).sort();
+  const stale = [...existing].filter(([path, text]) => !rendered.has(path) && isGenerated(text) && clusterOfText(text) === cluster).map(([p]) => p).sort();
   return { missing, changed, unchanged, stale };
 }

@@ -82,7 +82,7 @@ t.test('--check: 0 in sync, 1 with a diff, missing and stale files listed', asyn
   const file = join(dir, 'units/web@.service');
   writeFileSync(file, readFileSync(file, 'utf8').replace('Restart=no', 'Restart=always'));
   rmSync(join(dir, 'units/db@.service'));
-  writeFileSync(join(dir, 'units/old@.service'), `${MARK}\n[Service]\nExecStart=/bin/true\n`);
+  writeFileSync(join(dir, 'units/old@.service'), `${MARK}\n[Service]\nExecStart=/bin/true\n\n[X-Fleetkit]\nCluster=demo\n`);
   const r = await gen(dir, '--check');
   t.equal(r.code, 1);
   t.match(r.out, '--- a/units/web@.service\n+++ b/units/web@.service\n');
@@ -96,7 +96,7 @@ t.test('--check: 0 in sync, 1 with a diff, missing and stale files listed', asyn
 t.test('stale files are reported; --prune removes only files fleetkit generated', async (t) => {
   const dir = workdir(t);
   mkdirSync(join(dir, 'units'));
-  writeFileSync(join(dir, 'units/old@.service'), `${MARK}\n[Service]\nExecStart=/bin/true\n`);
+  writeFileSync(join(dir, 'units/old@.service'), `${MARK}\n[Service]\nExecStart=/bin/true\n\n[X-Fleetkit]\nCluster=demo\n`);
   writeFileSync(join(dir, 'units/hand.service'), '[Service]\nExecStart=/bin/true\n');
   const r = await gen(dir);
   t.equal(r.code, 0);
