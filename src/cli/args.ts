@@ -36,13 +36,27 @@ export function attachDashValues(argv: readonly string[], options: OptionSpec): 
   return out;
 }
 
+/** Other spellings of an option, kept working: `--no-block` is systemctl's name for not waiting. */
+const ALIASES: Readonly<Record<string, string>> = { 'no-block': 'no-wait' };
+
+/** Rewrites an alias to its option when the command has that option (and not the alias itself). */
+export function resolveAliases(argv: readonly string[], options: OptionSpec): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => {
+    if (end >= 0 && i >= end) return a;
+    const m = /^--([^=]+)(=.*)?$/.exec(a);
+    const target = m ? ALIASES[m[1]!] : undefined;
+    return target && options[target] && !options[m![1]!] ? `--${target}${m![2] ?? ''}` : a;
+  });
+}
+
 /**
  * Parses `argv` for `command`. Positionals are allowed; `--` ends options. The error names no command:
  * the caller's report puts `command:` in front once.
  */
 export function parseCommandArgs<T extends OptionSpec>(command: string, argv: readonly string[], options: T) {
   try {
-    return parseArgs({ args: attachDashValues(argv, options), options, allowPositionals: true, strict: true });
+    return parseArgs({ args: attachDashValues(resolveAliases(argv, options), options), options, allowPositionals: true, strict: true });
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(msg, `run '${command} --help' for the options`);

@@ -5,7 +5,7 @@
  */
 import { run } from './gen-units.js';
 import { processIO } from './io.js';
-import { reportError } from './main.js';
+import { reportError } from './report-error.js';
 
 /** Runs `gen-units ARGV` and sets the exit code (stdout drains before the process exits). */
 export function runGenUnits(argv: readonly string[]): void {

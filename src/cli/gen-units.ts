@@ -17,6 +17,7 @@ import { intOption, parseCommandArgs } from './args.js';
 import { machineFitProblems } from '../render/machine-fit.js';
 import { targetHelp, targetOption, withTarget } from './target-option.js';
 import type { CliIO, Command } from './io.js';
+import { VERSION } from './version.js';
 
 const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME] [--machines N]
 
@@ -36,6 +37,7 @@ ${targetHelp()}
                  them, such as more mutually conflicting instances than machines, which fleetctl start
                  would wait on forever
   -h, --help     this text
+  --version      the version
 
 Exit codes: 0 done (or --check found no difference), 1 --check found differences or a write failed,
 2 bad arguments or a bad spec (FILE:LINE:COL: PATH: MESSAGE).
@@ -53,13 +55,18 @@ export const run: Command = async (argv, io) => {
     target: { type: 'string' },
     machines: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
   if (values.help) {
     io.stdout.write(HELP);
     return ExitCode.ok;
   }
-  if (positionals.length > 1) throw new UsageError(`gen-units: one spec file at most, got ${positionals.length}`, `run 'gen-units --help'`);
-  if (values.stdout && (values.check || values.prune)) throw new UsageError('gen-units: --stdout cannot be combined with --check or --prune');
+  if (values.version) {
+    io.stdout.write(`gen-units (fleetkit) ${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`one spec file at most, got ${positionals.length}`, `run 'gen-units --help'`);
+  if (values.stdout && (values.check || values.prune)) throw new UsageError('--stdout cannot be combined with --check or --prune');
 
   const specArg = positionals[0] ?? 'cluster.yaml';
   const outArg = values.out ?? 'units';

@@ -2,35 +2,25 @@
  * fleetkit's command dispatcher. Each command lives in its own file and is imported only when it runs, so
  * `gen-units` never pays for etcd, dbus or docker clients.
  */
-import { ExitCode, isFleetkitError } from '../errors.js';
-import type { CliIO, Command } from './io.js';
+import { ExitCode } from '../errors.js';
+import { commands } from './commands.js';
+import type { CliIO } from './io.js';
+import { reportError } from './report-error.js';
+import { VERSION } from './version.js';
 
-type Loader = () => Promise<{ run: Command }>;
-
-/** Command name → module. Names follow fleetctl's verbs where fleetctl has one. */
-const commands: Record<string, { load: Loader; summary: string }> = {
-  gen: { load: () => import('./gen-units.js'), summary: 'render units from cluster.yaml (same as gen-units)' },
-  load: { load: () => import('./load.js'), summary: 'submit units to fleet (or systemd) and start them' },
-  start: { load: () => import('./start.js'), summary: 'start units' },
-  stop: { load: () => import('./stop.js'), summary: 'stop units' },
-  unload: { load: () => import('./unload.js'), summary: 'unload units (fleet: inactive)' },
-  destroy: { load: () => import('./destroy.js'), summary: 'stop and remove units' },
-  announce: { load: () => import('./announce.js'), summary: 'register a container with the host agent (sidekick)' },
-  agent: { load: () => import('./agent.js'), summary: 'per-host announce agent (global unit)' },
-  'watch-hosts': { load: () => import('./watch-hosts.js'), summary: 'keep a hosts file in step with etcd' },
-  'cloud-config': { load: () => import('./cloud-config.js'), summary: 'CoreOS cloud-config or Butane for a machine' },
-  status: { load: () => import('./status.js'), summary: 'what runs where, and what is announced' },
-  logs: { load: () => import('./logs.js'), summary: 'journal lines of a unit or service' },
-  events: { load: () => import('./events.js'), summary: 'one stream of unit, announcement and machine changes' },
-};
-
-/** The package version, kept in one place. */
-export const VERSION = '0.1.0';
+export { reportError } from './report-error.js';
+export { VERSION } from './version.js';
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   const lines = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
-  return `usage: fleetkit COMMAND [ARGS…]\n\ncommands:\n${lines.join('\n')}\n\n'fleetkit COMMAND --help' for a command's options.\n`;
+  return `usage: fleetkit COMMAND [ARGS…]\n\ncommands:\n${lines.join('\n')}\n  ${'completion'.padEnd(width)}  bash, zsh or fish completion script\n\n'fleetkit help COMMAND' or 'fleetkit COMMAND --help' for a command's options.\n`;
+}
+
+/** True when ARGS (before `--`) ask for JSON and the command has --json: failures are JSON then too. */
+function wantsJson(name: string, args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return Boolean(commands[name]?.json) && (end < 0 ? args : args.slice(0, end)).includes('--json');
 }
 
 /**
@@ -39,6 +29,18 @@ function usage(): string {
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) {
+    if (rest[0] !== 'completion' && !commands[rest[0]]) return unknownCommand(rest[0], io);
+    return main([rest[0], '--help'], io);
+  }
+  if (name === 'completion') {
+    try {
+      const { run } = await import('./completion.js');
+      return await run(rest, io);
+    } catch (e) {
+      return reportError(e, 'fleetkit completion', io);
+    }
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(usage());
     return name === undefined ? ExitCode.usage : ExitCode.ok;
@@ -48,25 +50,16 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return ExitCode.ok;
   }
   const command = commands[name];
-  if (!command) {
-    io.stderr.write(`fleetkit: unknown command "${name}"\n  hint: run 'fleetkit --help' for the list\n`);
-    return ExitCode.usage;
-  }
+  if (!command) return unknownCommand(name, io);
   try {
     const mod = await command.load();
     return await mod.run(rest, io);
   } catch (e) {
-    return reportError(e, `fleetkit ${name}`, io);
+    return reportError(e, `fleetkit ${name}`, io, { json: wantsJson(name, rest) });
   }
 }
 
-/** Prints an error the way every command does and returns its exit code. */
-export function reportError(e: unknown, prefix: string, io: CliIO): number {
-  if (isFleetkitError(e)) {
-    io.stderr.write(`${prefix}: ${e.format()}\n`);
-    return e.exitCode;
-  }
-  const err = e as Error;
-  io.stderr.write(`${prefix}: internal error: ${err?.stack ?? String(e)}\n  hint: this is a bug in fleetkit; please report it\n`);
-  return ExitCode.failed;
+function unknownCommand(name: string, io: CliIO): number {
+  io.stderr.write(`fleetkit: unknown command "${name}"\n  hint: run 'fleetkit --help' for the list\n`);
+  return ExitCode.usage;
 }
