@@ -5,8 +5,13 @@
  *
  * etcd: fleet speaks only etcd's v2 API, fleetkit and flannel ≥0.18 speak v3, so members run etcd 3 with
  * the v2 API enabled (`ETCD_ENABLE_V2=true`) as `etcd-member.service` — the etcd v3 unit of the CoreOS
- * family — rather than the retired `coreos.etcd2` block. Machines whose role is not an etcd member run no
- * etcd and use the spec's endpoints.
+ * family — rather than the retired `coreos.etcd2` block. The version is pinned to a 3.5 (`ETCD_IMAGE_TAG`
+ * where the OS runs the member): etcd 3.6 removed the v2 API, and a member that picked it up would lose
+ * fleet. Machines whose role is not an etcd member run no etcd and use the spec's endpoints.
+ *
+ * etcd keeps its v2 and v3 keyspaces apart, so flannel's network config is written through the API the
+ * machine's flannel reads (`flannelStore`): v2 for the flanneld of Container Linux (target `legacy`), v3 for
+ * current flannel (Flatcar, and the flannel image on Fedora CoreOS).
  */
 import { UsageError } from '../errors.js';
 import type { ClusterSpec, RoleSpec } from '../cluster/types.js';
@@ -21,6 +26,9 @@ export const SYSTEM_IMAGES = {
   flannel: 'docker.io/flannel/flannel:v0.26.1',
   fleet: 'quay.io/coreos/fleet:v1.0.0',
 } as const;
+
+/** The etcd release of SYSTEM_IMAGES.etcd, which members run (`v3.5.17`). */
+export const ETCD_TAG = SYSTEM_IMAGES.etcd.slice(SYSTEM_IMAGES.etcd.lastIndexOf(':') + 1);
 
 /** Which OS family reads the result: Container Linux/Flatcar (cloud-config) or Fedora CoreOS (Butane). */
 export type BootTarget = 'container-linux' | 'fcos';
@@ -93,6 +101,14 @@ function environment(pairs: ReadonlyArray<readonly [string, string]>): UnitOptio
   return pairs.map(([k, v]) => opt('Service', 'Environment', v === MACHINE_ID ? `${k}=${MACHINE_ID}` : quoteEnvironment(k, v)));
 }
 
+/**
+ * The etcd API the machine's flannel reads its config through: the flanneld that Container Linux ships
+ * (target legacy) reads v2 only; flannel from 0.18 on (Flatcar's, and the image on Fedora CoreOS) v3 only.
+ */
+export function flannelStore(spec: ClusterSpec, boot: BootTarget): 'v2' | 'v3' {
+  return boot === 'container-linux' && spec.target === 'legacy' ? 'v2' : 'v3';
+}
+
 function etcdMemberEnv(spec: ClusterSpec, o: MachineOptions, ip: string): Array<[string, string]> {
   // With discovery any unique name works, and the machine id is one; a static list names its members.
   const name = o.etcdName ?? o.hostname ?? (o.initialCluster || o.target === 'fcos' ? undefined : MACHINE_ID);
@@ -115,18 +131,22 @@ function etcdMemberEnv(spec: ClusterSpec, o: MachineOptions, ip: string): Array<
   return env;
 }
 
-/** etcdctl (v3) words for writing flannel's network config, with the spec's TLS settings. */
-function flannelConfigCommand(spec: ClusterSpec, endpoints: string, target: BootTarget): string[] {
+/**
+ * etcdctl words for writing flannel's network config through the API its flannel reads (v2 `set` or v3
+ * `put`, each with its own TLS flag names), with the spec's TLS settings.
+ */
+export function flannelConfigCommand(spec: ClusterSpec, endpoints: string, target: BootTarget): string[] {
   const f = spec.flannel!;
   const config = JSON.stringify({ Network: f.network, SubnetLen: f.subnetLen, Backend: { Type: f.backend } });
   const tls = spec.etcd.tls;
+  const v2 = flannelStore(spec, target) === 'v2';
   const tlsArgs = [
-    ...(tls?.ca ? [`--cacert=${tls.ca}`] : []),
-    ...(tls?.cert ? [`--cert=${tls.cert}`] : []),
-    ...(tls?.key ? [`--key=${tls.key}`] : []),
+    ...(tls?.ca ? [`--${v2 ? 'ca-file' : 'cacert'}=${tls.ca}`] : []),
+    ...(tls?.cert ? [`--${v2 ? 'cert-file' : 'cert'}=${tls.cert}`] : []),
+    ...(tls?.key ? [`--${v2 ? 'key-file' : 'key'}=${tls.key}`] : []),
   ];
-  const etcdctl = ['etcdctl', `--endpoints=${endpoints}`, ...tlsArgs, 'put', `${f.prefix}/config`, config];
-  if (target === 'container-linux') return ['/usr/bin/env', 'ETCDCTL_API=3', `/usr/bin/${etcdctl[0]}`, ...etcdctl.slice(1)];
+  const etcdctl = ['etcdctl', `--endpoints=${endpoints}`, ...tlsArgs, v2 ? 'set' : 'put', `${f.prefix}/config`, config];
+  if (target === 'container-linux') return ['/usr/bin/env', `ETCDCTL_API=${v2 ? 2 : 3}`, `/usr/bin/${etcdctl[0]}`, ...etcdctl.slice(1)];
   const mounts = [tls?.ca, tls?.cert, tls?.key].filter((p): p is string => !!p).map((p) => `--volume=${p}:${p}:ro`);
   return ['/usr/bin/docker', 'run', '--rm', '--net=host', '--env=ETCDCTL_API=3', ...mounts, SYSTEM_IMAGES.etcd, ...etcdctl];
 }
@@ -166,7 +186,8 @@ export function planMachine(spec: ClusterSpec, o: MachineOptions): MachinePlan {
         opt('Install', 'WantedBy', 'multi-user.target'),
       ]) });
     } else {
-      const env = environment(etcdMemberEnv(spec, o, privateIp));
+      // The OS's etcd-member runs the release ETCD_IMAGE_TAG names: pinned, so an OS update cannot bring 3.6.
+      const env = environment([['ETCD_IMAGE_TAG', ETCD_TAG], ...etcdMemberEnv(spec, o, privateIp)]);
       units.push({ name: 'etcd-member.service', start: true, dropIns: [{ name: '20-fleetkit.conf', contents: unitText('20-fleetkit.conf', env) }] });
     }
   }
