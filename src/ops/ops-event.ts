@@ -29,11 +29,14 @@ export interface OpsEvent {
 }
 
 /**
- * The action for a unit whose ActiveState went from `from` (undefined: not seen before) to `to`: `active`
- * is start, `failed` is die (ERROR), `inactive` after running is stop; transitional states are no event.
+ * The action for a unit whose ActiveState went from `from` (undefined: not seen before) to `to` (SubState
+ * `sub`): `active` is start, `failed` is die (ERROR), and so is `activating/auto-restart`: a unit with
+ * `Restart=` that exits is never `failed` between its restarts, so without this a crash loop would show
+ * only as starts. `inactive` after running is stop; other transitional states are no event.
  */
-export function unitStateAction(from: string | undefined, to: string): { action: EventAction; severity: EventSeverity } | undefined {
+export function unitStateAction(from: string | undefined, to: string, sub?: string): { action: EventAction; severity: EventSeverity } | undefined {
   if (from === to) return undefined;
+  if (to === 'activating' && sub === 'auto-restart') return { action: 'die', severity: 'ERROR' };
   if (to === 'active') return { action: 'start', severity: 'INFO' };
   if (to === 'failed') return { action: 'die', severity: 'ERROR' };
   if (to === 'inactive' && (from === 'active' || from === 'deactivating' || from === 'reloading')) return { action: 'stop', severity: 'INFO' };
@@ -49,9 +52,9 @@ export function unitStateEvent(
   sub: string | undefined,
   time: Date,
 ): OpsEvent | undefined {
-  const a = unitStateAction(from, to);
+  const a = unitStateAction(from, to, sub);
   if (!a) return undefined;
-  const verb = a.action === 'start' ? 'started' : a.action === 'die' ? 'failed' : 'stopped';
+  const verb = a.action === 'start' ? 'started' : a.action === 'die' ? (to === 'failed' ? 'failed' : 'exited, restarting') : 'stopped';
   return {
     time: time.toISOString(),
     source: 'unit',

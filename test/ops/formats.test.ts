@@ -107,6 +107,8 @@ t.test('unit state changes → actions', async (t) => {
   t.same(unitStateAction('active', 'failed'), { action: 'die', severity: 'ERROR' });
   t.same(unitStateAction(undefined, 'failed'), { action: 'die', severity: 'ERROR' });
   t.same(unitStateAction('deactivating', 'inactive'), { action: 'stop', severity: 'INFO' });
+  t.same(unitStateAction('active', 'activating', 'auto-restart'), { action: 'die', severity: 'ERROR' }, 'Restart=: exited and waiting to restart is a death');
+  t.equal(unitStateAction('inactive', 'activating', 'start'), undefined, 'an ordinary start is reported when it is active');
   t.equal(unitStateAction('activating', 'inactive'), undefined, 'a start that never ran is no stop');
   t.equal(unitStateAction('active', 'active'), undefined, 'systemd resends unchanged states');
   t.equal(unitStateAction('active', 'deactivating'), undefined);
