@@ -57,13 +57,27 @@ export function formatProblem(p: SpecProblem): string {
   return p.hint ? `${head}\n  hint: ${p.hint}` : head;
 }
 
+/** Formats a warning about a place in a file: as a problem, with `warning:` before the message. */
+export function formatWarning(p: SpecProblem): string {
+  return formatProblem({ ...p, message: `warning: ${p.message}` });
+}
+
+/**
+ * Problems in reading order: by file (in the order files first appear: the spec, then the env files it
+ * names), then by line and column.
+ */
+export function sortProblems(problems: readonly SpecProblem[]): SpecProblem[] {
+  const files = [...new Set(problems.map((p) => p.file))];
+  return [...problems].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0));
+}
+
 /** A spec (cluster.yaml) that cannot be used. Carries every problem found, so a user fixes all in one pass. */
 export class SpecError extends FleetkitError {
   readonly problems: readonly SpecProblem[];
 
   constructor(problems: readonly SpecProblem[]) {
     // In file order, as a reader goes through the file (checks run in another order).
-    const sorted = [...problems].sort((a, b) => (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0));
+    const sorted = sortProblems(problems);
     const first = sorted[0];
     super('ERR_SPEC', first ? formatProblem(first) : 'invalid spec', { exitCode: ExitCode.usage });
     this.problems = sorted;

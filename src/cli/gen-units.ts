@@ -9,22 +9,26 @@ import { syncDirSync, writeFileSafeSync } from '../fs/write-file-safe.js';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ExitCode, FleetkitError, isFleetkitError, UsageError } from '../errors.js';
-import { loadSpec } from '../cluster/load.js';
 import { renderCluster, type RenderedUnit } from '../render/render.js';
 import { planSync } from '../render/sync-plan.js';
 import { unifiedDiff } from '../render/unified-diff.js';
 import { intOption, parseCommandArgs } from './args.js';
 import { machineFitProblems } from '../render/machine-fit.js';
 import { targetHelp, targetOption, withTarget } from './target-option.js';
+import { CLUSTER_FLAGS_HELP, clusterFlagSpec, loadClusterFile } from './cluster-flags.js';
 import type { CliIO, Command } from './io.js';
 import { VERSION } from './version.js';
 
-const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME] [--machines N]
+const HELP = `usage: gen-units [SPEC] [-o DIR] [--stdout] [--check] [--prune] [--target NAME] [--machines N] [-p NAME] [--env-file FILE]
 
-Renders SPEC (default ./cluster.yaml) into systemd/fleet unit files in DIR (default ./units) and prints one
-path per unit to start, instances included (DIR/web@2.service, which fleetctl resolves from DIR/web@.service):
+Renders SPEC into systemd/fleet unit files in DIR (default ./units) and prints one path per unit to start,
+instances included (DIR/web@2.service, which fleetctl resolves from DIR/web@.service):
 
-  gen-units cluster.yaml | xargs fleetctl start
+  gen-units compose.yaml | xargs fleetctl start
+
+SPEC is a Compose file; "-" reads it from standard input; without SPEC, compose.yaml, compose.yml,
+docker-compose.yml, docker-compose.yaml or cluster.yaml is looked for here and in the parent directories.
+\${VAR} in it is replaced as docker compose does (the shell's environment over .env beside the file).
 
   -o, --out DIR  where to write the units (default ./units)
   --stdout       print the unit texts instead of writing them, each after a "# ==> NAME <==" line
@@ -36,6 +40,7 @@ ${targetHelp()}
   --machines N   the fleet has N machines: refuse (exit 2, nothing written) a spec that cannot be placed on
                  them, such as more mutually conflicting instances than machines, which fleetctl start
                  would wait on forever
+${CLUSTER_FLAGS_HELP}
   -h, --help     this text
   --version      the version
 
@@ -56,6 +61,7 @@ export const run: Command = async (argv, io) => {
     machines: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
+    ...clusterFlagSpec,
   });
   if (values.help) {
     io.stdout.write(HELP);
@@ -68,9 +74,10 @@ export const run: Command = async (argv, io) => {
   if (positionals.length > 1) throw new UsageError(`one spec file at most, got ${positionals.length}`, `run 'gen-units --help'`);
   if (values.stdout && (values.check || values.prune)) throw new UsageError('--stdout cannot be combined with --check or --prune');
 
-  const specArg = positionals[0] ?? 'cluster.yaml';
   const outArg = values.out ?? 'units';
-  const spec = withTarget(await loadSpec(resolveIn(io, specArg)), targetOption(values.target, 'gen-units'));
+  const loaded = await loadClusterFile(positionals[0], values, io);
+  const specArg = loaded.shown;
+  const spec = withTarget(loaded.spec, targetOption(values.target, 'gen-units'));
   const result = renderCluster(spec);
   for (const w of result.warnings) io.stderr.write(`gen-units: warning: ${w}\n`);
   if (values.machines !== undefined) {

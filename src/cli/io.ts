@@ -16,6 +16,8 @@ export interface CliIO {
   readonly cwd: string;
   /** Aborted on SIGINT/SIGTERM: long-running commands (agent, watch-hosts, --watch, -f) stop cleanly. */
   readonly signal: AbortSignal;
+  /** Standard input's whole text (for `-` as the cluster file); absent where there is none to read. */
+  readonly readStdin?: () => Promise<string>;
 }
 
 /** A command: argv after the command name → exit code. Only bin/ calls process.exit. */
@@ -55,5 +57,10 @@ export function closablePipe(stream: NodeJS.WriteStream, onClosed: () => void): 
 export function processIO(control: AbortController | AbortSignal): CliIO {
   const ac = control instanceof AbortController ? control : undefined;
   const stdout = closablePipe(process.stdout, () => ac?.abort());
-  return { stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ac ? ac.signal : (control as AbortSignal) };
+  const readStdin = async (): Promise<string> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  return { stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ac ? ac.signal : (control as AbortSignal), readStdin };
 }

@@ -1,15 +1,20 @@
 /**
- * Loading cluster.yaml: YAML with positions → raw schema (zod/mini) → normalized ClusterSpec. Every problem
- * is collected and thrown together as one SpecError, so a user fixes the whole file in one pass.
- * `parseSpec` is pure; `loadSpec` adds the file read.
+ * Loading a cluster file: YAML with positions → interpolation (as Compose does it, before any check) →
+ * env files → raw schema (zod/mini) → normalized ClusterSpec. Every problem is collected and thrown together
+ * as one SpecError, so a user fixes the whole file in one pass; warnings come back beside the spec.
+ * `parseCluster` reads nothing but the env files a service names (through the context when it gives a reader);
+ * `cluster-file.ts` finds and reads the file itself, `.env` and the variables.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { SpecError, UsageError } from '../errors.js';
+import { SpecError, UsageError, sortProblems, type SpecProblem } from '../errors.js';
 import type { ClusterSpec, ServiceSpec } from './types.js';
-import { clusterSchema, reportIssues, serviceSchema, type RawCluster } from './schema.js';
-import { Problems } from './problems.js';
+import { clusterSchema, fleetkitSchema, FLEETKIT_KEYS, reportIssues, serviceSchema, type RawCluster, type RawFleetkit } from './schema.js';
+import { describeValue, Problems } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
+import { interpolateValues } from './interpolate-values.js';
+import { resolveEnvFiles } from './env-files.js';
 import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeHosts, normalizeRoles, normalizeRuntime } from './normalize-cluster.js';
 import { normalizeService, type ServiceContext } from './normalize-service.js';
 import { normalizeResources } from './normalize-resources.js';
@@ -19,52 +24,139 @@ import { normalizeTarget } from './normalize-target.js';
 const SERVICE_EXTENSIONS = ['x-fleet', 'x-announce', 'x-systemd'];
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
+/** What a cluster file is read with, besides its text. Everything is optional; pure callers give nothing. */
+export interface ClusterContext {
+  /** Variables for interpolation: the shell's environment over `.env`. Default: none. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The shell's own environment (a subset of `env`), for the warning on a `$NAME` that now changes meaning. */
+  readonly shell?: Readonly<Record<string, string | undefined>>;
+  /** Reads an env file named by a service (relative to the directory below); throws Node errors. */
+  readonly readEnvFile?: (path: string) => string;
+  /** From `-p` or COMPOSE_PROJECT_NAME, already checked: it beats `name:`. */
+  readonly projectName?: string | undefined;
+  /** The directory relative paths in the file are resolved against; default: the file's own. */
+  readonly dir?: string;
+  /** The normalized name of the file's directory: the name when nothing else gives one. */
+  readonly directoryName?: string | undefined;
+  /** Problems and warnings found before the file itself (in `.env`), reported with the file's own. */
+  readonly problems?: readonly SpecProblem[];
+  readonly warnings?: readonly SpecProblem[];
+}
+
+/** A loaded cluster and the warnings its file gave. */
+export interface ParsedCluster {
+  readonly spec: ClusterSpec;
+  readonly warnings: readonly SpecProblem[];
+}
+
 /** Parses and validates spec text; `file` is used in messages. Throws SpecError with every problem found. */
-export function parseSpec(text: string, file: string): ClusterSpec {
+export function parseSpec(text: string, file: string, ctx: ClusterContext = {}): ClusterSpec {
+  return parseCluster(text, file, ctx).spec;
+}
+
+/** Parses and validates a cluster file's text. Throws SpecError with every problem found (and the context's). */
+export function parseCluster(text: string, file: string, ctx: ClusterContext = {}): ParsedCluster {
   const source = parseYamlSource(text, file);
-  if (source.problems.length > 0) throw new SpecError(source.problems);
+  const before = ctx.problems ?? [];
+  if (source.problems.length > 0) throw new SpecError([...source.problems, ...before]);
   const p = new Problems(file, source.map);
-  const data = source.data;
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    p.add([], 'expected a mapping with name: and services:', 'start from examples/seed/cluster.yaml');
-    throw new SpecError(p.list);
+  p.warnings.push(...(ctx.warnings ?? []));
+  // The file's own problems first, then those of .env and the env files it names.
+  const fail = (): never => {
+    throw new SpecError([...p.list.filter((x) => x.file === file), ...before, ...p.list.filter((x) => x.file !== file)]);
+  };
+  if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
+    p.add([], 'expected a mapping with services:', 'start from examples/seed/cluster.yaml');
+    fail();
   }
+  const env = ctx.env ?? {};
+  const shell = ctx.shell ?? {};
+  const data = interpolateValues(source.data as Record<string, unknown>, { lookup: (n) => env[n], fromShell: (n) => shell[n] !== undefined }, p);
+  // Env files are read beside the cluster file unless the caller reads them (stdin, tests).
+  const readEnvFile = ctx.readEnvFile ?? ((f: string) => readFileSync(resolve(ctx.dir ?? dirname(file), f), 'utf8'));
+  resolveEnvFiles(data, file, { read: readEnvFile, lookup: (n) => env[n] }, p);
   // Compose's top-level `x-` fields hold YAML anchors; they are allowed and ignored, except our own keys.
   const top: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
     if (SERVICE_EXTENSIONS.includes(k)) p.add([k], `${k} belongs under a service, not at the top level`, `move it to services.NAME.${k}`, 'key');
-    else if (!k.startsWith('x-')) top[k] = v;
+    else if (!k.startsWith('x-') && !(FLEETKIT_KEYS as readonly string[]).includes(k)) top[k] = v;
   }
   const parsed = clusterSchema.safeParse(top, { reportInput: true });
   if (!parsed.success) reportIssues(p, [], parsed.error.issues, clusterSchema);
   const raw: Partial<RawCluster> = parsed.success ? parsed.data : pickValid(top);
-  const name = typeof raw.name === 'string' ? raw.name : 'cluster';
-  if (typeof raw.name === 'string') checkClusterName(raw.name, p);
-  const etcd = normalizeEtcd(parsed.success ? raw.etcd : undefined, p);
-  const dir = dirname(resolve(file));
+  const own = fleetkitSettings(data, p);
+  const name = clusterName(raw, 'name' in top, ctx, p);
+  const etcd = normalizeEtcd(own.raw.etcd, own.at('etcd'));
+  const dir = ctx.dir ?? dirname(resolve(file));
   const resources = normalizeResources(parsed.success ? raw : {}, dir, p);
   const services = normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p);
   const spec: ClusterSpec = {
     file,
     name,
     etcd,
-    flannel: parsed.success ? normalizeFlannel(raw.flannel, p) : undefined,
-    runtime: normalizeRuntime(parsed.success ? raw.runtime : undefined, p),
-    hosts: normalizeHosts(parsed.success ? raw.hosts : undefined, p),
+    flannel: normalizeFlannel(own.raw.flannel, own.at('flannel')),
+    runtime: normalizeRuntime(own.raw.runtime, own.at('runtime')),
+    hosts: normalizeHosts(own.raw.hosts, own.at('hosts')),
     services,
-    roles: parsed.success ? normalizeRoles(raw.roles, p) : [],
-    target: normalizeTarget((data as Record<string, unknown>)['x-fleetkit'], p),
-    warnings: p.warnings,
+    roles: normalizeRoles(own.raw.roles, own.at('roles')),
+    target: normalizeTarget(data['x-fleetkit'], p),
+    warnings: sortProblems(p.warnings),
   };
-  if (p.count > 0) throw new SpecError(p.list);
-  return spec;
+  if (p.count > 0 || before.length > 0) fail();
+  return { spec, warnings: spec.warnings };
+}
+
+/**
+ * fleetkit's settings, from `x-fleetkit:` and from the old top-level keys (read with a deprecation warning,
+ * since `docker compose` refuses unknown top-level keys). `at(key)` records problems where the key was
+ * written. When the settings have type problems they are reported and the defaults are used.
+ */
+function fleetkitSettings(data: Record<string, unknown>, p: Problems): { raw: Partial<RawFleetkit>; at: (key: string) => Problems } {
+  const x = data['x-fleetkit'];
+  const inX = x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
+  if (x !== undefined && x !== null && inX !== x) p.add(['x-fleetkit'], `expected a mapping, got ${describeValue(x)}`, 'write e.g. x-fleetkit: { etcd: { endpoints: http://10.0.0.1:2379 } }');
+  const merged: Record<string, unknown> = { ...inX };
+  const legacy = new Set<string>();
+  for (const key of FLEETKIT_KEYS) {
+    if (!(key in data)) continue;
+    if (key in inX) {
+      p.add([key], `"${key}" is given both here and under x-fleetkit`, `keep x-fleetkit.${key} and remove this one`, 'key');
+      continue;
+    }
+    p.warn([key], `top-level "${key}" is deprecated: fleetkit's own keys go under x-fleetkit, which docker compose also accepts`, `move it: x-fleetkit: { ${key}: … }`, 'key');
+    merged[key] = data[key];
+    legacy.add(key);
+  }
+  const at = (key: string): Problems => (legacy.has(key) ? p : p.under(['x-fleetkit']));
+  const parsed = fleetkitSchema.safeParse(merged, { reportInput: true });
+  if (parsed.success) return { raw: parsed.data, at };
+  for (const issue of parsed.error.issues) reportIssues(at(String(issue.path[0] ?? '')), [], [issue], fleetkitSchema);
+  return { raw: {}, at };
+}
+
+/** The cluster's name: `-p`/COMPOSE_PROJECT_NAME, then `name:`, then the directory's name. */
+function clusterName(raw: Partial<RawCluster>, named: boolean, ctx: ClusterContext, p: Problems): string {
+  if (ctx.projectName) return ctx.projectName;
+  // A `name:` of the wrong type is already reported by the schema.
+  if (named && typeof raw.name !== 'string') return 'cluster';
+  if (typeof raw.name === 'string') {
+    checkClusterName(raw.name, p);
+    return raw.name;
+  }
+  const dir = ctx.directoryName;
+  if (dir !== undefined && dir !== '') {
+    checkClusterName(dir, p, 'directory');
+    return dir;
+  }
+  p.add([], 'the cluster has no name', 'add name: NAME at the top, or pass -p NAME (or set COMPOSE_PROJECT_NAME)');
+  return 'cluster';
 }
 
 /** When the top level has type problems, keep what is still usable so that services are checked too. */
 function pickValid(top: Record<string, unknown>): Partial<RawCluster> {
   const services = top.services;
   const okServices = services !== null && typeof services === 'object' && !Array.isArray(services);
-  return { name: typeof top.name === 'string' ? top.name : undefined, services: okServices ? (services as Record<string, unknown>) : undefined } as Partial<RawCluster>;
+  return { name: typeof top.name === 'string' ? top.name : undefined, services: okServices ? (services as Record<string, unknown>) : undefined };
 }
 
 function normalizeServices(raw: Record<string, unknown> | undefined, ctx: ServiceContext, p: Problems): ServiceSpec[] {
@@ -133,16 +225,16 @@ function describeName(name: string): string {
   return JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name);
 }
 
-/** Reads and parses a spec file. A missing or unreadable file is a UsageError with a hint. */
-export async function loadSpec(path: string): Promise<ClusterSpec> {
+/** Reads and parses a spec file (no variables; env files beside it). A missing or unreadable file is a UsageError. */
+export async function loadSpec(path: string, ctx: ClusterContext = {}): Promise<ClusterSpec> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${path}: no such file`, 'give the spec as an argument (e.g. gen-units examples/seed/cluster.yaml) or run where cluster.yaml is');
-    if (code === 'EISDIR') throw new UsageError(`${path}: is a directory`, `give the file inside it, e.g. ${path.replace(/\/$/, '')}/cluster.yaml`);
+    if (code === 'ENOENT') throw new UsageError(`${path}: no such file`, 'give the spec as an argument (e.g. gen-units examples/seed/cluster.yaml) or run where compose.yaml is');
+    if (code === 'EISDIR') throw new UsageError(`${path}: is a directory`, `give the file inside it, e.g. ${path.replace(/\/$/, '')}/compose.yaml`);
     throw new UsageError(`${path}: cannot read: ${(e as Error).message}`, 'check the path and its permissions');
   }
-  return parseSpec(text, path);
+  return parseSpec(text, path, ctx);
 }

@@ -1,9 +1,10 @@
 /**
- * The top level of a raw (schema-checked) cluster.yaml → ClusterSpec parts: etcd, flannel, runtime, hosts
- * and roles, with defaults filled in. Services are normalized one by one in `normalize-service.ts`.
+ * fleetkit's own settings of a raw (schema-checked) cluster file (`x-fleetkit:`) → ClusterSpec parts: etcd,
+ * flannel, runtime, hosts and roles, with defaults filled in. Paths are relative to `x-fleetkit` (the caller
+ * gives a `Problems` view with the right prefix). Services are normalized one by one in `normalize-service.ts`.
  */
 import type { ClusterSpec, EtcdSpec, FlannelSpec, HostsSpec, RoleSpec, RuntimeSpec } from './types.js';
-import type { RawCluster } from './schema.js';
+import type { RawFleetkit } from './schema.js';
 import { CONTROL, isImageReference, isLabel } from './compose-values.js';
 import { describeValue, type Problems } from './problems.js';
 
@@ -11,12 +12,14 @@ const FLANNEL_BACKENDS = ['vxlan', 'host-gw', 'udp', 'wireguard', 'ipip', 'ipsec
 const KEY_PREFIX = /^(\/[A-Za-z0-9._-]+)+$/;
 
 /** Checks the cluster name: it ends every hosts entry (`host-1.NAME`) and the default etcd keys. */
-export function checkClusterName(name: string, p: Problems): void {
-  if (!isLabel(name)) p.add(['name'], `cluster name ${describeValue(name)} must be an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`, 'write e.g. name: web');
+export function checkClusterName(name: string, p: Problems, from: 'name' | 'directory' = 'name'): void {
+  if (isLabel(name)) return;
+  if (from === 'name') p.add(['name'], `cluster name ${describeValue(name)} must be an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`, 'write e.g. name: web');
+  else p.add([], `the cluster is named after its directory, ${describeValue(name)}, which is not an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`, 'add name: NAME at the top, or pass -p NAME');
 }
 
 /** `etcd:` with defaults: endpoint `http://127.0.0.1:2379`, prefix `/services`. */
-export function normalizeEtcd(raw: RawCluster['etcd'], p: Problems): EtcdSpec {
+export function normalizeEtcd(raw: RawFleetkit['etcd'], p: Problems): EtcdSpec {
   const endpoints = [raw?.endpoints ?? 'http://127.0.0.1:2379'].flat();
   endpoints.forEach((e, i) => {
     let ok = false;
@@ -41,7 +44,7 @@ export function normalizeEtcd(raw: RawCluster['etcd'], p: Problems): EtcdSpec {
 }
 
 /** `flannel:` with defaults (subnetLen 24, backend vxlan, prefix /coreos.com/network); undefined when absent. */
-export function normalizeFlannel(raw: RawCluster['flannel'], p: Problems): FlannelSpec | undefined {
+export function normalizeFlannel(raw: RawFleetkit['flannel'], p: Problems): FlannelSpec | undefined {
   if (!raw) return undefined;
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw.network);
   const octets = m ? m.slice(1, 5).map(Number) : [];
@@ -57,7 +60,7 @@ export function normalizeFlannel(raw: RawCluster['flannel'], p: Problems): Flann
 }
 
 /** `runtime:` with defaults: docker /usr/bin/docker, fleetkit binary /opt/bin/fleetkit, state dir /run/fleetkit. */
-export function normalizeRuntime(raw: RawCluster['runtime'], p: Problems): RuntimeSpec {
+export function normalizeRuntime(raw: RawFleetkit['runtime'], p: Problems): RuntimeSpec {
   const docker = raw?.docker ?? '/usr/bin/docker';
   if (raw?.docker !== undefined) absolute(docker, ['runtime', 'docker'], p);
   const dockerSocket = raw?.dockerSocket;
@@ -80,7 +83,7 @@ export function normalizeRuntime(raw: RawCluster['runtime'], p: Problems): Runti
 }
 
 /** `hosts:` with default file /etc/hosts; `exec` is an argv (no shell). */
-export function normalizeHosts(raw: RawCluster['hosts'], p: Problems): HostsSpec {
+export function normalizeHosts(raw: RawFleetkit['hosts'], p: Problems): HostsSpec {
   const file = raw?.file ?? '/etc/hosts';
   if (raw?.file !== undefined) absolute(file, ['hosts', 'file'], p);
   if (raw?.exec !== undefined) {
@@ -92,7 +95,7 @@ export function normalizeHosts(raw: RawCluster['hosts'], p: Problems): HostsSpec
 }
 
 /** `roles:` → roles in file order, for cloud-config. */
-export function normalizeRoles(raw: RawCluster['roles'], p: Problems): RoleSpec[] {
+export function normalizeRoles(raw: RawFleetkit['roles'], p: Problems): RoleSpec[] {
   return Object.entries(raw ?? {}).map(([name, r]) => {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) p.add(['roles', name], `role name ${describeValue(name)} must be lower-case letters, digits and "-"`, 'write e.g. worker', 'key');
     const metadata = Object.entries(r.metadata ?? {}).map(([k, v]) => [k, String(v)] as const);

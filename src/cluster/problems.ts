@@ -25,28 +25,57 @@ export function formatPath(path: SpecPath): string {
   return out;
 }
 
-/** The problem list of one spec file. */
+/** The problem list of one spec file, and its warnings (things that work, but maybe not as meant). */
 export class Problems {
   readonly list: SpecProblem[] = [];
   /** Located warnings: the spec is used, but something in it does not do all that Compose would. */
   readonly warnings: SpecProblem[] = [];
+  /** Paths whose value is known to be wrong: later checks of them (or inside them) add nothing. */
+  private readonly settled: Set<string> = new Set();
 
   constructor(
     readonly file: string,
     private readonly source: SourceMap,
-  ) {}
+    /** Put in front of every path: the normalizers of `x-fleetkit` parts write paths relative to it. */
+    private readonly prefix: SpecPath = [],
+    shared?: Problems,
+  ) {
+    if (shared) [this.list, this.warnings, this.settled] = [shared.list, shared.warnings, shared.settled];
+  }
+
+  /** A view that records into the same lists, with `prefix` before every path. */
+  under(prefix: SpecPath): Problems {
+    return new Problems(this.file, this.source, [...this.prefix, ...prefix], this);
+  }
 
   /**
    * Records a problem at `path`. `at: 'key'` points at the key (unknown and unsupported keys); otherwise the
    * value. A path with no node of its own (a default, a merged alias) falls back to its nearest ancestor.
    */
   add(path: SpecPath, message: string, hint?: string, at: 'value' | 'key' = 'value'): void {
-    this.list.push({ file: this.file, pos: this.position(path, at), path: formatPath(path), message, hint });
+    const full = [...this.prefix, ...path];
+    for (let n = full.length; n > 0; n--) if (this.settled.has(formatPath(full.slice(0, n)))) return;
+    this.list.push({ file: this.file, pos: this.position(full, at), path: formatPath(full), message, hint });
   }
 
-  /** Records a warning at `path`, located like a problem. */
-  warn(path: SpecPath, message: string, hint?: string): void {
-    this.warnings.push({ file: this.file, pos: this.position(path, 'key'), path: formatPath(path), message, hint });
+  /**
+   * Records a problem at `path` and settles it: a value that could not be interpolated or cast is wrong
+   * already, and what later checks would say about it (its raw text is not an image, …) is noise.
+   */
+  addFinal(path: SpecPath, message: string, hint?: string): void {
+    this.add(path, message, hint);
+    this.settled.add(formatPath([...this.prefix, ...path]));
+  }
+
+  /** Records a warning at `path`, located like a problem (at its key unless `at` says the value). */
+  warn(path: SpecPath, message: string, hint?: string, at: 'value' | 'key' = 'key'): void {
+    const full = [...this.prefix, ...path];
+    this.warnings.push({ file: this.file, pos: this.position(full, at), path: formatPath(full), message, hint });
+  }
+
+  /** Records a problem (or a warning) in another file the spec names, such as an env file, by line. */
+  addIn(file: string, line: number, message: string, hint?: string, kind: 'problem' | 'warning' = 'problem'): void {
+    (kind === 'problem' ? this.list : this.warnings).push({ file, pos: { line, col: 1 }, path: '', message, hint });
   }
 
   /** The number of problems so far: callers compare before/after to know whether a part was valid. */

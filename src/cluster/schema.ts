@@ -13,7 +13,7 @@ export { serviceSchema, type RawService } from './schema-service.js';
 
 /** The top level, without `services` (checked one service at a time) and without `x-` extension fields. */
 export const clusterSchema = z.strictObject({
-  name: str,
+  name: o(str),
   version: o(z.union([z.string(), z.number()])),
   services: z.record(z.string(), z.unknown()),
   volumes: o(z.nullable(z.record(z.string(), volumeSchema))),
@@ -21,6 +21,12 @@ export const clusterSchema = z.strictObject({
   secrets: o(z.nullable(z.record(z.string(), secretSchema))),
   configs: o(z.nullable(z.record(z.string(), configSchema))),
   include: unsupported('fleetkit reads one file', 'put every service in this file'),
+});
+
+/** fleetkit's own settings: `x-fleetkit:` (formerly top-level keys, still read there with a warning). */
+export const fleetkitSchema = z.strictObject({
+  // The hosts the units are for: read and checked by normalize-target.ts.
+  target: o(z.unknown()),
   etcd: o(z.strictObject({
     endpoints: o(strOrList),
     prefix: o(str),
@@ -41,7 +47,11 @@ export const clusterSchema = z.strictObject({
   }))),
 });
 
+/** The keys of `x-fleetkit` that were once top-level keys. */
+export const FLEETKIT_KEYS = ['etcd', 'flannel', 'runtime', 'hosts', 'roles'] as const;
+
 export type RawCluster = z.infer<typeof clusterSchema>;
+export type RawFleetkit = z.infer<typeof fleetkitSchema>;
 
 /** Examples shown in hints when a key has the wrong type, by key name. */
 const EXAMPLES: Record<string, string> = {

@@ -491,7 +491,7 @@ services:
 services:
   a:
     image: nginx
-    x-announce: { key: "/services/$HOME/%i" }
+    x-announce: { key: "/services/$$HOME/%i" }
 `,
     problems: [
       ["5:24", "services.a.x-announce.key", "key \"/services/$HOME/%i\" may contain only letters, digits, \".\", \"_\", \"-\", \"/\" and %i, %H, %l, %m"],

@@ -80,7 +80,6 @@ t.test('volumes, environment, labels, command strings', async (t) => {
       '    labels: ["tier=web", "flag"]',
       `    command: sh -c 'echo "a b"' x\\ y "q\\"uote"`,
       '    entrypoint: ["/bin/tini", "--"]',
-      '    env_file: /etc/app.env',
       '    scale: 3',
       '    user: 1000',
       '    working_dir: /app',
@@ -101,7 +100,6 @@ t.test('volumes, environment, labels, command strings', async (t) => {
   t.same(s.labels, [['tier', 'web'], ['flag', '']]);
   t.same(s.command, ['sh', '-c', 'echo "a b"', 'x y', 'q"uote']);
   t.same(s.entrypoint, ['/bin/tini', '--']);
-  t.same(s.envFiles, ['/etc/app.env']);
   t.equal(s.replicas, 3);
   t.equal(s.user, '1000');
   t.equal(s.restart, 'unless-stopped');
@@ -128,10 +126,10 @@ t.test('x-fleet and x-announce defaults', async (t) => {
 
 t.test('values accepted on purpose: the renderer quotes them', async (t) => {
   const s = one(
-    '    environment: { CERT: "line1\\nline2", PCT: "100%", DOLLAR: "$HOME and $$", SPEC: "%i" }\n' +
-      '    command: ["sh", "-c", "echo $HOME; date +%s\\necho next"]\n' +
+    '    environment: { CERT: "line1\\nline2", PCT: "100%", DOLLAR: "$$HOME and $$$$", SPEC: "%i" }\n' +
+      '    command: ["sh", "-c", "echo $$HOME; date +%s\\necho next"]\n' +
       '    labels: { note: "50% off $5" }\n' +
-      '    x-systemd: { Service: { Environment: ["A=%i", "B=$$x"] }, Unit: { After: flanneld.service } }\n',
+      '    x-systemd: { Service: { Environment: ["A=%i", "B=$$$$x"] }, Unit: { After: flanneld.service } }\n',
   );
   t.same(s.environment, [['CERT', 'line1\nline2'], ['PCT', '100%'], ['DOLLAR', '$HOME and $$'], ['SPEC', '%i']], 'kept literally');
   t.same(s.command, ['sh', '-c', 'echo $HOME; date +%s\necho next']);

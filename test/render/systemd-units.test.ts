@@ -38,9 +38,9 @@ runtime: { docker: ${docker}, fleetkit: { binary: ${fleetkit} } }
 services:
   ${svc}:
     image: local/busybox:latest
-    command: ["/bin/echo", "100% \\"quoted\\" $HOME \${USER} a;b", ";", "%i %n"]
+    command: ["/bin/echo", "100% \\"quoted\\" $$HOME $\${USER} a;b", ";", "%i %n"]
     environment: { PRICE: "$5 and 50%", "EMPTY": "" }
-    labels: { note: "it's $$ 100%" }
+    labels: { note: "it's $$$$ 100%" }
     restart: always
     x-announce: { port: 80, key: "/services/proof/${svc}/%i" }
     x-systemd: { Service: { RestartSec: "1" } }
