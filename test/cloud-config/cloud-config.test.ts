@@ -1,7 +1,7 @@
 // fleetkit cloud-config: golden files for both examples in both formats, pinned key lines, schema checks
 // that can fail, and bad input turned into plain sentences.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,7 @@ t.test('metadata no role can satisfy is warned about', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const spec = readFileSync(join(root, LARGE), 'utf8').replace('constraints: ["node.labels.disk == ssd"]', 'constraints: ["node.labels.disk == nvme"]');
   writeFileSync(join(dir, 'cluster.yaml'), spec);
+  for (const f of ['web.env', 'db.env']) copyFileSync(join(root, 'examples/large', f), join(dir, f));
   const r = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web']);
   t.equal(r.code, 0);
   t.match(r.stderr, /warning: service "db" needs machine metadata role=db and disk=nvme, which no role \(etcd, web, db\) has/);
@@ -129,6 +130,7 @@ t.test('secrets: embedded only on request, in files of mode 0600', async (t) => 
   for (const f of ['ca.pem', 'client.pem', 'client-key.pem']) writeFileSync(join(dir, f), `-----BEGIN ${f}-----\nSECRET-${f}\n`);
   const spec = readFileSync(join(root, LARGE), 'utf8').replaceAll('/etc/ssl/etcd/', `${dir}/`);
   writeFileSync(join(dir, 'cluster.yaml'), spec);
+  for (const f of ['web.env', 'db.env']) copyFileSync(join(root, 'examples/large', f), join(dir, f));
   const plain = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web']);
   t.notMatch(plain.stdout, /SECRET-/, 'without --embed-secrets no secret is read into the output');
   const out = join(dir, 'user-data');

@@ -116,15 +116,15 @@ export async function prepareCluster(dir: string, o: ClusterOptions): Promise<Cl
   await chmod(files.fleetkit, 0o755);
 
   const doc = parseDocument(await readFile(EXAMPLE, 'utf8'));
-  const oldHosts = String(doc.getIn(['hosts', 'file']));
-  doc.setIn(['etcd', 'endpoints'], [...o.etcd]);
-  doc.setIn(['etcd', 'prefix'], o.prefix);
+  const oldHosts = String(doc.getIn(['x-fleetkit', 'hosts', 'file']));
+  doc.setIn(['x-fleetkit', 'etcd', 'endpoints'], [...o.etcd]);
+  doc.setIn(['x-fleetkit', 'etcd', 'prefix'], o.prefix);
   // As an operator would say it: every unit that runs docker gets it as DOCKER_HOST, fleetkit's agent as
   // --docker-host (or mounted, in the image form).
-  doc.setIn(['runtime', 'dockerSocket'], o.dockerSocket);
-  doc.setIn(['runtime', 'fleetkit'], doc.createNode(o.form === 'image' ? { image: IMAGE } : { binary: files.fleetkit }));
-  doc.setIn(['runtime', 'stateDir'], files.stateDir);
-  doc.setIn(['hosts', 'file'], files.hostsFile);
+  doc.setIn(['x-fleetkit', 'runtime', 'dockerSocket'], o.dockerSocket);
+  doc.setIn(['x-fleetkit', 'runtime', 'fleetkit'], doc.createNode(o.form === 'image' ? { image: IMAGE } : { binary: files.fleetkit }));
+  doc.setIn(['x-fleetkit', 'runtime', 'stateDir'], files.stateDir);
+  doc.setIn(['x-fleetkit', 'hosts', 'file'], files.hostsFile);
   const volumes = doc.getIn(['services', 'client', 'volumes']) as { items: { value: unknown }[] } | undefined;
   const mount = volumes?.items.findIndex((v) => String(v.value).startsWith(`${oldHosts}:`)) ?? -1;
   if (mount < 0) throw new Error(`${EXAMPLE}: services.client.volumes has no mount of ${oldHosts}`);
