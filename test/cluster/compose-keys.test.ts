@@ -56,12 +56,10 @@ t.test('paths: relative ones resolve against the file\'s directory; secrets and 
   const top = 'secrets: { db_pw: { file: ./secrets/db.txt } }\nconfigs: { nginx: { file: /etc/shop/nginx.conf } }\nvolumes: { data: { name: shop_data }, ext: { external: true } }\n';
   const args = flagsOf([
     '    volumes: ["./html:/usr/share/nginx/html:ro", "../shared:/shared", "data:/data", "ext:/ext", { type: tmpfs, target: /cache, tmpfs: { size: 64m, mode: 1777 } }]',
-    '    env_file: ./app.env',
     '    secrets: [db_pw, { source: db_pw, target: /etc/pw }]',
     '    configs: [{ source: nginx, target: /etc/nginx/nginx.conf }, nginx]', '',
   ].join('\n'), top);
-  t.strictSame(args.filter((w, i) => args[i - 1] === '-v' || args[i - 1] === '--env-file' || w.startsWith('--tmpfs')), [
-    '/srv/stacks/shop/app.env',
+  t.strictSame(args.filter((w, i) => args[i - 1] === '-v' || w.startsWith('--tmpfs')), [
     '/srv/stacks/shop/html:/usr/share/nginx/html:ro', '/srv/stacks/shared:/shared', 'shop_data:/data', 'ext:/ext',
     '/srv/stacks/shop/secrets/db.txt:/run/secrets/db_pw:ro', '/srv/stacks/shop/secrets/db.txt:/etc/pw:ro',
     '/etc/shop/nginx.conf:/etc/nginx/nginx.conf:ro', '/etc/shop/nginx.conf:/nginx:ro',
@@ -91,8 +89,8 @@ t.test('warnings: build beside image, tty and stdin_open', async (t) => {
   const s = spec('    build: .\n    tty: true\n    stdin_open: true\n');
   t.strictSame(s.warnings.map((w) => `${w.pos?.line}:${w.pos?.col} ${w.message}`), [
     '5:5 fleetkit runs the image nginx:1.25 and does not build it',
-    '7:5 there is no stdin under systemd: the container runs without -i',
     '6:5 there is no terminal under systemd (docker run -t would fail there): the container runs without -t',
+    '7:5 there is no stdin under systemd: the container runs without -i',
   ]);
   t.notOk(dockerRunArgs(s.services[0]!, 'a-1').some((w) => w === '-t' || w === '-i' || w === '--tty'), 'no terminal flags');
   t.match(renderCluster(s).warnings[0], /^\/srv\/stacks\/shop\/compose\.yaml:5:5: services\.a\.build: fleetkit runs the image/);
