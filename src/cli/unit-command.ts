@@ -1,16 +1,22 @@
 /**
- * The shared body of `load`, `start`, `stop`, `unload` and `destroy`: one set of options, one way to resolve
- * SPEC / unit files / names, one runner per target (fleet's API, or the local systemd with `--systemd`), one
- * summary. The five command files only name their verb.
+ * The arguments and output of `load`, `start`, `stop`, `unload` and `destroy`: parse the options, open the
+ * UnitHost they name, plan (`src/load/plan.ts`), print the plan with `--dry-run` or execute it
+ * (`src/load/execute.ts`), print the summary. The five command files only name their verb.
  */
 import { ExitCode, UsageError } from '../errors.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
+import { execute } from '../load/execute.js';
+import { failureJournal } from '../load/failure-journal.js';
+import { describePlan, plan, type Verb } from '../load/plan.js';
+import { resolveSelection } from '../load/selection.js';
+import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
+import { openUnitHost } from '../unithost/open-unit-host.js';
 import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
 import { Progress, printSummary } from './unit-report.js';
-import { resolveSelection } from './unit-sources.js';
 import { targetOption } from './target-option.js';
-import type { UnitRunOptions, UnitRunResult, UnitVerb } from './unit-run.js';
+
+type UnitVerb = Verb;
 
 const optionSpec = {
   systemd: { type: 'boolean' },
@@ -24,6 +30,9 @@ const optionSpec = {
   parallel: { type: 'string' },
   wait: { type: 'boolean' },
   'no-wait': { type: 'boolean' },
+  'no-block': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  stable: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
   replace: { type: 'boolean' },
@@ -57,14 +66,20 @@ target:
   --runtime              with --systemd: /run/systemd/system (or $XDG_RUNTIME_DIR/systemd/user)
   --unit-dir DIR         with --systemd: write unit files here (linked when outside systemd's path)
   --journal-dir DIR      with --systemd: journal directory for failure reports (journalctl -D)
-  --settle D             with --systemd: a started unit must still be active after this (default 250ms)
+  --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
 ${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1)\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
   --parallel N           requests/jobs in flight (default 16)
-  --no-wait              do not wait for units to settle
+  --no-wait, --no-block  do not wait for units to settle
   --timeout D            how long to wait (default 60s)
+  --stable D             a unit with Restart= must stay active this long to count as healthy (default 3s);
+                         3 restarts within the wait, or restarting when it ends, is a crash loop
+  --dry-run              print the plan (what would be created, replaced, started, removed) and change nothing
   --json                 one JSON document on stdout
+
+A started unit counts only when healthy: active and not restarting. A crash loop fails the unit at once,
+with its exit status and last journal lines.
 
 exit status: 0 all went well, 1 something failed or differs, 2 bad usage.
 `;
@@ -86,7 +101,7 @@ export function unitCommand(verb: UnitVerb): Command {
     }
     if (v['no-start'] && verb !== 'load') throw new UsageError('--no-start is an option of load');
     if ((v.replace || v.prune) && verb !== 'load' && verb !== 'start') throw new UsageError(`--${v.replace ? 'replace' : 'prune'} is an option of load and start`);
-    if (v.wait && v['no-wait']) throw new UsageError('--wait and --no-wait contradict each other');
+    if (v.wait && (v['no-wait'] || v['no-block'])) throw new UsageError(`--wait and --${v['no-wait'] ? 'no-wait' : 'no-block'} contradict each other`);
     const parallel = intOption('parallel', v.parallel, 16);
     const timeoutMs = durationOption('timeout', v.timeout, 60_000);
     const requestTimeoutMs = durationOption('request-timeout', v['request-timeout'], 10_000);
@@ -97,44 +112,45 @@ export function unitCommand(verb: UnitVerb): Command {
     if (v.prune && sel.kind !== 'spec') throw new UsageError('--prune needs a SPEC: only a spec says which units belong to the cluster');
     const json = Boolean(v.json);
     const warned = new Set<string>();
-    const opts: UnitRunOptions = {
-      replace: Boolean(v.replace),
-      prune: Boolean(v.prune),
-      start: !v['no-start'],
-      wait: !v['no-wait'],
-      timeoutMs,
-      parallel,
-      signal: io.signal,
-      env: io.env,
-      user: Boolean(v.user),
-      runtime: Boolean(v.runtime),
-      unitDir: v['unit-dir'],
-      journalDir: v['journal-dir'],
-      settleMs: durationOption('settle', v.settle, 250),
-      progress: (total, label) => new Progress(io.stderr, total, label, json),
-      warn: (text) => {
-        if (warned.has(text)) return;
-        warned.add(text);
-        io.stderr.write(`warning: ${text}\n`);
-      },
+    const warn = (text: string): void => {
+      if (warned.has(text)) return;
+      warned.add(text);
+      io.stderr.write(`warning: ${text}\n`);
     };
-    if (sel.kind === 'spec') for (const w of sel.warnings) opts.warn(w);
-
-    let result: UnitRunResult;
-    if (v.systemd) {
-      const { runSystemd } = await import('./unit-systemd.js');
-      result = await runSystemd(sel, verb, opts);
-    } else {
-      const { FleetClient } = await import('../fleet/fleet-client.js');
-      const { runFleet } = await import('./unit-fleet.js');
-      const client = new FleetClient({ endpoint: endpoint!, timeoutMs: requestTimeoutMs, maxSockets: parallel, signal: io.signal });
-      try {
-        result = await runFleet(client, sel, verb, opts);
-      } finally {
-        client.close();
+    if (sel.kind === 'spec') for (const w of sel.warnings) warn(w);
+    const wait = !(v['no-wait'] || v['no-block']);
+    const host = await openUnitHost(v.systemd
+      ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env, warn }
+      : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal });
+    let result;
+    try {
+      const desired = sel.kind === 'names' ? undefined : sel.desired.map((d) => ({ desired: d, def: host.definitionOf(d) }));
+      // Only what the plan compares is read: every definition for a spec (stale ones are recognised by their
+      // cluster marker), else just the desired ones.
+      const current = await host.definitions(sel.kind === 'spec' || verb === 'destroy' ? undefined : sel.kind === 'names' ? sel.names : desired!.map((x) => x.def.id));
+      const steps = plan({
+        verb, start: !v['no-start'], replace: Boolean(v.replace), prune: Boolean(v.prune),
+        cluster: sel.kind === 'spec' ? sel.cluster : undefined,
+        desired, names: sel.kind === 'names' ? sel.names : [], current,
+        // fleetkit's own units go last: while the containers' units are unloaded, their sidekicks withdraw
+        // through the agent and watch-hosts writes the removals.
+        removeLast: new Set([AGENT_UNIT, HOSTS_UNIT]),
+      });
+      if (v['dry-run']) {
+        const text = describePlan(steps);
+        io.stdout.write(json ? `${JSON.stringify({ verb, host: host.endpoint, steps }, null, 2)}\n` : `${host.endpoint}: ${verb} would\n${text.map((l) => `  ${l}`).join('\n') || '  change nothing'}\n`);
+        return steps.some((st) => st.kind === 'conflict') ? ExitCode.failed : ExitCode.ok;
       }
+      result = await execute(host, steps, {
+        verb, wait, timeoutMs, parallel, signal: io.signal,
+        desired: desired?.map((x) => ({ desired: x.desired, id: x.def.id })),
+        health: { stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env) },
+        progress: (total, label) => new Progress(io.stderr, total, label, json),
+      });
+    } finally {
+      host.close();
     }
-    const ok = printSummary(io, result.outcomes, { json, verb, stale: result.stale, pruned: opts.prune });
+    const ok = printSummary(io, result.outcomes, { json, verb, stale: result.stale, pruned: Boolean(v.prune) });
     return ok ? ExitCode.ok : ExitCode.failed;
   };
 }

@@ -3,31 +3,9 @@
  * summary table (created / replaced / unchanged / failed …) or, with `--json`, one JSON document.
  */
 import type { CliIO, OutStream } from './io.js';
+import type { UnitOutcome } from '../load/outcome.js';
 
-/** What happened to a unit's definition. */
-export type UnitChange = 'created' | 'replaced' | 'unchanged' | 'conflict' | 'stale' | 'pruned' | 'destroyed' | 'absent' | 'none'
-  /** Not sent, because another unit of the request was refused (nothing is sent then). */
-  | 'skipped'
-  /** Left alone: it belongs to another cluster. */
-  | 'kept';
-
-/** One row of the summary. */
-export interface UnitOutcome {
-  readonly name: string;
-  readonly change: UnitChange;
-  /** The state it ended in (`active`, `loaded`, `inactive`, `failed`, `timeout`…); undefined when not waited for. */
-  readonly state: string | undefined;
-  readonly ok: boolean;
-  readonly machines?: readonly string[];
-  /** Why it failed, one sentence. */
-  readonly error?: string;
-  /** systemd's `Result` of a failed service. */
-  readonly result?: string;
-  /** Last journal lines of a failed unit. */
-  readonly journal?: readonly string[];
-  /** Option lines that differ (`- old`, `+ new`) for a conflict. */
-  readonly diff?: readonly string[];
-}
+export type { UnitChange, UnitOutcome } from '../load/outcome.js';
 
 /** What a row without a definition change counts as, per verb. */
 const DONE: Record<string, string> = { load: 'loaded', start: 'started', stop: 'stopped', unload: 'unloaded', destroy: 'destroyed' };

@@ -64,7 +64,21 @@ const MANAGER_XML = `<node>
 /** A unit object's Properties interface, for `Result`. */
 const PROPS_XML = `<node><interface name="org.freedesktop.DBus.Properties">
  <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="v" direction="out"/></method>
+ <method name="GetAll"><arg type="s" direction="in"/><arg type="a{sv}" direction="out"/></method>
 </interface></node>`;
+
+/** What a service's history says (systemd 235 and later keep NRestarts). */
+export interface ServiceHistory {
+  /** Automatic restarts since the unit was last started by a job. */
+  readonly nRestarts: number | undefined;
+  /** The `Restart=` policy. */
+  readonly restart: string | undefined;
+  readonly result: string | undefined;
+  /** The main process's exit status, when it exited (CLD_EXITED). */
+  readonly exitStatus: number | undefined;
+  /** When the unit last entered `active` (ms since the epoch); undefined when it never did. */
+  readonly activeSince: number | undefined;
+}
 
 /** The bus address for a scope, from the usual environment variables. */
 export function busAddressFor(user: boolean, env: Readonly<Record<string, string | undefined>>): string {
@@ -228,6 +242,32 @@ export class SystemdManager {
       const obj = await this.bus.getProxyObject(DEST, unitPath, PROPS_XML);
       const v = await obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Service', 'Result') as { value: string };
       return v.value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A service's restart count, policy, result, last exit and when it became active; undefined for non-services. */
+  async serviceHistory(unitPath: string): Promise<ServiceHistory | undefined> {
+    try {
+      const obj = await this.bus.getProxyObject(DEST, unitPath, PROPS_XML);
+      const props = obj.getInterface('org.freedesktop.DBus.Properties');
+      const [svc, entered] = await Promise.all([
+        props['GetAll']!('org.freedesktop.systemd1.Service') as Promise<Record<string, { value: unknown }>>,
+        props['Get']!('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp') as Promise<{ value: bigint | number }>,
+      ]);
+      const num = (k: string): number | undefined => (svc[k] === undefined ? undefined : Number(svc[k]!.value));
+      const str = (k: string): string | undefined => (svc[k] === undefined ? undefined : String(svc[k]!.value));
+      // ExecMainCode 1 is CLD_EXITED: ExecMainStatus is then an exit status, not a signal number.
+      const exited = num('ExecMainCode') === 1;
+      const since = Number(entered.value);
+      return {
+        nRestarts: num('NRestarts'),
+        restart: str('Restart'),
+        result: str('Result'),
+        exitStatus: exited ? num('ExecMainStatus') : undefined,
+        activeSince: since > 0 ? Math.floor(since / 1000) : undefined,
+      };
     } catch {
       return undefined;
     }

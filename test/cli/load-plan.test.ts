@@ -3,8 +3,8 @@
  * cluster marker that makes stale units recognisable in fleet and in a unit directory.
  */
 import t from 'tap';
-import { diffLines, findStale, optionLines, planChanges } from '../../src/cli/unit-plan.js';
-import { mapLimit } from '../../src/cli/unit-pool.js';
+import { diffLines, findStale, optionLines, planChanges } from '../../src/load/plan.js';
+import { mapLimit } from '../../src/load/pool.js';
 import { Progress, totalsOf } from '../../src/cli/unit-report.js';
 
 t.test('planChanges: absent → create, same → unchanged, different → replace or conflict', async (t) => {

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { instantiate } from '../fleet/instantiate.js';
 import { isTemplate, templateOf } from '../unit/names.js';
 import { parseUnit } from '../unit/parse.js';
-import type { DesiredUnit } from './unit-plan.js';
+import type { DesiredUnit } from './desired-unit.js';
 import type { UnitFile } from '../unit/model.js';
 import type { TargetName } from '../target/targets.js';
 
@@ -92,8 +92,9 @@ async function looksLikeFile(arg: string, cwd: string, templateExists: (path: st
 
 async function fromSpec(file: string, shown: string, target: TargetName | undefined): Promise<UnitSelection> {
   // Loaded only when a spec is given: unit files and names need neither the YAML stack nor the templates.
-  const [{ loadSpec }, { renderCluster }, { withTarget }] = await Promise.all([import('../cluster/load.js'), import('../render/render.js'), import('./target-option.js')]);
-  const spec = withTarget(await loadSpec(file), target);
+  const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../cluster/load.js'), import('../render/render.js')]);
+  const loaded = await loadSpec(file);
+  const spec = target === undefined ? loaded : { ...loaded, target };
   const out = renderCluster(spec);
   const byName = new Map(out.files.map((f) => [f.name, f]));
   const startNames = out.start.map((s) => basename(s));

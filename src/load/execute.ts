@@ -1,0 +1,147 @@
+/**
+ * Runs a plan on a UnitHost: submits, prunes, moves target states, removes (fleetkit's own units last), then
+ * waits for health (`wait-healthy.ts`) and reports one outcome per unit. The host is an interface: nothing
+ * here knows whether it is fleet or systemd.
+ */
+import { isFleetkitError } from '../errors.js';
+import type { BatchOptions, TargetItem, UnitHost, UnitResult } from '../unithost/unit-host.js';
+import type { DesiredUnit } from './desired-unit.js';
+import type { UnitChange, UnitOutcome } from './outcome.js';
+import { foreignMessage, type Step, type Verb } from './plan.js';
+import { waitHealthy, type HealthOptions } from './wait-healthy.js';
+
+/** A progress display: one call per unit as it settles. */
+export interface ProgressSink {
+  settled(name: string, state: string, ok: boolean, error?: string): void;
+  finish(): void;
+}
+
+export interface ExecuteOptions {
+  readonly verb: Verb;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+  readonly parallel: number;
+  readonly signal: AbortSignal;
+  /** The desired units, in the order rows are shown (load/start/stop/unload of a spec or files). */
+  readonly desired: ReadonlyArray<{ readonly desired: DesiredUnit; readonly id: string }> | undefined;
+  readonly health: Omit<HealthOptions, 'timeoutMs' | 'signal'>;
+  /** A progress display for `total` units. */
+  progress(total: number, label: string): ProgressSink;
+}
+
+/** What a run returns: a row per unit, and the definitions of the cluster no longer in the spec. */
+export interface ExecuteResult {
+  readonly outcomes: readonly UnitOutcome[];
+  readonly stale: readonly string[];
+}
+
+function message(e: unknown): string {
+  return isFleetkitError(e) ? e.message : (e as Error)?.message ?? String(e);
+}
+
+const CHANGE: Record<string, UnitChange> = { create: 'created', replace: 'replaced' };
+
+/** Runs `steps` on `host`. */
+export async function execute(host: UnitHost, steps: readonly Step[], o: ExecuteOptions): Promise<ExecuteResult> {
+  const batch = (label: string, total: number): BatchOptions & { done(): void } => {
+    const progress = o.wait && total > 0 ? o.progress(total, label) : undefined;
+    return {
+      wait: o.wait, timeoutMs: o.timeoutMs, parallel: o.parallel, signal: o.signal,
+      onSettled: (r) => progress?.settled(r.name, r.state ?? '', r.ok, r.error),
+      done: () => progress?.finish(),
+    };
+  };
+  const stale = steps.flatMap((s) => (s.kind === 'stale' ? [s.id] : []));
+  const foreign = steps.flatMap((s) => (s.kind === 'foreign' ? [s] : []));
+  if (foreign.length && (o.verb === 'load' || o.verb === 'start')) {
+    const byName = new Map(foreign.map((f) => [f.name, f]));
+    const rows = (o.desired ?? []).map(({ desired: d }): UnitOutcome => {
+      const f = byName.get(d.unit.name);
+      return f
+        ? { name: d.unit.name, change: 'conflict', state: undefined, ok: false, error: foreignMessage(f.owner, f.ours, 'nothing was changed (rename the service, or give the cluster another name)') }
+        : { name: d.unit.name, change: 'skipped', state: undefined, ok: true };
+    });
+    return { outcomes: rows, stale };
+  }
+  const kept = foreign.map((f): UnitOutcome => ({ name: f.name, change: 'kept', state: undefined, ok: true, error: foreignMessage(f.owner, f.ours, `${o.verb} left it alone`) }));
+  const conflicts = new Map(steps.flatMap((s) => (s.kind === 'conflict' ? [[s.id, s] as const] : [])));
+  if (conflicts.size) {
+    const rows = (o.desired ?? []).map(({ desired: d, id }): UnitOutcome => {
+      const c = conflicts.get(id);
+      return c
+        ? { name: d.unit.name, change: 'conflict', state: undefined, ok: false, error: `${c.differs}; nothing was changed (use --replace to replace it)`, diff: c.diff }
+        : { name: d.unit.name, change: steps.some((st) => st.kind === 'unchanged' && st.id === id) ? 'unchanged' : 'skipped', state: undefined, ok: true };
+    });
+    return { outcomes: rows, stale };
+  }
+
+  // 1. Definitions. Units whose definition stays are moved first, without waiting: they were named before the
+  // new ones and must not lose a free machine to them (fleet schedules in the order requests arrive).
+  const submits = steps.flatMap((s) => (s.kind === 'submit' ? [s] : []));
+  const targets: TargetItem[] = steps.flatMap((s) => (s.kind === 'target' ? [{ name: s.name, target: s.target, restart: s.restart }] : []));
+  const defOf = new Map((o.desired ?? []).map((x) => [x.desired.unit.name, x.id]));
+  const submitted = new Set(submits.map((s) => s.id));
+  const early = submits.length ? targets.filter((t) => !submitted.has(defOf.get(t.name) ?? '')) : [];
+  if (early.length) await host.setTargets(early, { ...batch('', 0), wait: false });
+  const change = new Map<string, UnitChange>(steps.flatMap((s) => (s.kind === 'unchanged' ? [[s.id, 'unchanged' as UnitChange] as const] : [])));
+  const failedDefs = new Map<string, string>();
+  if (submits.length) {
+    for (const r of await host.submit(submits.map((s) => ({ desired: s.desired, target: s.target })), { ...batch('', 0), wait: false })) {
+      if (!r.ok) failedDefs.set(r.name, r.error ?? 'could not be submitted');
+    }
+    for (const s of submits) change.set(s.id, CHANGE[s.change]!);
+  }
+
+  // 2. Prunes (units of the cluster that left the spec), then destroys by phase.
+  const extra: UnitOutcome[] = [];
+  const removes = steps.flatMap((s) => (s.kind === 'remove' ? [s] : []));
+  for (const phase of [...new Set(removes.map((r) => r.phase))].sort()) {
+    const group = removes.filter((r) => r.phase === phase);
+    const b = batch('gone', group.length);
+    const results = await host.remove(group.map((r) => r.id), b);
+    b.done();
+    results.forEach((r, i) => {
+      const why = group[i]!.why;
+      const gone: UnitChange = r.removed ? (why === 'prune' ? 'pruned' : 'destroyed') : 'absent';
+      extra.push({ name: r.name, change: r.ok ? gone : 'none', state: r.state, ok: r.ok, ...(r.error ? { error: r.error } : {}) });
+    });
+  }
+
+  // 3. Target states, then health.
+  const runnable = targets.filter((t) => !failedDefs.has(defOf.get(t.name) ?? ''));
+  const byName = new Map<string, UnitResult>();
+  if (runnable.length) {
+    const label = runnable[0]!.target === 'launched' ? 'started' : 'stopped';
+    const startedAt = Date.now();
+    const b = batch(label, runnable.length);
+    const results = await host.setTargets(runnable, b);
+    b.done();
+    for (const r of results) byName.set(r.name, r);
+    // A unit that failed at once is reported with its journal lines, as a crash loop is below.
+    await Promise.all(results.filter((r) => !r.ok && r.state !== undefined).map(async (r) => byName.set(r.name, { ...r, journal: await o.health.journal(host.journalOf(r.name)) })));
+    const started = runnable.filter((t) => t.target === 'launched' && byName.get(t.name)?.ok).map((t) => t.name);
+    if (o.wait && started.length) {
+      for (const r of await waitHealthy(host, started, { ...o.health, startedAt, timeoutMs: o.timeoutMs, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
+    }
+  }
+
+  const row = (name: string, id: string | undefined): UnitOutcome => {
+    const failed = id === undefined ? undefined : failedDefs.get(id);
+    const ch: UnitChange = id === undefined ? 'none' : change.get(id) ?? 'none';
+    if (failed) return { name, change: 'none', state: undefined, ok: false, error: failed };
+    const r = byName.get(name);
+    if (!r) return { name, change: ch, state: undefined, ok: true };
+    return {
+      name, change: ch, state: r.state, ok: r.ok,
+      ...(r.machines?.length ? { machines: r.machines } : {}),
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.result ? { result: r.result } : {}),
+      ...(r.journal?.length ? { journal: r.journal } : {}),
+    };
+  };
+  if (o.verb === 'destroy') return { outcomes: [...kept, ...extra], stale };
+  const rows = o.desired && (o.verb === 'load' || o.verb === 'start') ? o.desired.map((x) => row(x.desired.unit.name, x.id)) : targets.map((t) => row(t.name, undefined));
+  return { outcomes: [...kept, ...rows, ...extra], stale };
+}
+
+export { message as errorMessage };
