@@ -87,3 +87,12 @@ t.test('describePlan: one line per step, in order', async (t) => {
     'stale    f.service (no longer in the spec; --prune removes it)',
   ]);
 });
+
+t.test('a unit of another cluster with the same name: load refuses all, stop and destroy leave it alone', async (t) => {
+  const desired = [unit('web@1.service', 'web@1.service', 'x'), unit('db.service', 'db.service', 'd')].map(byUnit);
+  const current = new Map([have('web@1.service', 'x', 'launched', 'shop'), have('db.service', 'd', 'launched', 'blog')]);
+  t.same(kinds(plan(input({ desired, current, cluster: 'blog', replace: true }))), ['foreign:web@1.service'], 'nothing else is planned');
+  t.same(kinds(plan(input({ verb: 'stop', desired, current, cluster: 'blog' }))), ['foreign:web@1.service', 'target:db.service=loaded']);
+  t.same(kinds(plan(input({ verb: 'destroy', desired, current, cluster: 'blog' }))), ['foreign:web@1.service', 'remove:db.service']);
+  t.same(kinds(plan(input({ verb: 'stop', names: ['web@1.service'], current }))), ['target:web@1.service=loaded'], 'a name on the command line is the user\'s choice');
+});
