@@ -10,6 +10,7 @@ import { LOG_OUTPUTS, type LogOutput } from '../ops/log-lines.js';
 import { parseLines, parseLogName, parsePriority } from '../ops/log-names.js';
 import { fleetLogPlan, localLogPlan, type LogPlan } from '../ops/log-targets.js';
 import { anyLogEntry, showLogs } from '../ops/show-logs.js';
+import { startFailure, unreachable } from '../ops/unreachable.js';
 import { durationOption, parseCommandArgs } from './args.js';
 import { useColor, type Command } from './io.js';
 
@@ -96,7 +97,11 @@ export const run: Command = async (argv, io) => {
     try {
       plan = await fleetLogPlan(fleet, names, await localMachineId(v['machine-id']));
     } catch (e) {
-      throw fleetTimeout(e, fleet.endpoint.text, timeoutMs);
+      // Not reaching fleet is said in one line, as events says it; fleet's refusals keep their own words.
+      if (e instanceof RemoteError && ['ERR_FLEET_UNREACHABLE', 'ERR_FLEET_TIMEOUT', 'ERR_FLEET_CLOSED'].includes(e.code)) {
+        throw unreachable('fleet', { endpoint: fleet.endpoint.text, check: 'is fleetd running there? check --endpoint or FLEETCTL_ENDPOINT (--systemd reads this machine\'s journal without fleet)' }, startFailure(e, timeoutMs));
+      }
+      throw e;
     } finally {
       fleet.close();
     }
@@ -129,12 +134,3 @@ export const run: Command = async (argv, io) => {
   }
   return ExitCode.ok;
 };
-
-/** fleet's own timeout message names the request; for a reader the endpoint and the flag matter. */
-function fleetTimeout(e: unknown, endpoint: string, timeoutMs: number): unknown {
-  if (!(e instanceof RemoteError) || e.code !== 'ERR_FLEET_TIMEOUT') return e;
-  return new RemoteError('fleet', 'ERR_FLEET_TIMEOUT', `fleet at ${endpoint} did not answer within ${timeoutMs} ms`, {
-    hint: 'is fleetd running there, and its etcd healthy? --endpoint or FLEETCTL_ENDPOINT choose another; --timeout waits longer',
-    cause: e,
-  });
-}

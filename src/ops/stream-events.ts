@@ -10,18 +10,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
-import { RemoteError, type RemoteSystem } from '../errors.js';
+import type { RemoteSystem } from '../errors.js';
 import { watchPrefixes } from '../etcd/watch-prefixes.js';
 import type { FleetClient } from '../fleet/fleet-client.js';
 import { AnnouncementTracker } from './announcement-events.js';
 import { diffFleet, stateKey, type FleetSnapshot } from './fleet-diff.js';
 import { unitStateEvent, type OpsEvent } from './ops-event.js';
-
-/** Where a source is and what to check when it does not answer: named in the failure line. */
-export interface SourceEndpoint {
-  readonly endpoint: string;
-  readonly check: string;
-}
+import { briefReason, startFailure, unreachable, type SourceEndpoint } from './unreachable.js';
 
 /** Options of streamEvents. */
 export interface StreamEventsOptions {
@@ -124,11 +119,6 @@ async function followSystemd(o: StreamEventsOptions, sd: NonNullable<StreamEvent
   }
 }
 
-/** A source that did not start: one line, why, and what to check. */
-function unreachable(system: RemoteSystem, src: SourceEndpoint, why: string): RemoteError {
-  return new RemoteError(system, 'ERR_SOURCE_UNREACHABLE', `${system === 'systemd' ? 'D-Bus' : system} at ${src.endpoint}: ${why}; ${src.check}`);
-}
-
 /** Runs every source until `signal` aborts; rejects with the first source that cannot start. */
 export async function streamEvents(o: StreamEventsOptions): Promise<void> {
   interface Source { readonly system: RemoteSystem; readonly at: SourceEndpoint; ready: boolean; lastLog?: string }
@@ -153,7 +143,7 @@ export async function streamEvents(o: StreamEventsOptions): Promise<void> {
   // Before its start a source's own warnings would be a second line: the failure line carries the last one.
   const logFor = (s: Source) => (line: string): void => {
     if (s.ready) o.log(line);
-    else s.lastLog = reason(line.replace(/^<\d>/, ''), o.timeoutMs);
+    else s.lastLog = briefReason(line.replace(/^<\d>/, ''), o.timeoutMs);
   };
   const inner = { ...o, signal: stop.signal };
   const tasks: { source: Source; run: Promise<void> }[] = [];
@@ -208,22 +198,4 @@ export async function streamEvents(o: StreamEventsOptions): Promise<void> {
     stop.abort();
     o.signal.removeEventListener('abort', onAbort);
   }
-}
-
-/** Why a source failed to start, without the endpoint its error may repeat. */
-function startFailure(e: unknown, timeoutMs: number): string {
-  const err = e as Error & { cause?: NodeJS.ErrnoException };
-  return reason(err?.cause?.code ?? (e as NodeJS.ErrnoException)?.code ?? err?.message ?? String(e), timeoutMs);
-}
-
-/** An error code or text, said briefly: gRPC and dbus wrap the errno in long texts. */
-function reason(text: string, timeoutMs: number): string {
-  const known: [RegExp, string][] = [
-    [/ECONNREFUSED/, 'connection refused'],
-    [/ENOENT/, 'no such socket'],
-    [/EACCES/, 'permission denied'],
-    [/ETIMEDOUT|DEADLINE_EXCEEDED/, `no answer within ${timeoutMs} ms`],
-  ];
-  for (const [re, said] of known) if (re.test(text)) return said;
-  return text.split('\n')[0]!;
 }

@@ -6,13 +6,14 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetClient } from '../../src/fleet/fleet-client.js';
 import { parseFleetEndpoint } from '../../src/fleet/endpoint.js';
-import { systemdPart, waitFor } from '../env/parts.js';
+import { freePort, systemdPart, waitFor } from '../env/parts.js';
 import { runCommand } from '../env/part-runtime.js';
 import { fleetServerPart } from '../fleet-server/server.js';
 import { runFleetkit } from '../cli/load-io.js';
@@ -302,4 +303,23 @@ t.test('a closed pipe: `logs … | head -1` exits 0 with nothing on stderr', asy
     }
   });
   t.same(followed, { code: 0, stdout: `${newest}\n`, stderr: '' }, '-f ends quietly at the first write after head left');
+});
+
+t.test('fleet unreachable: a silent fleet and a closed port end within --timeout in one line', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => void sockets.add(s)); // accepts, never answers
+  const port = await freePort();
+  await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const check = "is fleetd running there\\? check --endpoint or FLEETCTL_ENDPOINT \\(--systemd reads this machine's journal without fleet\\)";
+  const hung = await runFleetkit(['logs', SAY, '--endpoint', `http://127.0.0.1:${port}`, '--timeout', '1s'], { env });
+  t.equal(hung.code, 1);
+  t.match(hung.stderr, new RegExp(`^fleetkit logs: fleet at http://127\\.0\\.0\\.1:${port}/?: no answer within 1000 ms; ${check}\\n$`));
+  const closed = await freePort();
+  const refused = await runFleetkit(['logs', SAY, '--endpoint', `http://127.0.0.1:${closed}`], { env });
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, new RegExp(`^fleetkit logs: fleet at http://127\\.0\\.0\\.1:${closed}/?: connection refused; ${check}\\n$`));
 });
