@@ -101,6 +101,11 @@ function environment(pairs: ReadonlyArray<readonly [string, string]>): UnitOptio
   return pairs.map(([k, v]) => opt('Service', 'Environment', v === MACHINE_ID ? `${k}=${MACHINE_ID}` : quoteEnvironment(k, v)));
 }
 
+/** True when the cluster's etcd is reached over https. */
+function usesTls(spec: ClusterSpec): boolean {
+  return spec.etcd.endpoints.some((e) => e.startsWith('https://'));
+}
+
 /**
  * The etcd API the machine's flannel reads its config through: the flanneld that Container Linux ships
  * (target legacy) reads v2 only; flannel from 0.18 on (Flatcar's, and the image on Fedora CoreOS) v3 only.
@@ -116,16 +121,29 @@ function etcdMemberEnv(spec: ClusterSpec, o: MachineOptions, ip: string): Array<
   if (o.initialCluster && !o.initialCluster.split(',').some((m) => m.split('=')[0] === name)) {
     throw new UsageError(`--etcd-name "${name}" is not one of the members in --initial-cluster`, 'the name must match the NAME=URL entry of this machine');
   }
+  // https endpoints: the member serves clients and peers over TLS with the spec's files, so fleet, flannel and
+  // fleetkit (which use the same files) trust it, and it asks every client and peer for a certificate of that CA.
+  const scheme = usesTls(spec) ? 'https' : 'http';
+  if (o.initialCluster && o.initialCluster.split(',').some((m) => !m.slice(m.indexOf('=') + 1).startsWith(`${scheme}://`))) {
+    throw new UsageError(`--initial-cluster must use ${scheme}:// peer URLs: etcd.endpoints are ${scheme}`, `write e.g. ${name}=${scheme}://10.0.0.11:2380`);
+  }
   const env: Array<[string, string]> = [
     ['ETCD_NAME', name],
     ['ETCD_DATA_DIR', '/var/lib/etcd'],
     // fleet reads and writes etcd through the v2 API only.
     ['ETCD_ENABLE_V2', 'true'],
-    ['ETCD_LISTEN_CLIENT_URLS', 'http://0.0.0.0:2379'],
-    ['ETCD_ADVERTISE_CLIENT_URLS', `http://${ip}:2379`],
-    ['ETCD_LISTEN_PEER_URLS', 'http://0.0.0.0:2380'],
-    ['ETCD_INITIAL_ADVERTISE_PEER_URLS', `http://${ip}:2380`],
+    ['ETCD_LISTEN_CLIENT_URLS', `${scheme}://0.0.0.0:2379`],
+    ['ETCD_ADVERTISE_CLIENT_URLS', `${scheme}://${ip}:2379`],
+    ['ETCD_LISTEN_PEER_URLS', `${scheme}://0.0.0.0:2380`],
+    ['ETCD_INITIAL_ADVERTISE_PEER_URLS', `${scheme}://${ip}:2380`],
   ];
+  const tls = spec.etcd.tls;
+  if (scheme === 'https' && tls?.ca && tls.cert && tls.key) {
+    env.push(
+      ['ETCD_TRUSTED_CA_FILE', tls.ca], ['ETCD_CERT_FILE', tls.cert], ['ETCD_KEY_FILE', tls.key], ['ETCD_CLIENT_CERT_AUTH', 'true'],
+      ['ETCD_PEER_TRUSTED_CA_FILE', tls.ca], ['ETCD_PEER_CERT_FILE', tls.cert], ['ETCD_PEER_KEY_FILE', tls.key], ['ETCD_PEER_CLIENT_CERT_AUTH', 'true'],
+    );
+  }
   if (o.discovery) env.push(['ETCD_DISCOVERY', o.discovery]);
   if (o.initialCluster) env.push(['ETCD_INITIAL_CLUSTER', o.initialCluster], ['ETCD_INITIAL_CLUSTER_STATE', 'new'], ['ETCD_INITIAL_CLUSTER_TOKEN', spec.name]);
   return env;
@@ -163,6 +181,9 @@ export function planMachine(spec: ClusterSpec, o: MachineOptions): MachinePlan {
   if (etcdMember && !o.discovery && !o.initialCluster) {
     throw new UsageError(`role "${role!.name}" runs an etcd member, which needs --discovery URL or --initial-cluster NAME=URL,…`);
   }
+  if (etcdMember && usesTls(spec) && !(spec.etcd.tls?.ca && spec.etcd.tls.cert && spec.etcd.tls.key)) {
+    throw new UsageError('an etcd member of an https cluster needs etcd.tls ca, cert and key', 'the member serves clients and peers with them: give all three in the spec');
+  }
   if (o.target === 'fcos' && etcdMember && !o.ip) throw new UsageError('Butane output for an etcd member needs --ip (Fedora CoreOS does not substitute $private_ipv4)');
 
   const privateIp = o.ip ?? '$private_ipv4';
@@ -175,7 +196,8 @@ export function planMachine(spec: ClusterSpec, o: MachineOptions): MachinePlan {
 
   if (etcdMember) {
     if (fcos) {
-      const run = ['/usr/bin/docker', 'run', '--rm', '--name=etcd-member', '--net=host', '--env-file=/etc/fleetkit/etcd-member.env', '--volume=/var/lib/etcd:/var/lib/etcd', SYSTEM_IMAGES.etcd, '/usr/local/bin/etcd'];
+      const certs = usesTls(spec) ? [spec.etcd.tls?.ca, spec.etcd.tls?.cert, spec.etcd.tls?.key].filter((p): p is string => !!p).map((p) => `--volume=${p}:${p}:ro`) : [];
+      const run = ['/usr/bin/docker', 'run', '--rm', '--name=etcd-member', '--net=host', '--env-file=/etc/fleetkit/etcd-member.env', '--volume=/var/lib/etcd:/var/lib/etcd', ...certs, SYSTEM_IMAGES.etcd, '/usr/local/bin/etcd'];
       files.push({ path: '/etc/fleetkit/etcd-member.env', mode: 0o644, contents: etcdMemberEnv(spec, o, privateIp).map(([k, v]) => `${k}=${v}`).join('\n') + '\n' });
       units.push({ name: 'etcd-member.service', start: true, dropIns: [], contents: unitText('etcd-member.service', [
         opt('Unit', 'Description', 'etcd member (v3 API, v2 enabled for fleet)'),

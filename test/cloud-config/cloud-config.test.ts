@@ -29,7 +29,7 @@ const unitNamed = (units: Doc[], name: string): Doc => {
 const cases: Array<{ name: string; args: string[]; format: 'cloud-config' | 'butane' }> = [
   { name: 'seed.cloud-config.yaml', args: [SEED], format: 'cloud-config' },
   { name: 'seed.butane.yaml', args: [SEED, '--format', 'butane'], format: 'butane' },
-  { name: 'large-etcd.cloud-config.yaml', args: [LARGE, '--role', 'etcd', '--hostname', 'etcd1', '--initial-cluster', 'etcd1=http://10.0.0.11:2380,etcd2=http://10.0.0.12:2380,etcd3=http://10.0.0.13:2380'], format: 'cloud-config' },
+  { name: 'large-etcd.cloud-config.yaml', args: [LARGE, '--role', 'etcd', '--hostname', 'etcd1', '--initial-cluster', 'etcd1=https://10.0.0.11:2380,etcd2=https://10.0.0.12:2380,etcd3=https://10.0.0.13:2380'], format: 'cloud-config' },
   { name: 'large-web.cloud-config.yaml', args: [LARGE, '--role', 'web', '--metadata', 'rack=r7'], format: 'cloud-config' },
   { name: 'large-etcd.butane.yaml', args: [LARGE, '--format', 'butane', '--role', 'etcd', '--hostname', 'etcd1', '--ip', '10.0.0.11', '--discovery', 'https://discovery.etcd.io/0123abcd'], format: 'butane' },
   { name: 'large-db.butane.yaml', args: [LARGE, '--format', 'butane', '--role', 'db'], format: 'butane' },
@@ -56,8 +56,13 @@ t.test('cloud-config: pinned key lines', async (t) => {
   const dropIn = etcd['drop-ins'][0].content as string;
   t.match(dropIn, /^Environment="?ETCD_ENABLE_V2=true"?$/m, 'v2 API on: fleet needs it');
   t.match(dropIn, /^Environment="?ETCD_NAME=etcd1"?$/m);
-  t.match(dropIn, /^Environment="?ETCD_INITIAL_CLUSTER=etcd1=http:\/\/10\.0\.0\.11:2380,/m);
-  t.match(dropIn, /^Environment="?ETCD_ADVERTISE_CLIENT_URLS=http:\/\/\$private_ipv4:2379"?$/m, 'cloudinit substitutes $private_ipv4');
+  t.match(dropIn, /^Environment="?ETCD_INITIAL_CLUSTER=etcd1=https:\/\/10\.0\.0\.11:2380,/m);
+  t.match(dropIn, /^Environment="?ETCD_ADVERTISE_CLIENT_URLS=https:\/\/\$private_ipv4:2379"?$/m, 'cloudinit substitutes $private_ipv4; https like etcd.endpoints');
+  t.match(dropIn, /^Environment="?ETCD_LISTEN_PEER_URLS=https:\/\/0\.0\.0\.0:2380"?$/m, 'peers over TLS too');
+  for (const k of ['ETCD_TRUSTED_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE', 'ETCD_PEER_TRUSTED_CA_FILE', 'ETCD_PEER_CERT_FILE', 'ETCD_PEER_KEY_FILE']) {
+    t.match(dropIn, new RegExp(`^Environment="?${k}=/etc/ssl/etcd/`, 'm'), `${k}: the spec's file`);
+  }
+  t.match(dropIn, /^Environment="?ETCD_CLIENT_CERT_AUTH=true"?$/m);
   const flannel = unitNamed(doc.coreos.units, 'flanneld.service')['drop-ins'][0].content as string;
   t.match(flannel, /ETCDCTL_API=3/, 'flannel ≥0.18 reads its config through the v3 API');
   t.match(flannel, /put \/coreos\.com\/network\/config "\{\\"Network\\":\\"10\.2\.0\.0\/16\\",\\"SubnetLen\\":24,\\"Backend\\":\{\\"Type\\":\\"vxlan\\"\}\}"/, 'Network, SubnetLen and Backend are always set');
@@ -78,7 +83,8 @@ t.test('butane: pinned key lines', async (t) => {
   t.match(unitNamed(units, 'etcd-member.service').contents, /--env-file=\/etc\/fleetkit\/etcd-member\.env/);
   const env = (doc.storage.files as Doc[]).find((f) => f.path === '/etc/fleetkit/etcd-member.env')!;
   t.match(env.contents.inline, /^ETCD_DISCOVERY=https:\/\/discovery\.etcd\.io\/0123abcd$/m);
-  t.match(env.contents.inline, /^ETCD_ADVERTISE_CLIENT_URLS=http:\/\/10\.0\.0\.11:2379$/m, '--ip is used where Butane cannot substitute');
+  t.match(env.contents.inline, /^ETCD_ADVERTISE_CLIENT_URLS=https:\/\/10\.0\.0\.11:2379$/m, '--ip is used where Butane cannot substitute');
+  t.match(unitNamed(units, 'etcd-member.service').contents, /--volume=\/etc\/ssl\/etcd\/ca\.pem:\/etc\/ssl\/etcd\/ca\.pem:ro/, 'the TLS files are mounted into the member');
   t.equal(env.mode, 0o644);
   t.equal((doc.storage.files as Doc[]).find((f) => f.path === '/etc/hostname')!.contents.inline, 'etcd1\n');
 });
@@ -155,7 +161,7 @@ t.test('bad input reads as plain sentences, exit 2', async (t) => {
     [[LARGE, '--role', 'etcd', '--discovery', 'discovery.etcd.io/abc'], /--discovery: "discovery\.etcd\.io\/abc" is not a URL/],
     [[LARGE, '--role', 'etcd', '--discovery', 'ftp://x/y'], /--discovery: "ftp:\/\/x\/y" must be an http or https URL/],
     [[LARGE, '--role', 'etcd'], /role "etcd" runs an etcd member, which needs --discovery URL or --initial-cluster/],
-    [[LARGE, '--role', 'etcd', '--initial-cluster', 'm1=http://10.0.0.1:2380', '--etcd-name', 'm2'], /--etcd-name "m2" is not one of the members in --initial-cluster/],
+    [[LARGE, '--role', 'etcd', '--initial-cluster', 'm1=https://10.0.0.1:2380', '--etcd-name', 'm2'], /--etcd-name "m2" is not one of the members in --initial-cluster/],
     [[LARGE, '--role', 'etcd', '--initial-cluster', 'm1'], /--initial-cluster: "m1" is not NAME=URL/],
     [[LARGE, '--format', 'ignition'], /--format must be cloud-config or butane, not "ignition"/],
     [[LARGE, '--format', 'butane', '--role', 'etcd', '--discovery', 'https://d/x'], /Butane output for an etcd member needs --ip/],

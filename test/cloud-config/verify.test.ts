@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const cases: Array<[string, Omit<MachineOptions, 'fleetkitUnits'>]> = [
   ['examples/seed/cluster.yaml', { target: 'container-linux' }],
   ['examples/seed/cluster.yaml', { target: 'fcos' }],
-  ['examples/large/cluster.yaml', { target: 'container-linux', role: 'etcd', hostname: 'etcd1', initialCluster: 'etcd1=http://10.0.0.11:2380' }],
+  ['examples/large/cluster.yaml', { target: 'container-linux', role: 'etcd', hostname: 'etcd1', initialCluster: 'etcd1=https://10.0.0.11:2380' }],
   ['examples/large/cluster.yaml', { target: 'fcos', role: 'etcd', hostname: 'etcd1', ip: '10.0.0.11', discovery: 'https://discovery.etcd.io/x' }],
   ['examples/large/cluster.yaml', { target: 'fcos', role: 'web' }],
 ];
