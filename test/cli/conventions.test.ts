@@ -160,8 +160,9 @@ t.test('--json: a failure is one JSON object on stdout, for every command that t
   t.equal(spec.code, 2);
   const body = JSON.parse(spec.stdout) as { code: string; message: string; hint: string; problems: { line: number; col: number; path: string; message: string }[] };
   t.equal(body.code, 'ERR_SPEC');
-  t.match(body.message, /^\/.*bad\.yaml:\d+:\d+: \S+: .+ \(and \d+ more\)$/, 'the first problem, located, on one line');
-  t.match(body.problems, [{ path: 'name' }, { line: 3, col: 12, path: 'services.web.image' }, { line: 4, col: 5, path: 'services.web.bogus', message: 'unknown key "bogus"' }]);
+  t.match(body.message, /^\/.*bad\.yaml:\d+:\d+: .+ \(and 2 more\)$/, 'the first problem, located, on one line');
+  t.notMatch(body.message, /\n/);
+  t.match(body.problems, [{ line: 1, col: 1 }, { line: 3, col: 12, path: 'services.web.image' }, { line: 4, col: 5, path: 'services.web.bogus', message: 'unknown key "bogus"' }]);
   const text = await runFleetkit(['events', '--no-announcements', '--endpoint', `unix://${dir}/no-fleet.sock`], { env });
   t.equal(text.stdout, '', 'without --json the failure stays text on stderr');
   t.match(text.stderr, /^fleetkit events: fleet at unix:/);
@@ -192,6 +193,6 @@ t.test('old flags keep working; --no-block is --no-wait', async (t) => {
   for (const verb of ['load', 'start', 'stop', 'unload', 'destroy']) {
     const both = await runFleetkit([verb, '--no-block', '--wait', '--systemd'], { env });
     t.equal(both.code, 2, verb);
-    t.match(both.stderr, '--wait and --no-wait contradict each other', `${verb}: --no-block is read as --no-wait`);
+    t.match(both.stderr, /--wait and --no-(wait|block) contradict each other/, `${verb}: --no-block is read as --no-wait`);
   }
 });
