@@ -88,7 +88,7 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
   const name = clusterName(raw, 'name' in top, ctx, p);
   const etcd = normalizeEtcd(own.raw.etcd, own.at('etcd'));
   const dir = ctx.dir ?? dirname(resolve(file));
-  const resources = normalizeResources(parsed.success ? raw : {}, dir, p);
+  const resources = normalizeResources(top, dir, p);
   const services = normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p);
   const spec: ClusterSpec = {
     file,

@@ -10,7 +10,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { VolumeSpec } from './types.js';
-import type { RawFileResource, RawNetwork, RawService, RawVolume } from './schema-service.js';
+import { configSchema, networkSchema, secretSchema, volumeSchema, type RawService } from './schema-service.js';
 import { CONTROL } from './compose-values.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
 
@@ -20,32 +20,45 @@ export interface Resources {
   readonly volumes: ReadonlyMap<string, { readonly name: string; readonly external: boolean }>;
   readonly secrets: ReadonlyMap<string, string>;
   readonly configs: ReadonlyMap<string, string>;
+  /** Every declared name, valid or not: a reference to a declared but invalid entry is not a second problem. */
+  readonly declared: ReadonlySet<string>;
 }
 
-export interface RawResources {
-  readonly networks?: Record<string, RawNetwork> | null | undefined;
-  readonly volumes?: Record<string, RawVolume> | null | undefined;
-  readonly secrets?: Record<string, RawFileResource> | null | undefined;
-  readonly configs?: Record<string, RawFileResource> | null | undefined;
+/**
+ * The entries of a top-level mapping that pass `schema` (the others were reported by the cluster schema),
+ * so that the valid ones are checked in the same run as the invalid ones.
+ */
+function entries<T>(raw: unknown, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }): Array<[string, T]> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  return Object.entries(raw).flatMap(([k, v]): Array<[string, T]> => {
+    const r = schema.safeParse(v);
+    return r.success ? [[k, r.data]] : [];
+  });
 }
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Checks the top-level resources; `dir` is the cluster file's directory (relative `file:` paths). */
-export function normalizeResources(raw: RawResources, dir: string, p: Problems): Resources {
-  for (const [name, n] of Object.entries(raw.networks ?? {})) {
+/** Checks the top-level resources of `top`; `dir` is the cluster file's directory (relative `file:` paths). */
+export function normalizeResources(top: Record<string, unknown>, dir: string, p: Problems): Resources {
+  const declared = new Set<string>();
+  for (const kind of ['networks', 'volumes', 'secrets', 'configs']) {
+    const v = top[kind];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const k of Object.keys(v)) declared.add(`${kind}.${k}`);
+  }
+  const networks = entries(top['networks'], networkSchema);
+  for (const [name, n] of networks) {
     if (n?.internal) p.add(['networks', name, 'internal'], 'an internal network promises no way out, but every container of a cluster shares one network with a way out', 'remove it, or keep such containers off the cluster', 'key');
     if (n?.enable_ipv6) p.add(['networks', name, 'enable_ipv6'], 'container addresses come from flannel (IPv4)', 'remove it', 'key');
   }
   const volumes = new Map<string, { name: string; external: boolean }>();
-  for (const [key, v] of Object.entries(raw.volumes ?? {})) {
+  for (const [key, v] of entries(top['volumes'], volumeSchema)) {
     const name = v?.name ?? key;
     if (!VOLUME_NAME.test(name)) p.add(['volumes', key, ...(v?.name === undefined ? [] : ['name'])], `expected a volume name (letters, digits, "_", "." and "-"), got ${describeValue(name)}`, 'write e.g. name: shop-pgdata', v?.name === undefined ? 'key' : 'value');
     volumes.set(key, { name, external: v?.external ?? false });
   }
   const files = (kind: 'secrets' | 'configs') => {
     const out = new Map<string, string>();
-    for (const [key, r] of Object.entries(raw[kind] ?? {})) {
+    for (const [key, r] of entries(top[kind], kind === 'secrets' ? secretSchema : configSchema)) {
       if (r.file === undefined) {
         p.add([kind, key], `${kind === 'secrets' ? 'a secret' : 'a config'} needs file: (a path on the hosts)`, 'write e.g. file: /etc/app/db_password', 'key');
         continue;
@@ -55,7 +68,7 @@ export function normalizeResources(raw: RawResources, dir: string, p: Problems):
     }
     return out;
   };
-  return { networks: new Set(Object.keys(raw.networks ?? {})), volumes, secrets: files('secrets'), configs: files('configs') };
+  return { networks: new Set([...declared].filter((d) => d.startsWith('networks.')).map((d) => d.slice('networks.'.length))), volumes, secrets: files('secrets'), configs: files('configs'), declared };
 }
 
 /**
@@ -83,6 +96,7 @@ export function fileMounts(kind: 'secrets' | 'configs', raw: RawService['secrets
     const source = typeof ref === 'string' ? ref : ref.source;
     const at = typeof ref === 'string' ? [...path, i] : [...path, i, 'source'];
     const file = known.get(source);
+    if (file === undefined && res.declared.has(`${kind}.${source}`)) return [];
     if (file === undefined) return (p.add(at, `${kind === 'secrets' ? 'secret' : 'config'} ${describeValue(source)} is not declared under the top-level ${kind}: with a file`, `add ${kind}: { ${source}: { file: /path/on/hosts } } at the top level`), []);
     const target = (typeof ref === 'string' ? undefined : ref.target) ?? source;
     const full = target.startsWith('/') ? target : kind === 'secrets' ? `/run/secrets/${target}` : `/${target}`;
@@ -100,6 +114,7 @@ export function resolveVolumes(volumes: ReadonlyArray<readonly [VolumeSpec, Spec
   const out = volumes.map(([v, at]) => {
     if (v.source === undefined || v.source.startsWith('/')) return v;
     const decl = res.volumes.get(v.source);
+    if (!decl && res.declared.has(`volumes.${v.source}`)) return v;
     if (!decl) {
       p.add(at, `volume ${describeValue(v.source)} is not declared under the top-level volumes:`, `add volumes: { ${v.source}: {} } at the top level, or write a host path starting with "/" or "./"`);
       return v;

@@ -162,7 +162,7 @@ function healthcheckOf(raw: RawService['healthcheck'], p: Problems, path: SpecPa
   } else p.add(path, 'a health check needs a test', 'add test: ["CMD", …], or disable: true');
   if (test?.some((w) => w.includes('\0'))) p.add([...path, 'test'], 'the test cannot contain a NUL character', 'remove it');
   const dur = (k: 'interval' | 'timeout' | 'start_period' | 'start_interval', min: number) => (raw[k] === undefined ? undefined : parseDuration(raw[k], p, [...path, k], min));
-  if (raw.retries !== undefined && raw.retries < 1) p.add([...path, 'retries'], `expected a whole number of at least 1, got ${raw.retries}`, 'write e.g. retries: 3');
+  if (raw.retries !== undefined && raw.retries < 0) p.add([...path, 'retries'], `expected a whole number of at least 0 (0: docker's default), got ${raw.retries}`, 'write e.g. retries: 3');
   return { test: test ?? ['NONE'], interval: dur('interval', 1), timeout: dur('timeout', 1), retries: raw.retries, startPeriod: dur('start_period', 0), startInterval: dur('start_interval', 1) };
 }
 

@@ -18,8 +18,9 @@ export function checkRendered(file: { readonly name: string; readonly unit: Unit
   const errors: string[] = [];
   for (const f of checkUnit(file.unit, target)) {
     const fromEscape = escape.has(`${f.section}.${f.name}`);
-    // x-docker.args are the user's own docker flags: like x-systemd, reported and passed through.
-    const flag = f.kind === 'docker' ? f.what.split(' ').pop()! : '';
+    // x-docker.args are the user's own docker flags: one the table does not know is reported and passed
+    // through (like x-systemd); one it knows the target lacks is an error naming the version, as for keys.
+    const flag = f.kind === 'docker' && f.needs === undefined ? f.what.split(' ').pop()! : '';
     const fromDockerArgs = flag !== '' && (service?.run.extraArgs ?? []).some((a) => a === flag || a.startsWith(`${flag}=`));
     if (fromEscape) warnings.push(`${file.name}: x-systemd ${f.section}.${describeFinding(f, target)}`);
     else if (fromDockerArgs) warnings.push(`${file.name}: x-docker.args: ${describeFinding(f, target)}`);

@@ -67,7 +67,8 @@ for (const name of TARGET_NAMES) {
     t.ok(checked > 300, `${checked} directives and flags checked`);
     // e2e asks for init: true (docker run --init, Docker 1.13); the others for healthcheck.start_period
     // (docker run --health-start-period, Docker 17.05).
-    t.strictSame(refused.sort(), name === 'legacy' ? ['examples/e2e/cluster.yaml', 'examples/large/cluster.yaml', 'test/render/cases/container.yaml'] : [], 'specs refused');
+    // (The Compose corpus asks for much that legacy lacks; each refusal is checked for its message above.)
+    t.strictSame(refused.filter((f) => !f.startsWith('test/compose-corpus/')).sort(), name === 'legacy' ? ['examples/e2e/cluster.yaml', 'examples/large/cluster.yaml', 'test/render/cases/container.yaml'] : [], 'specs refused');
   });
 }
 
