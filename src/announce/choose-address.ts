@@ -2,7 +2,7 @@
  * Which address the agent announces for a container: pure, so every rule is a table test.
  */
 import type { ContainerInfo } from '../docker/container-info.js';
-import { cidrContains, type FlannelEnv } from './flannel-env.js';
+import { cidrContains, type FlannelEnv } from '../flannel/subnet-env.js';
 
 /** What the host knows about itself. */
 export interface AddressContext {

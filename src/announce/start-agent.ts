@@ -14,8 +14,9 @@ import { RemoteError } from '../errors.js';
 import { AGENT_SOCKET, type AgentReply } from './agent-protocol.js';
 import { errorReply, listenAgentSocket } from './agent-server.js';
 import { Announcer, type AnnouncementState } from './announcer.js';
-import { loadFlannelEnv, type FlannelEnv } from './flannel-env.js';
-import { loadHostIdentity, lookupFlannelPublicIP } from './host-identity.js';
+import { loadFlannelEnv, type FlannelEnv } from '../flannel/subnet-env.js';
+import { lookupFlannelPublicIP } from '../flannel/public-ip.js';
+import { loadHostIdentity } from './host-identity.js';
 import type { Logger } from '../log/logger.js';
 import { checkKey, validateRegistration, type Registration } from './registration.js';
 import { ensureStateDir, loadRegistry, writeRegistry } from './registry-file.js';
@@ -32,6 +33,8 @@ export interface AgentOptions {
   readonly dockerHost?: string | undefined;
   /** Default `/run/flannel/subnet.env`; a missing file means flannel is not in use. */
   readonly flannelEnv?: string | undefined;
+  /** flannel's etcd prefix (`flannel.prefix`); default flannel's own, /coreos.com/network. */
+  readonly flannelPrefix?: string | undefined;
   /** The host's address, for host-network containers (else flannel's PublicIP). */
   readonly ip?: string | undefined;
   readonly machineId?: string | undefined;
@@ -91,7 +94,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const next = await loadFlannelEnv(flannelPath);
       if (next?.subnet !== flannel?.subnet) log.info(next ? `flannel subnet ${next.subnet} (network ${next.network}) from ${flannelPath}` : `no ${flannelPath}: flannel not in use`);
       flannel = next;
-      if (!hostIP && flannel) hostIP = await lookupFlannelPublicIP(client, flannel).catch(() => undefined);
+      if (!hostIP && flannel) hostIP = await lookupFlannelPublicIP(client, flannel, o.flannelPrefix).catch(() => undefined);
     } catch (e) {
       log.err(`${(e as Error).message}; container addresses are not checked against flannel until it is fixed`);
     }

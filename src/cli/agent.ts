@@ -22,6 +22,7 @@ options:
   --state-dir DIR            registry and socket (default /run/fleetkit)
   --docker-host URL          default $DOCKER_HOST or unix:///var/run/docker.sock
   --flannel-env FILE         flannel's subnet.env (default /run/flannel/subnet.env)
+  --flannel-prefix P         flannel's etcd prefix, where this host's lease (its PublicIP) is (default /coreos.com/network)
   --ip IP                    this host's address, announced for host-network containers
   --machine-id ID            default /etc/machine-id
   --debug                    log every docker event (<7>)
@@ -31,6 +32,7 @@ options:
 export const hostFlagSpec = {
   'docker-host': { type: 'string' },
   'flannel-env': { type: 'string' },
+  'flannel-prefix': { type: 'string' },
   ip: { type: 'string' },
   'machine-id': { type: 'string' },
   debug: { type: 'boolean' },
@@ -38,10 +40,14 @@ export const hostFlagSpec = {
 
 /** The agent's options from hostFlagSpec's values; `DOCKER_HOST` when `--docker-host` is not given. */
 export function hostOptionsFrom(
-  values: { readonly 'docker-host'?: string | undefined; readonly 'flannel-env'?: string | undefined; readonly ip?: string | undefined; readonly 'machine-id'?: string | undefined },
+  values: {
+    readonly 'docker-host'?: string | undefined; readonly 'flannel-env'?: string | undefined; readonly 'flannel-prefix'?: string | undefined;
+    readonly ip?: string | undefined; readonly 'machine-id'?: string | undefined;
+  },
   env: Readonly<Record<string, string | undefined>>,
-): Pick<AgentOptions, 'dockerHost' | 'flannelEnv' | 'ip' | 'machineId'> {
-  return { dockerHost: values['docker-host'] ?? env['DOCKER_HOST'], flannelEnv: values['flannel-env'], ip: values.ip, machineId: values['machine-id'] };
+): Pick<AgentOptions, 'dockerHost' | 'flannelEnv' | 'flannelPrefix' | 'ip' | 'machineId'> {
+  const flannelPrefix = values['flannel-prefix']?.replace(/\/+$/, '') || undefined;
+  return { dockerHost: values['docker-host'] ?? env['DOCKER_HOST'], flannelEnv: values['flannel-env'], flannelPrefix, ip: values.ip, machineId: values['machine-id'] };
 }
 
 export const run: Command = async (argv, io) => {

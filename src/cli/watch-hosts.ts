@@ -4,7 +4,7 @@
  */
 import { ExitCode, isFleetkitError, UsageError } from '../errors.js';
 import { connectEtcd, etcdError } from '../etcd/connect.js';
-import { FLANNEL_DEFAULT_PREFIX } from '../hosts/flannel.js';
+import { FLANNEL_DEFAULT_PREFIX } from '../flannel/flannel-etcd.js';
 import { isHostName } from '../hosts/parse-announcement.js';
 import { splitCommand } from '../hosts/split-command.js';
 import type { ClusterSpec } from '../cluster/types.js';

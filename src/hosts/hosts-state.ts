@@ -3,7 +3,7 @@
  * each key (to tell an expiry from a delete). Fed with snapshots and changes; pure apart from the log
  * callback, so tests drive it without etcd.
  */
-import { parseFlannelConfig, parseLease, type FlannelConfig, type FlannelLease } from './flannel.js';
+import { parseFlannelConfig, parseLease, type FlannelConfig, type FlannelLease } from '../flannel/flannel-etcd.js';
 import { isRejection, parseAnnouncement, quoteForLog, type Announcement } from './parse-announcement.js';
 import type { ReservedNames } from './reserved-names.js';
 import { selectEntries, type Selection } from './select-entries.js';

@@ -4,7 +4,7 @@
  * host's flannel subnet, lease gone).
  */
 import { ipInSubnet, ipKey } from './ip-address.js';
-import type { FlannelConfig, FlannelLease } from './flannel.js';
+import type { FlannelConfig, FlannelLease } from '../flannel/flannel-etcd.js';
 import type { Announcement, HostEntry } from './parse-announcement.js';
 import type { ReservedNames } from './reserved-names.js';
 

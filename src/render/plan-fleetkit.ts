@@ -3,6 +3,7 @@
  * `fleetkit-hosts.service` (`watch-hosts`). Both run on every machine (`[X-Fleet] Global=true`), from the
  * binary (`runtime.fleetkit.kind: binary`) or from the image (`kind: image`) with the mounts each needs.
  */
+import { FLANNEL_DEFAULT_PREFIX } from '../flannel/flannel-etcd.js';
 import type { ClusterSpec, FleetPlacement } from '../cluster/types.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, textValue } from './exec-line.js';
@@ -84,6 +85,8 @@ export function agentArgs(spec: ClusterSpec): string[] {
   // In the image form the socket is mounted at the default path; a binary must be told where it is.
   const socket = spec.runtime.dockerSocket;
   if (spec.runtime.fleetkit.kind === 'binary' && socket !== undefined) a.push('--docker-host', `unix://${socket}`);
+  // The agent looks up this host's flannel lease; only a prefix other than flannel's own needs saying.
+  if (spec.flannel && spec.flannel.prefix.replace(/\/+$/, '') !== FLANNEL_DEFAULT_PREFIX) a.push('--flannel-prefix', spec.flannel.prefix);
   return a;
 }
 

@@ -3,8 +3,8 @@
  */
 import t from 'tap';
 import { chooseAddress } from '../../src/announce/choose-address.js';
-import { cidrContains, parseFlannelEnv } from '../../src/announce/flannel-env.js';
-import { flannelLeaseName } from '../../src/announce/host-identity.js';
+import { cidrContains, parseFlannelEnv } from '../../src/flannel/subnet-env.js';
+import { flannelLeaseName } from '../../src/flannel/public-ip.js';
 import { validateRegistration } from '../../src/announce/registration.js';
 import { serializeRecord } from '../../src/announce/record.js';
 import { isServing, parseEvent, parseInspect, type ContainerInfo } from '../../src/docker/container-info.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipInSubnet, parseIp, parseSubnet } from '../../src/hosts/ip-address.js';
-import { parseFlannelConfig, parseLease, parseLeaseKey } from '../../src/hosts/flannel.js';
+import { parseFlannelConfig, parseLease, parseLeaseKey } from '../../src/flannel/flannel-etcd.js';
 import { isRejection, parseAnnouncement, type Announcement } from '../../src/hosts/parse-announcement.js';
 import { selectEntries } from '../../src/hosts/select-entries.js';
 import { managedEntryLines, mergeManagedBlock, renderHosts } from '../../src/hosts/render-hosts.js';

@@ -3,11 +3,21 @@
  * lease per host, the key naming the subnet, the value naming the host's PublicIP). Parsed strictly: these
  * values decide which announcements reach the hosts file.
  */
-import { parseIp, parseSubnet, subnetOf, type IpAddress, type IpSubnet } from './ip-address.js';
-import type { Rejection } from './parse-announcement.js';
+import { parseIp, parseSubnet, subnetOf, type IpAddress, type IpSubnet } from '../hosts/ip-address.js';
+import type { Rejection } from '../hosts/parse-announcement.js';
 
 /** flannel's default etcd prefix. */
 export const FLANNEL_DEFAULT_PREFIX = '/coreos.com/network';
+
+/** `<prefix>/config`: the network. `prefix` has no trailing slash. */
+export function flannelConfigKey(prefix: string): string {
+  return `${prefix}/config`;
+}
+
+/** `<prefix>/subnets/`: one lease per host below it. */
+export function flannelSubnetsPrefix(prefix: string): string {
+  return `${prefix}/subnets/`;
+}
 
 /** The parts of `<prefix>/config` the watcher uses. */
 export interface FlannelConfig {
