@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SpecError, UsageError, sortProblems, type SpecProblem } from '../errors.js';
 import type { ClusterSpec, ServiceSpec } from './types.js';
-import { clusterSchema, fleetkitSchema, FLEETKIT_KEYS, reportIssues, serviceSchema, type RawCluster, type RawFleetkit } from './schema.js';
-import { describeValue, Problems } from './problems.js';
+import { clusterSchema, fleetkitSchema, FLEETKIT_KEYS, reportIssues, serviceSchema, type RawCluster, type RawFleetkit, type RawService } from './schema.js';
+import { describeValue, Problems, type SpecPath } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
 import { interpolateValues } from './interpolate-values.js';
 import { resolveEnvFiles } from './env-files.js';
@@ -170,12 +170,9 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: Servic
       p.add(path, `service name ${describeName(name)} must be lower-case letters, digits and "-", starting with a letter or digit`, 'unit names derive from it (NAME@.service); write e.g. web or api-v2', 'key');
       continue;
     }
-    const parsed = serviceSchema.safeParse(value, { reportInput: true });
-    if (!parsed.success) {
-      reportIssues(p, path, parsed.error.issues, serviceSchema);
-      continue;
-    }
-    const service = normalizeService(name, parsed.data, ctx, p, path);
+    const checked = checkService(value, path, p);
+    if (!checked) continue;
+    const service = normalizeService(name, checked, ctx, p, path);
     checkUnitNames(service, p, path);
     out.push(service);
   }
@@ -211,6 +208,31 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: Servic
     }
   }
   return out;
+}
+
+/**
+ * The schema check of one service. When it fails, its problems are reported and the keys they are about are
+ * left out and settled, and the rest of the service is checked again: the values that are fine still go
+ * through every later check, so one run reports every problem of the file.
+ */
+function checkService(value: unknown, path: SpecPath, p: Problems): RawService | undefined {
+  const first = serviceSchema.safeParse(value, { reportInput: true });
+  if (first.success) return first.data;
+  reportIssues(p, path, first.error.issues, serviceSchema);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const rest: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const issue of first.error.issues) {
+    const keys = issue.code === 'unrecognized_keys' && issue.path.length === 0 ? issue.keys : [issue.path[0]];
+    for (const k of keys) {
+      if (typeof k !== 'string') return undefined;
+      delete rest[k];
+      p.settle([...path, k]);
+    }
+  }
+  // A service without its image is a problem of its own; the image's problem is reported already.
+  if ('image' in (value as object) && !('image' in rest)) rest.image = 'image-reported-above';
+  const again = serviceSchema.safeParse(rest);
+  return again.success ? again.data : undefined;
 }
 
 /** The longest unit name a service renders must fit systemd's 255 bytes. */

@@ -64,6 +64,11 @@ export class Problems {
    */
   addFinal(path: SpecPath, message: string, hint?: string): void {
     this.add(path, message, hint);
+    this.settle(path);
+  }
+
+  /** Marks the value at `path` as reported: problems about it (or inside it) recorded later are dropped. */
+  settle(path: SpecPath): void {
     this.settled.add(formatPath([...this.prefix, ...path]));
   }
 
