@@ -5,6 +5,7 @@
  */
 import { ExitCode, UsageError } from '../errors.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
+import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { execute } from '../load/execute.js';
 import { failureJournal } from '../load/failure-journal.js';
 import { describePlan, plan, type Verb } from '../load/plan.js';
@@ -27,6 +28,8 @@ const optionSpec = {
   settle: { type: 'string' },
   endpoint: { type: 'string' },
   'request-timeout': { type: 'string' },
+  ...fleetConnectionFlagSpec,
+  'block-attempts': { type: 'string' },
   parallel: { type: 'string' },
   wait: { type: 'boolean' },
   'no-wait': { type: 'boolean' },
@@ -60,8 +63,8 @@ SPEC (default ./cluster.yaml) is rendered in memory. units/web@2.service resolve
 target:
   --endpoint URL         fleet API: unix:///PATH or http(s)://HOST:PORT (default $FLEETCTL_ENDPOINT,
                          else unix:///var/run/fleet.sock)
-  --request-timeout D    per request to fleet (default 10s)
-  --systemd              the local systemd over D-Bus instead of fleet
+  --request-timeout D    per request to fleet, headers and body (default 10s)
+${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus instead of fleet
   --user                 with --systemd: the user manager (DBUS_SESSION_BUS_ADDRESS)
   --runtime              with --systemd: /run/systemd/system (or $XDG_RUNTIME_DIR/systemd/user)
   --unit-dir DIR         with --systemd: write unit files here (linked when outside systemd's path)
@@ -72,6 +75,7 @@ behaviour:
 ${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1)\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
+  --block-attempts N     wait at most N polls of 250 ms (fleetctl's; --timeout in its own unit)
   --timeout D            how long to wait (default 60s)
   --stable D             a unit with Restart= must stay active this long to count as healthy (default 3s);
                          3 restarts within the wait, or restarting when it ends, is a crash loop
@@ -96,16 +100,18 @@ export function unitCommand(verb: UnitVerb): Command {
     if (v.user && !v.systemd) throw new UsageError('--user needs --systemd', 'fleet has no user scope');
     if (!v.systemd) {
       for (const f of ['runtime', 'unit-dir', 'journal-dir', 'settle'] as const) if (v[f] !== undefined) throw new UsageError(`--${f} needs --systemd`);
-    } else if (v.endpoint !== undefined) {
-      throw new UsageError('--endpoint is for fleet; --systemd talks to the local systemd');
+    } else {
+      for (const f of ['endpoint', 'tunnel', 'ca-file', 'cert-file', 'key-file'] as const) if (v[f] !== undefined) throw new UsageError(`--${f} is for fleet; --systemd talks to the local systemd`);
     }
+    if (v['block-attempts'] !== undefined && v.timeout !== undefined) throw new UsageError('--block-attempts and --timeout both bound the wait: give one');
     if (v['no-start'] && verb !== 'load') throw new UsageError('--no-start is an option of load');
     if ((v.replace || v.prune) && verb !== 'load' && verb !== 'start') throw new UsageError(`--${v.replace ? 'replace' : 'prune'} is an option of load and start`);
     if (v.wait && (v['no-wait'] || v['no-block'])) throw new UsageError(`--wait and --${v['no-wait'] ? 'no-wait' : 'no-block'} contradict each other`);
     const parallel = intOption('parallel', v.parallel, 16);
-    const timeoutMs = durationOption('timeout', v.timeout, 60_000);
+    const timeoutMs = v['block-attempts'] !== undefined ? intOption('block-attempts', v['block-attempts'], 1) * 250 : durationOption('timeout', v.timeout, 60_000);
     const requestTimeoutMs = durationOption('request-timeout', v['request-timeout'], 10_000);
     const endpoint = v.systemd ? undefined : fleetEndpointFrom(v.endpoint, io.env);
+    const connection = endpoint && fleetConnectionFrom(endpoint, { tunnel: v.tunnel, caFile: v['ca-file'], certFile: v['cert-file'], keyFile: v['key-file'] }, io.env);
 
     const sel = await resolveSelection(positionals, io.cwd, verb === 'load' ? 'files' : verb === 'start' ? 'either' : 'names', targetOption(v.target, `fleetkit ${verb}`));
     if (v.target !== undefined && sel.kind !== 'spec') throw new UsageError('--target needs a SPEC: unit files and names are already rendered');
@@ -121,7 +127,7 @@ export function unitCommand(verb: UnitVerb): Command {
     const wait = !(v['no-wait'] || v['no-block']);
     const host = await openUnitHost(v.systemd
       ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env, warn }
-      : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal });
+      : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal, ...(connection ? { connection } : {}) });
     let result;
     try {
       const desired = sel.kind === 'names' ? undefined : sel.desired.map((d) => ({ desired: d, def: host.definitionOf(d) }));

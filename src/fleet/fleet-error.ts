@@ -56,6 +56,10 @@ export function fleetTransportError(call: FleetCallInfo, err: NodeJS.ErrnoExcept
       return new RemoteError('fleet', 'ERR_FLEET_TIMEOUT', `fleet did not answer ${what} within ${timeoutMs} ms`,
         { cause: err, hint: 'raise --request-timeout, or check that fleetd and its etcd are healthy' });
     default:
+      if (/CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO|^ERR_TLS|^ERR_SSL/.test(err.code ?? '')) {
+        return new RemoteError('fleet', 'ERR_FLEET_TLS', `TLS with fleet at ${call.endpoint} failed: ${err.message}`,
+          { cause: err, hint: 'give the CA that signed fleet\'s certificate with --ca-file (or FLEETCTL_CA_FILE), and a client certificate with --cert-file/--key-file if fleet asks for one' });
+      }
       return new RemoteError('fleet', 'ERR_FLEET_CLOSED', `fleet closed the connection without answering ${what}`,
         { cause: err, hint: `fleetd may have crashed on this request; its log (journalctl -u fleet) says why` });
   }

@@ -15,6 +15,8 @@ export type UnitHostOptions =
       readonly parallel: number;
       /** Aborts requests in flight (SIGINT). */
       readonly signal?: AbortSignal;
+      /** TLS material and tunnel (src/fleet/connection.ts). */
+      readonly connection?: Pick<import('../fleet/fleet-client.js').FleetClientOptions, 'tls' | 'connect'>;
     };
 
 /** Connects to the host the options name. Call `close()` when done. */
@@ -24,6 +26,6 @@ export async function openUnitHost(o: UnitHostOptions): Promise<UnitHost> {
     return SystemdUnitHost.open(o);
   }
   const [{ FleetClient }, { FleetUnitHost }] = await Promise.all([import('../fleet/fleet-client.js'), import('./fleet-unit-host.js')]);
-  const client = new FleetClient({ endpoint: o.endpoint, timeoutMs: o.requestTimeoutMs, maxSockets: o.parallel, ...(o.signal ? { signal: o.signal } : {}) });
+  const client = new FleetClient({ endpoint: o.endpoint, timeoutMs: o.requestTimeoutMs, maxSockets: o.parallel, ...(o.signal ? { signal: o.signal } : {}), ...o.connection });
   return new FleetUnitHost(client, o.endpoint.text);
 }
