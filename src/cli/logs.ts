@@ -32,7 +32,8 @@ options:
   -p, --priority P         a level (emerg alert crit err warning notice info debug, or 0-7) and the more
                            important ones, or a range such as warning..err
   -r, --reverse            newest first
-  -f, --follow             keep printing new entries (not with -r)
+  -f, --follow             keep printing new entries (not with -r); a glob or service is matched against
+                           the units the journal knows when it starts, as journalctl does
   -o, --output FORMAT      short (default), short-iso, cat (messages only) or json (one object per line)
   --no-pager               accepted for journalctl's sake: fleetkit never pages
   --user                   user units (journalctl --user-unit) instead of system units
