@@ -2,13 +2,13 @@
  * The render's check of each unit against its target (src/target/check-unit.ts). What fleetkit writes on its
  * own, or from a Compose key, must exist on the target: a unit that a host would refuse or misread is an
  * error. What `x-systemd` passes through is the author's call: a directive the target lacks is a warning
- * naming the version it needs, and on `legacy` every x-systemd entry is a warning, because the table cannot
- * vouch for how an old systemd reads its value.
+ * naming the version it needs, and on `legacy` every x-systemd entry and every x-docker.args word is a
+ * warning, because the table cannot vouch for how an old systemd or docker reads them.
  */
 import type { ServiceSpec } from '../cluster/types.js';
 import { UnitError } from '../errors.js';
 import { checkUnit, describeFinding } from '../target/check-unit.js';
-import { DEFAULT_TARGET, type Target } from '../target/targets.js';
+import { DEFAULT_TARGET, formatDocker, type Target } from '../target/targets.js';
 import type { UnitFile } from '../unit/model.js';
 
 /** Checks `file` (rendered for `service`, if any); returns the warnings, throws for the rest. */
@@ -35,6 +35,10 @@ export function checkRendered(file: { readonly name: string; readonly unit: Unit
   if (target.name !== DEFAULT_TARGET && service && service.systemd.length > 0) {
     const names = [...new Set(service.systemd.map(([section, name]) => `${section}.${name}`))].join(', ');
     warnings.push(`${file.name}: x-systemd ${names} passed through unchecked; target ${target.name} has systemd ${target.systemd}: check that it reads them as meant`);
+  }
+  const dockerArgs = service?.run.extraArgs ?? [];
+  if (target.name !== DEFAULT_TARGET && dockerArgs.length > 0 && file.unit.options.some((o) => o.name === 'ExecStart' && o.value.includes(' run '))) {
+    warnings.push(`${file.name}: x-docker.args ${dockerArgs.join(' ')} passed through unchecked; target ${target.name} has Docker ${formatDocker(target.docker)}: check that its docker run takes them`);
   }
   return warnings;
 }

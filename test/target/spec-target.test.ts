@@ -37,6 +37,11 @@ t.test('x-fleetkit.target selects the units', async (t) => {
   t.throws(() => renderCluster(parseSpec(`${SPEC}    healthcheck: { test: [CMD, "true"], start_interval: 2s }\n`, 'c.yaml')), { code: 'ERR_UNIT_TARGET', message: /docker run --health-start-interval needs Docker 25\.0; target current has Docker 20\.10/ });
   const gpus = renderCluster(parseSpec(`${SPEC}    x-docker: { args: [--annotation, com.example=1] }\n`, 'c.yaml'));
   t.match(gpus.warnings, [/^web@\.service: x-docker\.args: docker run --annotation is not in fleetkit's table of docker flags/], 'x-docker.args: unchecked flags are a warning, not an error');
+  t.notOk(gpus.warnings.some((w) => w.includes('passed through unchecked')), 'current: no blanket warning');
+  // Known to the table and old enough, yet on legacy still unchecked: the value is docker's to read.
+  const legacyArgs = renderCluster(parseSpec(`x-fleetkit:\n  target: legacy\n${SPEC}    x-docker: { args: [--memory, 64m] }\n`, 'c.yaml'));
+  t.match(legacyArgs.warnings, [/^web@\.service: x-docker\.args --memory 64m passed through unchecked; target legacy has Docker 1\.12/]);
+  t.equal(legacyArgs.warnings.filter((w) => w.includes('x-docker')).length, 1, 'once, for the container unit');
 });
 
 t.test('an unknown target is a located spec problem with the choices', async (t) => {
