@@ -13,6 +13,7 @@ import type {
   AnnouncementStatus, InstanceStatus, MachineStatus, ServiceStatus, StatusFlag, StatusInputs, StatusKeyValue, StatusModel, StatusUnit,
 } from './status-model.js';
 import { compareInstances, sidekickName, sidekickOf, unitParts } from '../unit/names.js';
+import { CRASH_LOOP_RESTARTS } from '../load/health.js';
 import { unscheduledReason } from './unscheduled-reason.js';
 
 interface Group {
@@ -84,7 +85,11 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
         load: null, active: null, sub: null, announcement: null, hosts: null, flags: [],
       });
       const withState = (row: Row, s: (typeof states)[number] | undefined): Row => {
-        if (s) Object.assign(row, { load: s.loadState ?? null, active: s.activeState ?? null, sub: s.subState ?? null });
+        if (s) {
+          Object.assign(row, { load: s.loadState ?? null, active: s.activeState ?? null, sub: s.subState ?? null });
+          // Only hosts that count restarts add these fields: the JSON document only ever grows.
+          if (s.restarts !== undefined) Object.assign(row, { restarts: s.restarts, lastExit: s.lastExit ?? null });
+        }
         return row;
       };
       if (global && states.length > 0) {
@@ -178,6 +183,12 @@ function hostsLines(inputs: StatusInputs, cluster: string | null): Set<string> |
   }
 }
 
+/** True when the unit has been active for at least `ms` (as far as the host says). */
+function upFor(inputs: StatusInputs, unit: string, ms: number): boolean {
+  const since = inputs.states.find((s) => s.name === unit)?.activeSince;
+  return since !== undefined && inputs.now.getTime() - since >= ms;
+}
+
 function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string> | undefined, cluster: string | null): void {
   const add = (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string): void => void row.flags.push({ code, severity, message });
   const u = inputs.units.find((x) => x.name === row.unit);
@@ -191,11 +202,19 @@ function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string
   if (u && inputs.source === 'fleet' && !g.global && !u.machineID && u.desiredState !== 'inactive' && !parseXFleet({ name: u.name, options: u.options }).global) {
     add('unscheduled', 'ERROR', `never scheduled: ${unscheduledReason(u, inputs.units, inputs.states, inputs.machines)}`);
   }
-  if (row.active === 'failed') add('failed', 'ERROR', `failed (systemd ${row.active}/${row.sub ?? '?'})`);
-  if (running && g.announces && !ann && inputs.announcementsError === undefined) {
-    // The usual cause is the sidekick: say how it is doing, since it is not shown as a row of its own.
-    const sidekick = sidekickName(g.name, row.instance);
-    const sk = inputs.states.find((s) => s.name === sidekick && (s.machineID === row.machine?.id || inputs.source === 'systemd'));
+  const exit = row.lastExit !== null && row.lastExit !== undefined ? `, last exit status ${row.lastExit}` : '';
+  if (row.active === 'failed') add('failed', 'ERROR', `failed (systemd ${row.active}/${row.sub ?? '?'}${exit})`);
+  // A unit waiting to restart, or one restarted 3 times or more and up for less than a minute, is a crash loop.
+  else if (row.sub === 'auto-restart' || ((row.restarts ?? 0) >= CRASH_LOOP_RESTARTS && !upFor(inputs, row.unit, 60_000))) {
+    add('crash-loop', 'ERROR', `crash loop: ${row.sub === 'auto-restart' ? 'waiting to restart' : `now ${row.active}/${row.sub ?? '?'}`}, restarted ${row.restarts ?? '?'} times${exit}`);
+  }
+  // The sidekick is not a row of its own: its state is said on its container's row.
+  const sidekick = sidekickName(g.name, row.instance);
+  const sk = g.announces ? inputs.states.find((s) => s.name === sidekick && (s.machineID === row.machine?.id || inputs.source === 'systemd')) : undefined;
+  const skFailed = sk !== undefined && (sk.activeState === 'failed' || sk.subState === 'auto-restart');
+  if (skFailed && (running || ann)) {
+    add('sidekick-failed', 'ERROR', `its sidekick ${sidekick} is ${sk.activeState}/${sk.subState ?? '?'}${ann ? '' : ': the container is not announced'}`);
+  } else if (running && g.announces && !ann && inputs.announcementsError === undefined) {
     add('not-announced', 'WARNING', `running but not announced${sk?.activeState && sk.activeState !== 'active' ? ` (its sidekick ${sidekick} is ${sk.activeState})` : ''}`);
   }
   if (ann && !running) {

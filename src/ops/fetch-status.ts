@@ -91,8 +91,11 @@ export class StatusSources {
       const { SystemdManager } = await import('../systemd/systemd-manager.js');
       this.manager = await SystemdManager.connect({ user, env: this.options.env });
     }
-    const names = (this.options.spec?.services ?? []).flatMap((s) => serviceNames(s).instances);
+    // Sidekicks too: a failed sidekick is why a running container is not announced.
+    const names = (this.options.spec?.services ?? []).flatMap((s) => [...serviceNames(s).instances, ...serviceNames(s).discoveryInstances]);
     const found = await this.manager.states(names);
+    const manager = this.manager;
+    const history = new Map(await Promise.all([...found.values()].filter((s) => s.loadState !== 'not-found' && s.activeState !== 'inactive').map(async (s) => [s.name, await manager.serviceHistory(s.path)] as const)));
     const id = this.options.machineId ?? 'local';
     const units: StatusUnit[] = [];
     const states: StatusUnitState[] = [];
@@ -103,7 +106,8 @@ export class StatusSources {
         continue;
       }
       units.push({ name, desiredState: undefined, currentState: undefined, machineID: id, options: [] });
-      states.push({ name, machineID: id, loadState: s.loadState, activeState: s.activeState, subState: s.subState });
+      const h = history.get(name);
+      states.push({ name, machineID: id, loadState: s.loadState, activeState: s.activeState, subState: s.subState, restarts: h?.nRestarts, lastExit: h?.exitStatus, activeSince: s.activeState === 'active' ? h?.activeSince : undefined });
     }
     return { units, states, machines: [{ id, primaryIP: undefined, metadata: {} }] };
   }

@@ -66,8 +66,11 @@ export function renderStatusTable(model: StatusModel, options: RenderStatusOptio
   ]);
   out.push(renderTable(['MACHINE', 'IP', 'METADATA', 'ON', 'UNITS'], rows, color));
   for (const w of model.warnings) out.push(`\n${paint('warning:', 'yellow', color)} ${w}\n`);
-  const summary = model.problems === 0 ? 'everything agrees' : `${model.problems} problem${model.problems === 1 ? '' : 's'}`;
-  out.push(`\n${paint(summary, model.problems === 0 ? 'green' : 'yellow', color)}\n`);
+  // Never "everything agrees" about what could not be seen.
+  const problems = model.problems === 0 ? '' : `${model.problems} problem${model.problems === 1 ? '' : 's'}`;
+  const unseen = model.warnings.length === 0 ? '' : `${model.warnings.length} part${model.warnings.length === 1 ? '' : 's'} could not be seen`;
+  const summary = [problems, unseen].filter(Boolean).join('; ') || 'everything agrees';
+  out.push(`\n${paint(summary, summary === 'everything agrees' ? 'green' : 'yellow', color)}\n`);
   return out.join('');
 }
 

@@ -29,6 +29,12 @@ export interface StatusUnitState {
   readonly loadState: string | undefined;
   readonly activeState: string | undefined;
   readonly subState: string | undefined;
+  /** Automatic restarts (systemd's NRestarts, or the agent's count); undefined when unknown. */
+  readonly restarts?: number | undefined;
+  /** The main process's last exit status, when known. */
+  readonly lastExit?: number | undefined;
+  /** When it last became active (ms since the epoch), when known. */
+  readonly activeSince?: number | undefined;
 }
 
 /** A machine as the cluster lists it: present in the list means seen recently. */
@@ -75,6 +81,8 @@ export type StatusFlagCode =
   | 'not-loaded'
   | 'unscheduled'
   | 'failed'
+  | 'crash-loop'
+  | 'sidekick-failed'
   | 'not-announced'
   | 'not-running'
   | 'stale'
@@ -122,6 +130,9 @@ export interface InstanceStatus {
   readonly load: string | null;
   readonly active: string | null;
   readonly sub: string | null;
+  /** Automatic restarts and the last exit status, when the host or the agent says. */
+  readonly restarts?: number | null;
+  readonly lastExit?: number | null;
   readonly announcement: AnnouncementStatus | null;
   /** Whether this host's hosts file lists the announced address; null when unknown or not applicable. */
   readonly hosts: boolean | null;

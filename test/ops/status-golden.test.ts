@@ -112,8 +112,8 @@ t.test('pinned: each disagreement is flagged on the right instance', async (t) =
   t.equal(rows.get('db@1.service')?.flags[0]?.message, 'never scheduled: no machine has metadata disk=ssd');
   t.same(flags('mon.service@1a'), ['stale'], 'no lease and older than the 20 s TTL');
   t.equal(rows.get('mon.service@1a')?.announcement?.stale, true);
-  t.same(flags('mon.service@2b'), ['not-announced']);
-  t.equal(rows.get('mon.service@2b')?.flags[0]?.message, 'running but not announced (its sidekick mon-discovery.service is failed)');
+  t.same(flags('mon.service@2b'), ['sidekick-failed'], 'a failed sidekick is named as the reason, once');
+  t.equal(rows.get('mon.service@2b')?.flags[0]?.message, 'its sidekick mon-discovery.service is failed/failed: the container is not announced');
   t.same(flags('mon.service@4d'), ['not-announced']);
   t.notOk(model.services.some((s) => s.instances.some((i) => i.unit.includes('discovery'))), 'the sidekick is folded into its service');
   t.same(model.machines.map((m) => [m.id.slice(0, 2), m.on, m.units]), [['1a', true, 4], ['2b', true, 3], ['4d', false, 1]],

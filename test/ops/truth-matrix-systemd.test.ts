@@ -1,0 +1,135 @@
+/**
+ * The truth matrix of `status` on the real systemd and etcd: a healthy service gives exit 0; then, one fault
+ * at a time, a crash loop (a command that exits 1 at once under Restart=), a failing sidekick, an
+ * announcement deleted by hand, the agent gone (its lease revoked), a hosts line edited by hand, etcd down and
+ * D-Bus down. Each is named in the output and exits non-zero; each repair gives exit 0 again.
+ */
+import t, { type Test } from 'tap';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectEtcd } from '../../src/etcd/connect.js';
+import { announcementKey } from '../../src/etcd/key-layout.js';
+import type { StatusModel } from '../../src/ops/status-model.js';
+import { etcdPart, freePort, systemdPart, waitFor } from '../env/parts.js';
+import { runFleetkit } from '../cli/load-io.js';
+
+const etcd = await etcdPart(t);
+const sd = await systemdPart(t);
+const client = await connectEtcd({ endpoints: etcd.endpoints });
+t.teardown(() => client.close());
+const P = `tm${process.pid}`;
+const prefix = `/fk-tm-${process.pid}`;
+const dir = await mkdtemp(join(tmpdir(), 'fk-truth-'));
+const hosts = join(dir, 'hosts');
+const spec = join(dir, 'cluster.yaml');
+await writeFile(spec, `name: ${P}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  web:\n    image: local/busybox:latest\n    x-announce: { port: 80, ttl: 60s }\n`);
+const key = announcementKey(prefix, P, 'web', '1');
+const ip = '10.9.0.1';
+const record = JSON.stringify({ ip, port: 80, hostname: 'web-1', host: 'h', machine: 'f'.repeat(32), container: 'web-1', version: 1, time: new Date().toISOString() });
+const goodHosts = `127.0.0.1 localhost\n# BEGIN fleetkit ${P}\n${ip} web-1 web-1.${P}\n# END fleetkit ${P}\n`;
+const env = { ...sd.env, PATH: process.env['PATH'] };
+
+async function unit(name: string, body: string): Promise<void> {
+  await writeFile(join(sd.unitDir, name), body);
+  await sd.systemctl(['daemon-reload']);
+}
+const container = (cmd: string) => `[Service]\nExecStart=/bin/sh -c "${cmd}"\nRestart=always\nRestartSec=1\n`;
+const sidekick = (cmd: string) => `[Unit]\nBindsTo=web@%i.service\nAfter=web@%i.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=${cmd}\n`;
+
+async function status(extra: string[] = []): Promise<{ code: number; model: StatusModel | undefined; text: string; stderr: string }> {
+  const r = await runFleetkit(['status', spec, '--systemd', '--user', '--hosts-file', hosts, '--machine-id', 'f'.repeat(32), ...extra], { env });
+  const j = await runFleetkit(['status', spec, '--systemd', '--user', '--hosts-file', hosts, '--machine-id', 'f'.repeat(32), '--json', ...extra], { env });
+  return { code: r.code, text: r.stdout, stderr: r.stderr, model: j.stdout ? (JSON.parse(j.stdout) as StatusModel) : undefined };
+}
+const flags = (m: StatusModel | undefined) => m?.services.flatMap((s) => s.instances.flatMap((i) => i.flags.map((f) => `${f.code}: ${f.message}`))) ?? [];
+
+async function healthy(t: Test, what: string): Promise<void> {
+  await waitFor(async () => (await sd.systemctl(['is-active', 'web@1.service', 'web-discovery@1.service'])).stdout.trim() === 'active\nactive', { what: 'both units active' });
+  const s = await status();
+  t.equal(s.code, 0, `${what}: exit 0\n${s.text}${s.stderr}`);
+  t.same(flags(s.model), [], `${what}: nothing flagged`);
+}
+
+t.before(async () => {
+  await unit('web@.service', container('exec sleep 1000'));
+  await unit('web-discovery@.service', sidekick('/bin/true'));
+  await sd.systemctl(['start', 'web@1.service', 'web-discovery@1.service']);
+  await client.put(key).value(record);
+  await writeFile(hosts, goodHosts);
+});
+t.teardown(async () => {
+  await sd.systemctl(['stop', 'web@1.service', 'web-discovery@1.service']);
+  await sd.systemctl(['reset-failed']);
+});
+
+t.test('a healthy service: exit 0', async (t) => healthy(t, 'healthy'));
+
+t.test('a crash loop: named with its restart count and exit status', async (t) => {
+  await unit('web@.service', container('echo crashing; exit 1'));
+  await sd.systemctl(['restart', 'web@1.service']);
+  await waitFor(async () => Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', 'web@1.service'])).stdout.trim()) >= 1, { what: 'a restart' });
+  const s = await status();
+  t.equal(s.code, 1);
+  t.match(flags(s.model).join('\n'), /crash-loop: crash loop: .*restarted \d+ times, last exit status 1/);
+  t.match(s.text, /crash loop/);
+  await unit('web@.service', container('exec sleep 1000'));
+  await sd.systemctl(['restart', 'web@1.service']);
+  await sd.systemctl(['start', 'web-discovery@1.service']);
+  await healthy(t, 'repaired');
+});
+
+t.test('a failing sidekick', async (t) => {
+  await unit('web-discovery@.service', sidekick('/bin/false'));
+  await sd.systemctl(['restart', 'web-discovery@1.service']);
+  const s = await status();
+  t.equal(s.code, 1);
+  t.match(flags(s.model).join('\n'), /sidekick-failed: its sidekick web-discovery@1\.service is failed\/failed/);
+  await unit('web-discovery@.service', sidekick('/bin/true'));
+  await sd.systemctl(['restart', 'web-discovery@1.service']);
+  await healthy(t, 'repaired');
+});
+
+t.test('an announcement deleted by hand, and the agent gone (its lease revoked)', async (t) => {
+  await client.delete().key(key);
+  let s = await status();
+  t.equal(s.code, 1);
+  t.match(flags(s.model).join('\n'), /not-announced: running but not announced/);
+  const lease = client.lease(60);
+  await lease.put(key).value(record);
+  t.equal((await status()).code, 0, 'announced again');
+  await lease.revoke();
+  s = await status();
+  t.equal(s.code, 1);
+  t.match(flags(s.model).join('\n'), /not-announced/);
+  await client.put(key).value(record);
+  await healthy(t, 'announced again');
+});
+
+t.test('a hosts line edited by hand', async (t) => {
+  await writeFile(hosts, goodHosts.replace(ip, '10.9.0.99'));
+  const s = await status();
+  t.equal(s.code, 1);
+  t.match(flags(s.model).join('\n'), /not-in-hosts: web-1 is not in the hosts file/);
+  await writeFile(hosts, goodHosts);
+  await healthy(t, 'repaired');
+});
+
+t.test('etcd down: the units are still shown, the announcements said unknown, exit 1', async (t) => {
+  const port = await freePort();
+  const started = Date.now();
+  const s = await status(['--etcd', `http://127.0.0.1:${port}`]);
+  t.equal(s.code, 1);
+  t.ok(Date.now() - started < 20_000, 'within the timeout (two runs)');
+  t.match(s.text, /web@1 .* active/, 'the unit is shown');
+  t.match(s.text, /1 part could not be seen/, 'never "everything agrees"');
+  t.match(s.model?.warnings.join('\n') ?? '', new RegExp(`announcements unknown: .*127\\.0\\.0\\.1:${port}`));
+});
+
+t.test('D-Bus down: one line naming the bus and what to check, exit 1', async (t) => {
+  const r = await runFleetkit(['status', spec, '--systemd', '--user', '--hosts-file', hosts], { env: { ...env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-bus')}` } });
+  t.equal(r.code, 1);
+  t.match(r.stderr, new RegExp(`cannot connect to the user bus at unix:path=${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/no-bus`));
+  t.match(r.stderr, /hint: is the user manager running\? check DBUS_SESSION_BUS_ADDRESS/);
+  t.equal(r.stdout, '');
+});
