@@ -23,7 +23,10 @@ const { main } = await importBundled(["export { main } from './src/cli/main.ts';
 const dir = await mkdtemp(join(tmpdir(), 'fk-load-bench-fleet-'));
 const machines = Array.from({ length: 10 }, (_, i) => ({ id: (i + 1).toString(16).padStart(32, '0'), primaryIP: `10.0.0.${i + 1}`, metadata: { role: 'worker' } }));
 await writeFile(join(dir, 'bench@.service'), '[Unit]\nDescription=bench %i\n\n[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\nMachineMetadata=role=worker\n');
+await writeFile(join(dir, 'nb@.service'), '[Unit]\nDescription=no-block %i\n\n[Service]\nExecStart=/bin/sleep 1000\n');
 const files = Array.from({ length: UNITS }, (_, i) => join(dir, `bench@${i + 1}.service`));
+// Fresh units for the --no-block run (fleetctl's name for not waiting): the requests alone are timed.
+const noBlockFiles = Array.from({ length: UNITS }, (_, i) => join(dir, `nb@${i + 1}.service`));
 
 function quietIO(env) {
   let out = '';
@@ -40,12 +43,12 @@ async function stats(server) {
   return s;
 }
 
-async function fleetkit(server, args) {
+async function fleetkit(server, args, list = files) {
   const { io, text } = quietIO({ FLEETCTL_ENDPOINT: server.endpoint });
   const before = await stats(server);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const code = await main(['load', ...files, ...args], io);
+  const code = await main(['load', ...list, ...args], io);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   if (code !== 0) throw new Error(`fleetkit load exited ${code}:\n${text().slice(-2000)}`);
@@ -108,6 +111,7 @@ const server = { ...started, child };
 try {
   const first = await fleetkit(server, ['--parallel', '16']);
   const second = await fleetkit(server, ['--parallel', '16']);
+  const noBlock = await fleetkit(server, ['--parallel', '16', '--no-block'], noBlockFiles);
   const base = await fleetctlWay(server, BASELINE);
   const perUnit = base.ms / BASELINE;
   const extrapolated = perUnit * UNITS;
@@ -116,6 +120,7 @@ try {
   console.log(`fleet test server (own process): unix socket, ${LATENCY} ms latency per request, ${machines.length} machines, agents settle before answering`);
   console.log(`fleetkit load, ${UNITS} units (--parallel 16):    ${f(first.ms)}  (${first.requests} requests, ${first.puts} PUTs; client CPU ${f(first.cpuMs)})`);
   console.log(`fleetkit load again, nothing changed:         ${f(second.ms)}  (${second.requests} requests, ${second.puts} PUTs; client CPU ${f(second.cpuMs)})`);
+  console.log(`fleetkit load --no-block, ${UNITS} new units:    ${f(noBlock.ms)}  (${noBlock.requests} requests, ${noBlock.puts} PUTs; target < 1 s: ${noBlock.ms < 1000 ? 'met' : 'NOT met'})`);
   console.log(`fleetctl-style, ${BASELINE} units measured:          ${f(base.ms)}  (${base.requests} requests, ${perUnit.toFixed(1)} ms per unit)`);
   console.log(`fleetctl-style, ${UNITS} units extrapolated:       ${f(extrapolated)}  (x${UNITS / BASELINE} of the measured ${BASELINE})`);
   console.log(`speed-up: ${(extrapolated / first.ms).toFixed(1)}x; target ≤ 3 s for 1,000 units: ${first.ms <= 3000 ? 'met' : 'NOT met'}; fleetd bugs triggered: ${bugs}`);

@@ -80,6 +80,7 @@ export class FleetClient {
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly inFlight = new Set<() => void>();
   private readonly agent: http.Agent;
   /** Requests sent, by method: callers and benches report them. */
   readonly counts: Record<string, number> = {};
@@ -89,6 +90,10 @@ export class FleetClient {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.signal = options.signal;
+    // One listener for the client, not one per request: --parallel 16 would pass Node's listener warning.
+    this.signal?.addEventListener('abort', () => {
+      for (const abort of this.inFlight) abort();
+    }, { once: true });
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16, maxFreeSockets: options.maxSockets ?? 16 };
     const connect = options.connect;
     if (options.endpoint.kind === 'http' && options.endpoint.url.protocol === 'https:') {
@@ -266,7 +271,7 @@ export class FleetClient {
     return new Promise<Answer>((resolve, reject) => {
       const fail = (e: Error): void => {
         clearTimeout(deadline);
-        this.signal?.removeEventListener('abort', onAbort);
+        this.inFlight.delete(onAbort);
         reject(e);
       };
       const req = mod.request(options, (res) => {
@@ -283,7 +288,7 @@ export class FleetClient {
         });
         res.on('end', () => {
           clearTimeout(deadline);
-          this.signal?.removeEventListener('abort', onAbort);
+          this.inFlight.delete(onAbort);
           const location = res.headers.location;
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), location });
         });
@@ -295,7 +300,7 @@ export class FleetClient {
         req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       }, this.timeoutMs);
       const onAbort = (): void => void req.destroy(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR' }));
-      this.signal?.addEventListener('abort', onAbort, { once: true });
+      this.inFlight.add(onAbort);
       req.on('error', (e: NodeJS.ErrnoException & { reused?: boolean }) => {
         e.reused = req.reusedSocket;
         fail(e);
