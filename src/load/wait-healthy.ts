@@ -31,6 +31,8 @@ export interface HealthOptions {
 interface Track {
   restartsAtStart: number | undefined;
   activeSince: number | undefined;
+  /** The last exit status seen: a unit already started again no longer reports the one before. */
+  lastExit: number | undefined;
 }
 
 /** Waits for every unit's verdict; results (ok, state, error, journal) for every unit, in order. */
@@ -38,7 +40,7 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
   const deadline = Date.now() + o.timeoutMs;
   // The start jobs ended just before this wait began; a few seconds of slack covers the jobs' own time.
   const runStart = (o.startedAt ?? Date.now()) - 1000;
-  const tracks = new Map<string, Track>(names.map((n) => [n, { restartsAtStart: undefined, activeSince: undefined }]));
+  const tracks = new Map<string, Track>(names.map((n) => [n, { restartsAtStart: undefined, activeSince: undefined, lastExit: undefined }]));
   const verdicts = new Map<string, { verdict: Verdict; state: UnitState; lastExit: number | undefined }>();
   for (let round = 0; ; round++) {
     const open = names.filter((n) => !verdicts.has(n));
@@ -60,7 +62,8 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       if (!activeNow) track.activeSince = undefined;
       else track.activeSince ??= state.activeSince ?? now;
       if (activeNow && state.activeSince !== undefined) track.activeSince = state.activeSince;
-      const lastExit = state.exitStatus ?? f?.lastExit;
+      track.lastExit = state.exitStatus ?? f?.lastExit ?? track.lastExit;
+      const lastExit = track.lastExit;
       const verdict = judgeHealth({ state, restartsAtStart: track.restartsAtStart, restarts, lastExit, activeSince: track.activeSince, now, stableMs: o.stableMs, final });
       if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
     }
