@@ -2,12 +2,14 @@
 //  (a) cold start of `node bin/gen-units.cjs examples/seed/cluster.yaml -o TMP` vs `node -e 0`, ≥10 runs each,
 //      interleaved, medians and ratio (target ≤ 1.5×), and a breakdown of what loading costs;
 //  (b) 1,000 services × 10 replicas with sidekicks: load + render + write in a child process, wall time
-//      (target ≤ 2 s) and peak RSS from the child's own process.resourceUsage() (target ≤ 300 MB).
+//      (target ≤ 2 s) and peak RSS from the child's own process.resourceUsage() (target ≤ 300 MB);
+//  (c) the same 10,000 instances with every value a ${VAR} (from the shell, .env and defaults): the same
+//      targets, (b) as its baseline, and the units must be identical to (b)'s.
 // The wall time of (b) suffers from other load on the machine; its CPU time (user + system) much less, so
 // both are printed (and the load average, to read them by).
 // Usage: npm run build && node bench/gen-units.mjs [--runs N] [--scale-only]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,29 +89,33 @@ function coldStart(runs, tmp) {
 
 }
 
-function scale(tmp) {
-  // (b) scale: 1,000 services × 10 replicas, each with a sidekick.
+/** The scale spec: 1,000 services × 10 replicas, each with a sidekick; `v(name, literal)` writes a value. */
+function scaleSpec(v) {
   const lines = ['name: big', 'services:'];
   for (let i = 0; i < 1000; i++) {
     lines.push(
       `  svc${i}:`,
-      `    image: registry.example.com/team/svc${i}:1.0.${i}`,
-      `    command: ["/app/server", "--port", "8080", "--name", "svc${i}"]`,
-      '    ports: ["8080"]',
-      `    environment: { MODE: production, SERVICE: svc${i}, RATIO: "50%" }`,
+      `    image: ${v('REGISTRY', 'registry.example.com')}/team/svc${i}:${v('VERSION', '1.0')}.${i}`,
+      `    command: ["/app/server", "--port", "${v('PORT', '8080')}", "--name", "svc${i}"]`,
+      `    ports: ["${v('PORT', '8080')}"]`,
+      `    environment: { MODE: "${v('MODE', 'production')}", SERVICE: svc${i}, RATIO: "${v('RATIO', '50%')}", DSN: "${v('DB_URL', 'postgres://db-1/app?sslmode=disable')}" }`,
       '    restart: always',
-      '    deploy: { replicas: 10 }',
+      `    deploy: { replicas: "${v('REPLICAS', '10')}" }`,
       '    healthcheck: { test: ["CMD", "wget", "-q", "http://localhost:8080/"], interval: 10s }',
       '    x-fleet: { conflicts: true }',
       '    x-announce: { port: 8080 }',
     );
   }
-  const spec = join(tmp, 'big.yaml');
-  writeFileSync(spec, `${lines.join('\n')}\n`);
-  const out = join(tmp, 'big-units');
-  const child = (label, extra = []) => {
+  return `${lines.join('\n')}\n`;
+}
+
+function scale(tmp) {
+  // (b) scale: 1,000 services × 10 replicas, each with a sidekick; (c) the same file written with ${VAR}
+  // references (values from the environment, defaults and `.env`) to time interpolation against (b).
+  const child = (label, spec, out, extra = [], env = process.env) => {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', spec, '-o', out, ...extra], {
       cwd: root,
+      env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -122,9 +128,30 @@ function scale(tmp) {
       `    ${label.padEnd(26)} ${report.ms.toFixed(0).padStart(5)} ms wall, ${report.cpuMs.toFixed(0).padStart(5)} ms CPU   peak RSS ${(report.maxRssKB / 1024).toFixed(0).padStart(4)} MB   ` +
         `${files} files, ${starts} units to start   (targets ≤ 2000 ms, ≤ 300 MB) ${ok ? 'PASS' : 'FAIL'}`,
     );
+    return report.ms;
   };
+  const spec = join(tmp, 'big.yaml');
+  writeFileSync(spec, scaleSpec((_name, literal) => literal));
+  const out = join(tmp, 'big-units');
   console.log('(b) 1,000 services × 10 replicas with sidekicks (spec load + render + write, in a child process):');
-  child('first render (all written)');
-  child('again (nothing changed)');
-  child('--stdout (no file written)', ['--stdout']);
+  const plain = child('first render (all written)', spec, out);
+  child('again (nothing changed)', spec, out);
+  child('--stdout (no file written)', spec, out, ['--stdout']);
+
+  // (c) Every value above that can be a variable is one: from the shell, from .env beside the file, or a default.
+  const dir = join(tmp, 'interpolated');
+  mkdirSync(dir, { recursive: true });
+  const ispec = join(dir, 'big.yaml'); // the name every unit's header carries, as in (b)
+  const fromDotenv = new Set(['VERSION', 'RATIO', 'REPLICAS']);
+  writeFileSync(ispec, scaleSpec((name, literal) => (name === 'MODE' ? `\${MODE:-${literal}}` : `\${${name}}`)));
+  writeFileSync(join(dir, '.env'), 'VERSION=1.0\nRATIO="50%"\nREPLICAS=10\n');
+  const env = { ...process.env, REGISTRY: 'registry.example.com', PORT: '8080', DB_URL: 'postgres://db-1/app?sslmode=disable' };
+  for (const k of fromDotenv) delete env[k];
+  delete env.MODE;
+  console.log('(c) the same 10,000 instances, every value a ${VAR} (shell, .env, defaults):');
+  const interpolated = child('first render (all written)', ispec, join(tmp, 'interp-units'), [], env);
+  child('--stdout (no file written)', ispec, join(tmp, 'interp-units'), ['--stdout'], env);
+  const same = readdirSync(out).every((f) => readFileSync(join(out, f), 'utf8') === readFileSync(join(tmp, 'interp-units', f), 'utf8'));
+  console.log(`    interpolated render ${interpolated.toFixed(0)} ms vs plain ${plain.toFixed(0)} ms (${(interpolated / plain).toFixed(2)}×); units identical to (b): ${same ? 'yes' : 'NO'}`);
+  if (!same) process.exitCode = 1;
 }
