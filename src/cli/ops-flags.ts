@@ -33,6 +33,6 @@ export async function opsSpecFrom(
   if (positionals.length > 1) throw new UsageError(`${command} takes at most one SPEC file, got ${positionals.length} arguments`);
   if (flags.user && !flags.systemd) throw new UsageError('--user needs --systemd', `fleet runs system units; --user ${verb} your user manager over D-Bus`);
   if (positionals[0] === undefined) return undefined;
-  const { loadSpec } = await import('../cluster/load.js');
+  const { loadSpec } = await import('../cluster/cluster-file.js');
   return loadSpec(positionals[0]);
 }

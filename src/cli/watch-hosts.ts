@@ -71,7 +71,7 @@ export const run: Command = async (argv, io) => {
   if (positionals.length > 1) throw new UsageError(`watch-hosts takes one SPEC file, got ${positionals.length} arguments`, 'put hook arguments after "--"');
   let spec: ClusterSpec | undefined;
   if (positionals[0] !== undefined) {
-    const { loadSpec } = await import('../cluster/load.js');
+    const { loadSpec } = await import('../cluster/cluster-file.js');
     spec = await loadSpec(positionals[0]);
   }
   const cluster = v.cluster ?? spec?.name;

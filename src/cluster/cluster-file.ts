@@ -16,6 +16,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError, type SpecProblem } from '../errors.js';
 import { parseDotenv } from './dotenv.js';
 import { parseCluster, type ParsedCluster } from './load.js';
+import type { ClusterSpec } from './types.js';
 import { checkGivenName, normalizeProjectName } from './project-name.js';
 
 /** compose-go's DefaultFileNames, in its order of preference, then fleetkit's former default. */
@@ -131,4 +132,13 @@ function readDotenv(o: ClusterFileOptions, dir: string, shownFile: string | unde
     for (const [k, v] of parsed.values) values.set(k, v);
   }
   return values;
+}
+
+/**
+ * Reads and parses the cluster file at `path` as the process sees it: variables from its environment and
+ * `.env` beside the file, the name from COMPOSE_PROJECT_NAME, `name:` or the directory. For the commands that
+ * take a SPEC without `-p`/`--env-file` of their own.
+ */
+export async function loadSpec(path: string): Promise<ClusterSpec> {
+  return (await loadCluster({ file: path, cwd: process.cwd(), env: process.env })).spec;
 }

@@ -6,9 +6,8 @@
  * `cluster-file.ts` finds and reads the file itself, `.env` and the variables.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { SpecError, UsageError, sortProblems, type SpecProblem } from '../errors.js';
+import { SpecError, sortProblems, type SpecProblem } from '../errors.js';
 import type { ClusterSpec, ServiceSpec } from './types.js';
 import { clusterSchema, fleetkitSchema, FLEETKIT_KEYS, reportIssues, serviceSchema, type RawCluster, type RawFleetkit, type RawService } from './schema.js';
 import { describeValue, Problems, type SpecPath } from './problems.js';
@@ -245,18 +244,4 @@ function checkUnitNames(s: ServiceSpec, p: Problems, path: string[]): void {
 
 function describeName(name: string): string {
   return JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name);
-}
-
-/** Reads and parses a spec file (no variables; env files beside it). A missing or unreadable file is a UsageError. */
-export async function loadSpec(path: string, ctx: ClusterContext = {}): Promise<ClusterSpec> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${path}: no such file`, 'give the spec as an argument (e.g. gen-units examples/seed/cluster.yaml) or run where compose.yaml is');
-    if (code === 'EISDIR') throw new UsageError(`${path}: is a directory`, `give the file inside it, e.g. ${path.replace(/\/$/, '')}/compose.yaml`);
-    throw new UsageError(`${path}: cannot read: ${(e as Error).message}`, 'check the path and its permissions');
-  }
-  return parseSpec(text, path, ctx);
 }

@@ -92,7 +92,7 @@ async function looksLikeFile(arg: string, cwd: string, templateExists: (path: st
 
 async function fromSpec(file: string, shown: string, target: TargetName | undefined): Promise<UnitSelection> {
   // Loaded only when a spec is given: unit files and names need neither the YAML stack nor the templates.
-  const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../cluster/load.js'), import('../render/render.js')]);
+  const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../cluster/cluster-file.js'), import('../render/render.js')]);
   const loaded = await loadSpec(file);
   const spec = target === undefined ? loaded : { ...loaded, target };
   const out = renderCluster(spec);

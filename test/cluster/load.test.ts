@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import { ExitCode, UsageError } from '../../src/errors.js';
-import { loadSpec, parseSpec } from '../../src/cluster/load.js';
+import { parseSpec } from '../../src/cluster/load.js';
+import { loadSpec } from '../../src/cluster/cluster-file.js';
 
 const one = (body: string, top = '') => {
   const spec = parseSpec(`name: web\n${top}services:\n  a:\n    image: nginx\n${body}`, 'cluster.yaml');
@@ -168,5 +169,5 @@ t.test('loadSpec: a missing file is a usage error with a hint', async (t) => {
   t.ok(err instanceof UsageError);
   t.equal((err as UsageError).exitCode, ExitCode.usage);
   t.equal((err as UsageError).message, '/nonexistent/cluster.yaml: no such file');
-  t.match((err as UsageError).hint, /gen-units examples\/seed\/cluster\.yaml/);
+  t.match((err as UsageError).hint, /name an existing cluster file/);
 });
