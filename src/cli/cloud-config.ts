@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileSafe } from '../fs/write-file-safe.js';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
-import { parseSpec } from '../cluster/load.js';
+import { loadCluster } from '../cluster/cluster-file.js';
 import { renderCluster } from '../render/render.js';
 import { parseMetadataPairs } from '../cloud-config/metadata.js';
 import { planMachine, type BootTarget } from '../cloud-config/plan.js';
@@ -110,7 +110,9 @@ export const run: Command = async (argv, io) => {
   }
 
   const specText = await readNamed(specArg, 'spec', io.cwd);
-  const spec = withTarget(parseSpec(specText, specArg), targetOption(values.target, 'fleetkit cloud-config'));
+  // Read as gen-units reads it: variables from the environment and .env beside it, the name as Compose gives it.
+  const loaded = await loadCluster({ file: specArg, cwd: io.cwd, env: io.env });
+  const spec = withTarget(loaded.spec, targetOption(values.target, 'fleetkit cloud-config'));
   const secrets: Array<[string, string]> = [];
   if (values['embed-secrets']) {
     const paths = [spec.etcd.tls?.ca, spec.etcd.tls?.cert, spec.etcd.tls?.key, spec.etcd.auth?.passwordFile].filter((p): p is string => !!p);
