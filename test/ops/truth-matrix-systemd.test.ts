@@ -19,23 +19,26 @@ const sd = await systemdPart(t);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
 const P = `tm${process.pid}`;
+// Unit names of their own: the systemd part is shared with the other tests of the run.
+const W = `${P}web`;
 const prefix = `/fk-tm-${process.pid}`;
 const dir = await mkdtemp(join(tmpdir(), 'fk-truth-'));
 const hosts = join(dir, 'hosts');
 const spec = join(dir, 'cluster.yaml');
-await writeFile(spec, `name: ${P}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  web:\n    image: local/busybox:latest\n    x-announce: { port: 80, ttl: 60s }\n`);
-const key = announcementKey(prefix, P, 'web', '1');
+await writeFile(spec, `name: ${P}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  ${W}:\n    image: local/busybox:latest\n    x-announce: { port: 80, ttl: 60s }\n`);
+const key = announcementKey(prefix, P, W, '1');
 const ip = '10.9.0.1';
-const record = JSON.stringify({ ip, port: 80, hostname: 'web-1', host: 'h', machine: 'f'.repeat(32), container: 'web-1', version: 1, time: new Date().toISOString() });
-const goodHosts = `127.0.0.1 localhost\n# BEGIN fleetkit ${P}\n${ip} web-1 web-1.${P}\n# END fleetkit ${P}\n`;
+const record = JSON.stringify({ ip, port: 80, hostname: `${W}-1`, host: 'h', machine: 'f'.repeat(32), container: `${W}-1`, version: 1, time: new Date().toISOString() });
+const goodHosts = `127.0.0.1 localhost\n# BEGIN fleetkit ${P}\n${ip} ${W}-1 ${W}-1.${P}\n# END fleetkit ${P}\n`;
 const env = { ...sd.env, PATH: process.env['PATH'] };
 
 async function unit(name: string, body: string): Promise<void> {
   await writeFile(join(sd.unitDir, name), body);
   await sd.systemctl(['daemon-reload']);
 }
-const container = (cmd: string) => `[Service]\nExecStart=/bin/sh -c "${cmd}"\nRestart=always\nRestartSec=1\n`;
-const sidekick = (cmd: string) => `[Unit]\nBindsTo=web@%i.service\nAfter=web@%i.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=${cmd}\n`;
+// No start limit: the loop goes on while status looks, as a container's would under a long RestartSec.
+const container = (cmd: string) => `[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c "${cmd}"\nRestart=always\nRestartSec=1\n`;
+const sidekick = (cmd: string) => `[Unit]\nBindsTo=${W}@%i.service\nAfter=${W}@%i.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=${cmd}\n`;
 
 async function status(extra: string[] = []): Promise<{ code: number; model: StatusModel | undefined; text: string; stderr: string }> {
   const r = await runFleetkit(['status', spec, '--systemd', '--user', '--hosts-file', hosts, '--machine-id', 'f'.repeat(32), ...extra], { env });
@@ -45,48 +48,52 @@ async function status(extra: string[] = []): Promise<{ code: number; model: Stat
 const flags = (m: StatusModel | undefined) => m?.services.flatMap((s) => s.instances.flatMap((i) => i.flags.map((f) => `${f.code}: ${f.message}`))) ?? [];
 
 async function healthy(t: Test, what: string): Promise<void> {
-  await waitFor(async () => (await sd.systemctl(['is-active', 'web@1.service', 'web-discovery@1.service'])).stdout.trim() === 'active\nactive', { what: 'both units active' });
+  await waitFor(async () => (await sd.systemctl(['is-active', `${W}@1.service`, `${W}-discovery@1.service`])).stdout.trim() === 'active\nactive', { what: 'both units active' });
   const s = await status();
   t.equal(s.code, 0, `${what}: exit 0\n${s.text}${s.stderr}`);
   t.same(flags(s.model), [], `${what}: nothing flagged`);
 }
 
 t.before(async () => {
-  await unit('web@.service', container('exec sleep 1000'));
-  await unit('web-discovery@.service', sidekick('/bin/true'));
-  await sd.systemctl(['start', 'web@1.service', 'web-discovery@1.service']);
+  await unit(`${W}@.service`, container('exec sleep 1000'));
+  await unit(`${W}-discovery@.service`, sidekick('/bin/true'));
+  await sd.systemctl(['start', `${W}@1.service`, `${W}-discovery@1.service`]);
   await client.put(key).value(record);
   await writeFile(hosts, goodHosts);
 });
 t.teardown(async () => {
-  await sd.systemctl(['stop', 'web@1.service', 'web-discovery@1.service']);
-  await sd.systemctl(['reset-failed']);
+  await sd.systemctl(['stop', `${W}@1.service`, `${W}-discovery@1.service`]);
+  await sd.systemctl(['reset-failed', `${W}@1.service`, `${W}-discovery@1.service`]);
 });
 
 t.test('a healthy service: exit 0', async (t) => healthy(t, 'healthy'));
 
 t.test('a crash loop: named with its restart count and exit status', async (t) => {
-  await unit('web@.service', container('echo crashing; exit 1'));
-  await sd.systemctl(['restart', 'web@1.service']);
-  await waitFor(async () => Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', 'web@1.service'])).stdout.trim()) >= 1, { what: 'a restart' });
+  await unit(`${W}@.service`, container('echo crashing; exit 1'));
+  await sd.systemctl(['restart', `${W}@1.service`]);
+  await waitFor(async () => Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', `${W}@1.service`])).stdout.trim()) >= 3, { what: '3 restarts', timeoutMs: 20_000 });
   const s = await status();
   t.equal(s.code, 1);
-  t.match(flags(s.model).join('\n'), /crash-loop: crash loop: .*restarted \d+ times, last exit status 1/);
+  // One read has no history: the exit status shows unless the read caught the command just started again.
+  t.match(flags(s.model).join('\n'), /crash-loop: crash loop: .*restarted \d+ times/);
+  const row = s.model?.services[0]?.instances[0];
+  t.ok((row?.restarts ?? 0) >= 3, `restart count in the JSON row (${row?.restarts})`);
   t.match(s.text, /crash loop/);
-  await unit('web@.service', container('exec sleep 1000'));
-  await sd.systemctl(['restart', 'web@1.service']);
-  await sd.systemctl(['start', 'web-discovery@1.service']);
+  await unit(`${W}@.service`, container('exec sleep 1000'));
+  // A stop and a start (not a restart of the looping unit) begin a new restart count, as a redeploy does.
+  await sd.systemctl(['stop', `${W}@1.service`]);
+  await sd.systemctl(['start', `${W}@1.service`, `${W}-discovery@1.service`]);
   await healthy(t, 'repaired');
 });
 
 t.test('a failing sidekick', async (t) => {
-  await unit('web-discovery@.service', sidekick('/bin/false'));
-  await sd.systemctl(['restart', 'web-discovery@1.service']);
+  await unit(`${W}-discovery@.service`, sidekick('/bin/false'));
+  await sd.systemctl(['restart', `${W}-discovery@1.service`]);
   const s = await status();
   t.equal(s.code, 1);
-  t.match(flags(s.model).join('\n'), /sidekick-failed: its sidekick web-discovery@1\.service is failed\/failed/);
-  await unit('web-discovery@.service', sidekick('/bin/true'));
-  await sd.systemctl(['restart', 'web-discovery@1.service']);
+  t.match(flags(s.model).join('\n'), new RegExp(`sidekick-failed: its sidekick ${W}-discovery@1\\.service is failed/failed`));
+  await unit(`${W}-discovery@.service`, sidekick('/bin/true'));
+  await sd.systemctl(['restart', `${W}-discovery@1.service`]);
   await healthy(t, 'repaired');
 });
 
@@ -110,7 +117,7 @@ t.test('a hosts line edited by hand', async (t) => {
   await writeFile(hosts, goodHosts.replace(ip, '10.9.0.99'));
   const s = await status();
   t.equal(s.code, 1);
-  t.match(flags(s.model).join('\n'), /not-in-hosts: web-1 is not in the hosts file/);
+  t.match(flags(s.model).join('\n'), new RegExp(`not-in-hosts: ${W}-1 is not in the hosts file`));
   await writeFile(hosts, goodHosts);
   await healthy(t, 'repaired');
 });
@@ -121,7 +128,7 @@ t.test('etcd down: the units are still shown, the announcements said unknown, ex
   const s = await status(['--etcd', `http://127.0.0.1:${port}`]);
   t.equal(s.code, 1);
   t.ok(Date.now() - started < 20_000, 'within the timeout (two runs)');
-  t.match(s.text, /web@1 .* active/, 'the unit is shown');
+  t.match(s.text, new RegExp(`${W}@1 .* active`), 'the unit is shown');
   t.match(s.text, /1 part could not be seen/, 'never "everything agrees"');
   t.match(s.model?.warnings.join('\n') ?? '', new RegExp(`announcements unknown: .*127\\.0\\.0\\.1:${port}`));
 });
