@@ -28,6 +28,10 @@ export interface AnnouncerOptions {
   readonly identity: HostIdentity;
   /** Read on every use: flannel's subnet and the host address may appear after the agent started. */
   readonly addressContext: () => AddressContext;
+  /** First wait before a failed inspect is tried again, ms; it doubles up to `retryMaxMs`. Default 250. */
+  readonly retryMinMs?: number;
+  /** Longest wait between inspect retries, ms. Default 5000. */
+  readonly retryMaxMs?: number;
 }
 
 /** Actions after which a container no longer serves, whatever inspect would say a moment later. */
@@ -50,6 +54,9 @@ export class Announcer {
   readonly #state = new Map<string, { state: AnnouncementState; facts: string; value: string }>();
   /** Per container: bumped on every change, so a slow inspect cannot undo a newer event. */
   readonly #gen = new Map<string, number>();
+  /** Per container whose last inspect failed: the pending retry and the wait before the one after it. */
+  readonly #retries = new Map<string, { timer: NodeJS.Timeout; nextMs: number }>();
+  #closed = false;
 
   constructor(options: AnnouncerOptions) {
     this.#o = options;
@@ -79,7 +86,14 @@ export class Announcer {
     this.#regs.delete(key);
     this.#state.delete(key);
     this.#o.writer.delete(key, `(withdrawn${reg ? `, container ${reg.container}` : ''})`);
+    if (reg && !this.#keysOf(reg.container).length) this.#cancelRetry(reg.container);
     return reg !== undefined;
+  }
+
+  /** Stops every pending retry (the agent is stopping). */
+  close(): void {
+    this.#closed = true;
+    for (const c of [...this.#retries.keys()]) this.#cancelRetry(c);
   }
 
   /** Reacts to one docker event. */
@@ -92,6 +106,8 @@ export class Announcer {
     if (!this.#keysOf(ev.name).length) return;
     const reason = downReason(ev);
     if (reason) {
+      // An event is fresher than any retry of an inspect that failed before it.
+      this.#cancelRetry(ev.name);
       this.#bump(ev.name);
       this.#apply(ev.name, undefined, reason);
       return;
@@ -117,19 +133,49 @@ export class Announcer {
     }));
   }
 
-  /** Inspects one container and updates its keys. */
+  /**
+   * Inspects one container and updates its keys. A failed inspect (dockerd restarting, overloaded, frozen
+   * past the request deadline) keeps what is announced and is tried again with backoff until dockerd
+   * answers: the event stream may stay up through such a fault, so no resync would come to the rescue, and
+   * a container registered meanwhile would never be announced.
+   */
   async refresh(container: string): Promise<void> {
     const gen = this.#bump(container);
     let info: ContainerInfo | undefined;
     try {
       info = await this.#o.docker.inspect(container);
     } catch (e) {
-      // Docker unreachable: keep what is announced; the event follower reconnects and resyncs.
-      this.#o.log.warn(`cannot inspect container ${container} for ${this.#keysOf(container).join(', ')}: ${(e as Error).message}`);
+      if (this.#gen.get(container) !== gen || this.#closed || !this.#keysOf(container).length) return;
+      const wait = this.#scheduleRetry(container);
+      this.#o.log.warn(`cannot inspect container ${container} for ${this.#keysOf(container).join(', ')}: ${(e as Error).message}; trying again in ${wait} ms`);
       return;
     }
     if (this.#gen.get(container) !== gen) return;
+    if (this.#retries.has(container)) {
+      this.#cancelRetry(container);
+      this.#o.log.info(`container ${container} inspected again after docker failed to answer`);
+    }
     this.#apply(container, info, info ? undefined : 'no such container');
+  }
+
+  /** Arms the next retry of `container`'s inspect; returns its wait, ms. */
+  #scheduleRetry(container: string): number {
+    const min = this.#o.retryMinMs ?? 250;
+    const max = this.#o.retryMaxMs ?? 5000;
+    const prev = this.#retries.get(container);
+    if (prev) clearTimeout(prev.timer);
+    const wait = prev?.nextMs ?? min;
+    const timer = setTimeout(() => void this.refresh(container), wait);
+    timer.unref();
+    this.#retries.set(container, { timer, nextMs: Math.min(wait * 2, max) });
+    return wait;
+  }
+
+  #cancelRetry(container: string): void {
+    const r = this.#retries.get(container);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.#retries.delete(container);
   }
 
   #containers(): string[] {

@@ -31,6 +31,10 @@ export interface AgentOptions {
   readonly stateDir?: string | undefined;
   /** Default `unix:///var/run/docker.sock`. */
   readonly dockerHost?: string | undefined;
+  /** Longest wait for one docker request, ms (docker-client's default, 10 s); tests lower it. */
+  readonly dockerTimeoutMs?: number | undefined;
+  /** First and longest wait between retries of a failed inspect, ms (the announcer's defaults); tests lower them. */
+  readonly dockerRetryMs?: { readonly min: number; readonly max: number } | undefined;
   /** Default `/run/flannel/subnet.env`; a missing file means flannel is not in use. */
   readonly flannelEnv?: string | undefined;
   /** flannel's etcd prefix (`flannel.prefix`); default flannel's own, /coreos.com/network. */
@@ -73,7 +77,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   // Before any connection is opened: a failure here leaves nothing running.
   if (o.stateDir) await ensureStateDir(o.stateDir);
   const identity = await loadHostIdentity(o.machineId);
-  const docker = await connectDocker({ host: o.dockerHost });
+  const docker = await connectDocker({ host: o.dockerHost, requestTimeoutMs: o.dockerTimeoutMs });
   const client = await connectEtcd(o.etcd);
   const where = o.etcd.endpoints.join(', ');
   try {
@@ -100,7 +104,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     }
   };
   await refreshFlannel();
-  const announcer = new Announcer({ docker, writer, log, identity, addressContext: () => ({ flannel, hostIP }) });
+  const announcer = new Announcer({
+    docker, writer, log, identity, addressContext: () => ({ flannel, hostIP }),
+    ...(o.dockerRetryMs ? { retryMinMs: o.dockerRetryMs.min, retryMaxMs: o.dockerRetryMs.max } : {}),
+  });
 
   // Group commit: changes that arrive while a write is under way share the next write, so 500 sidekicks
   // registering at boot cost a handful of fsyncs, not 500 rewrites of a growing file.
@@ -214,6 +221,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     settled: () => writer.settled(),
     async close(options = {}) {
       stop.abort();
+      announcer.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await following;
       await persist.catch(() => undefined);

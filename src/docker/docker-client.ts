@@ -20,6 +20,12 @@ export interface DockerClient {
 export interface DockerOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
   readonly host?: string | undefined;
+  /**
+   * Longest wait for an answer (for `events`, for the stream's headers), ms. Default 10000. A dockerd that
+   * accepts and never answers (frozen, overloaded) would otherwise hold the request forever, and nothing
+   * would ever try again.
+   */
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 /** The actions that can change whether a container is announced (docker fuzzy-matches `health_status`). */
@@ -39,34 +45,50 @@ export async function connectDocker(options: DockerOptions = {}): Promise<Docker
   const conn = dockerConnection(host);
   const { default: Docker } = await import('dockerode');
   const docker = new Docker(conn);
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  /** A signal that fires after the deadline; `done` disarms it (an events stream outlives its headers). */
+  const deadline = (): { abortSignal: AbortSignal; done: () => void } => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
+    return { abortSignal: ac.signal, done: () => clearTimeout(timer) };
+  };
   const wrap = (e: unknown, doing: string): RemoteError =>
-    new RemoteError('docker', 'ERR_DOCKER', `docker ${doing} failed (${host}): ${(e as Error).message}`, {
+    new RemoteError('docker', 'ERR_DOCKER', `docker ${doing} failed (${host}): ${(e as Error).name === 'AbortError' ? `no answer within ${timeoutMs} ms` : (e as Error).message}`, {
       hint: 'is dockerd running? check --docker-host',
       cause: e,
     });
   return {
     host,
     async inspect(nameOrId) {
+      const d = deadline();
       try {
-        return parseInspect(await docker.getContainer(nameOrId).inspect());
+        return parseInspect(await docker.getContainer(nameOrId).inspect({ abortSignal: d.abortSignal }));
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
         throw wrap(e, `inspect ${nameOrId}`);
+      } finally {
+        d.done();
       }
     },
     async runningNames() {
+      const d = deadline();
       try {
-        const list = await docker.listContainers();
+        const list = await docker.listContainers({ abortSignal: d.abortSignal });
         return list.flatMap((c) => c.Names.map((n) => n.replace(/^\//, '')));
       } catch (e) {
         throw wrap(e, 'ps');
+      } finally {
+        d.done();
       }
     },
     async events() {
+      const d = deadline();
       try {
-        return await docker.getEvents({ filters: { type: ['container'], event: WATCHED_ACTIONS } });
+        return await docker.getEvents({ filters: { type: ['container'], event: WATCHED_ACTIONS }, abortSignal: d.abortSignal });
       } catch (e) {
         throw wrap(e, 'events');
+      } finally {
+        d.done();
       }
     },
   };
