@@ -81,7 +81,8 @@ async function stallingProxy(t: TestLike, target: string, dir: string): Promise<
   };
 }
 
-t.test('an inspect that gets no answer is tried again, and the container is announced once dockerd answers', async (t) => {
+/** An agent that reaches dockerd only through a stalling proxy, and a healthy container not yet registered. */
+async function healthyBehindProxy(t: TestLike, what: string) {
   const etcd = await etcdPart(t);
   const docker = await dockerPart(t);
   const reader = await etcdReader(t, etcd);
@@ -91,10 +92,14 @@ t.test('an inspect that gets no answer is tried again, and the container is anno
     dockerTimeoutMs: TIMEOUT_MS,
     dockerRetryMs: RETRY,
   });
-  const name = uniqueName('stall');
-  const key = `${prefix}/c/stall/1`;
+  const name = uniqueName(what);
   await runHttpContainer(t, docker, name);
   await waitFor(async () => (await healthOf(docker, name)) === 'healthy', { what: 'container healthy', timeoutMs: 15_000 });
+  return { docker, reader, proxy, agent, lines, name, key: `${prefix}/c/${what}/1` };
+}
+
+t.test('an inspect that gets no answer is tried again, and the container is announced once dockerd answers', async (t) => {
+  const { docker, reader, proxy, agent, lines, name, key } = await healthyBehindProxy(t, 'stall');
 
   proxy.stall();
   const stalledAt = Date.now();
@@ -126,19 +131,7 @@ t.test('an inspect that gets no answer is tried again, and the container is anno
 });
 
 t.test('an event stream that breaks and cannot be reopened for 5 s is reopened, and what happened meanwhile is applied', async (t) => {
-  const etcd = await etcdPart(t);
-  const docker = await dockerPart(t);
-  const reader = await etcdReader(t, etcd);
-  const proxy = await stallingProxy(t, docker.dockerHost, await tempDir(t, 'stall'));
-  const { agent, lines, prefix } = await inProcessAgent(t, etcd, docker, {
-    dockerHost: proxy.host,
-    dockerTimeoutMs: TIMEOUT_MS,
-    dockerRetryMs: RETRY,
-  });
-  const name = uniqueName('stallev');
-  const key = `${prefix}/c/stallev/1`;
-  await runHttpContainer(t, docker, name);
-  await waitFor(async () => (await healthOf(docker, name)) === 'healthy', { what: 'container healthy', timeoutMs: 15_000 });
+  const { docker, reader, proxy, agent, lines, name, key } = await healthyBehindProxy(t, 'stallev');
   t.equal(await agent.register({ key, container: name, ttl: 10 }), 'announced');
 
   proxy.dropAll();

@@ -4,7 +4,7 @@
  * change to one service replaces exactly its units, and units that left the spec are reported and pruned.
  */
 import t from 'tap';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { examplesDir, fleetLoadScratch, healthy, machineId, machineOf, putUnits, runningOn } from './fleet-load.js';
 
@@ -19,6 +19,8 @@ t.test('the large example: metadata, conflicts, global units; one changed servic
   const spec = join(root, 'large.yaml');
   const original = await readFile(join(examplesDir, 'large/cluster.yaml'), 'utf8');
   await writeFile(spec, original);
+  // Its env_file entries are read at render time, relative to the cluster file.
+  for (const f of ['web.env', 'db.env']) await copyFile(join(examplesDir, 'large', f), join(root, f));
 
   const r = await load(s, 'load', spec, '--parallel', '4');
   t.equal(r.code, 0, r.stderr);
