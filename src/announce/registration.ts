@@ -3,6 +3,7 @@
  * is sent and again by the agent (the socket is the trust boundary), so nothing malformed reaches etcd.
  */
 import { UsageError } from '../errors.js';
+import { prefixDir } from '../etcd/key-layout.js';
 
 /** One announcement the agent holds. */
 export interface Registration {
@@ -40,7 +41,7 @@ function fail(code: string, message: string, hint: string): never {
 
 /** Checks a key: under the prefix, plain path segments, nothing a watcher or shell could misread. */
 export function checkKey(key: string, prefix: string): void {
-  const base = prefix === '/' ? '' : prefix;
+  const base = prefixDir(prefix).slice(0, -1); // '' for the root prefix
   if (!key.startsWith(`${base}/`) || key.length <= base.length + 1) {
     fail('ERR_KEY_PREFIX', `key "${key}" is outside the prefix "${prefix}"`, `use a key under ${base}/, e.g. ${base}/CLUSTER/SERVICE/1, or change --etcd-prefix`);
   }
