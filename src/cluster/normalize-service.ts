@@ -78,7 +78,6 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
     command: argv('command'),
     entrypoint: argv('entrypoint'),
     environment: pairs(raw.environment, 'environment', p, at('environment')),
-    envFiles: [raw.env_file ?? []].flat().flatMap((f, i) => hostPath(f, ctx.dir, p, Array.isArray(raw.env_file) ? at('env_file', i) : at('env_file')) ?? []),
     ports,
     volumes: [...named.volumes, ...mounts],
     volumeDriver: raw.volume_driver,

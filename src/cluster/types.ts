@@ -227,7 +227,6 @@ export interface ServiceSpec {
   readonly entrypoint: readonly string[] | undefined;
   /** In file order. A value of undefined passes the variable through from the host (`environment: [FOO]`). */
   readonly environment: ReadonlyArray<readonly [name: string, value: string | undefined]>;
-  readonly envFiles: readonly string[];
   readonly ports: readonly PortSpec[];
   readonly volumes: readonly VolumeSpec[];
   readonly volumeDriver: string | undefined;

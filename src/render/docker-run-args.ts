@@ -31,7 +31,6 @@ export function dockerRunArgs(service: ServiceSpec, containerName: string): stri
   for (const p of service.ports) a.push('-p', portArg(p));
   flags(a, 'expose', r.expose);
   for (const [name, value] of service.environment) a.push('-e', value === undefined ? name : `${name}=${value}`);
-  for (const f of service.envFiles) a.push('--env-file', f);
   if (service.volumeDriver !== undefined) a.push('--volume-driver', service.volumeDriver);
   for (const v of service.volumes) a.push('-v', volumeArg(v));
   flags(a, 'tmpfs', r.tmpfs);

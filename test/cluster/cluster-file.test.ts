@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCluster, type ClusterFileOptions } from '../../src/cluster/cluster-file.js';
 import { SpecError, UsageError, formatWarning } from '../../src/errors.js';
+import { dockerRunArgs } from '../../src/render/docker-run-args.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fleetkit-cluster-file-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -149,7 +150,7 @@ t.test('env_file: read beside the file with the .env rules; environment wins; op
   const cwd = dir({ 'compose.yaml': file, 'a.env': 'SHARED=from-a\nONLY_A="x\\ny"\nFROM_SHELL=$USER_NAME\n', 'b.env': "ONLY_A=from-b\nRAW='$HOME'\n" });
   const got = await load({ cwd, env: { USER_NAME: 'ann' } });
   t.same(got.spec.services[0]?.environment, [['SHARED', 'from-environment'], ['ONLY_A', 'from-b'], ['FROM_SHELL', 'ann'], ['RAW', '$HOME']]);
-  t.same(got.spec.services[0]?.envFiles, [], 'no --env-file: docker never reads a file on the host');
+  t.notOk(dockerRunArgs(got.spec.services[0]!, 'web-1').includes('--env-file'), 'no --env-file: docker never reads a file on the host');
   const missing = await load({ cwd: dir({ 'compose.yaml': file.replace('./b.env', './nope.env'), 'a.env': '' }) }).catch((e: unknown) => e);
   t.match((missing as SpecError).format(), /compose\.yaml:5:\d+: services\.web\.env_file\[1\]\.path: env file "\.\/nope\.env" cannot be read: no such file/);
 });

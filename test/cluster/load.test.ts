@@ -24,7 +24,7 @@ t.test('the seed example', async (t) => {
   t.same([run.init, run.pull, run.network, containerName, externalVolumes], [false, 'missing', undefined, undefined, []], 'Compose defaults: no --init, pull when missing');
   t.same(apache, {
     name: 'apache', image: 'coreos/apache', command: ['/usr/sbin/apache2ctl', '-D', 'FOREGROUND'], entrypoint: undefined,
-    environment: [], envFiles: [], ports: [{ hostIp: undefined, host: 80, container: 80, count: 1, protocol: 'tcp' }],
+    environment: [], ports: [{ hostIp: undefined, host: 80, container: 80, count: 1, protocol: 'tcp' }],
     volumes: [], volumeDriver: undefined, labels: [], restart: 'always', replicas: 2, healthcheck: undefined,
     stopGracePeriod: undefined, user: undefined, workingDir: undefined, hostname: undefined,
     fleet: { conflicts: ['apache@*.service'], machineOf: [], machineMetadata: [], global: false, machineID: undefined, replaces: undefined },
