@@ -53,12 +53,18 @@ export function fleetTransportError(call: FleetCallInfo, err: NodeJS.ErrnoExcept
         `cannot reach fleet at ${call.endpoint}: ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such socket' : err.code.toLowerCase()}`,
         { cause: err, hint: err.code === 'EACCES' ? 'the socket is group fleet (mode 0660): run as root or a member of group fleet' : 'is fleet running there? set --endpoint or FLEETCTL_ENDPOINT' });
     case 'ETIMEDOUT':
-      return new RemoteError('fleet', 'ERR_FLEET_TIMEOUT', `fleet did not answer ${what} within ${timeoutMs} ms`,
+      return new RemoteError('fleet', 'ERR_FLEET_TIMEOUT', `fleet at ${call.endpoint} did not answer ${what} within ${timeoutMs} ms`,
         { cause: err, hint: 'raise --request-timeout, or check that fleetd and its etcd are healthy' });
     default:
       if (/CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO|^ERR_TLS|^ERR_SSL/.test(err.code ?? '')) {
         return new RemoteError('fleet', 'ERR_FLEET_TLS', `TLS with fleet at ${call.endpoint} failed: ${err.message}`,
           { cause: err, hint: 'give the CA that signed fleet\'s certificate with --ca-file (or FLEETCTL_CA_FILE), and a client certificate with --cert-file/--key-file if fleet asks for one' });
+      }
+      // A TLS server that wants a client certificate may close the socket before its alert arrives (TLS 1.3
+      // sends it after the handshake): on https, a close is first of all a TLS question, not a crash.
+      if (call.endpoint.startsWith('https:')) {
+        return new RemoteError('fleet', 'ERR_FLEET_CLOSED', `fleet at ${call.endpoint} closed the TLS connection without answering ${what}`,
+          { cause: err, hint: 'if fleet requires a client certificate, give it with --cert-file/--key-file (or FLEETCTL_CERT_FILE/FLEETCTL_KEY_FILE); otherwise fleetd\'s log (journalctl -u fleet) says why' });
       }
       return new RemoteError('fleet', 'ERR_FLEET_CLOSED', `fleet closed the connection without answering ${what}`,
         { cause: err, hint: `fleetd may have crashed on this request; its log (journalctl -u fleet) says why` });

@@ -89,6 +89,9 @@ t.test('TLS: --ca-file/--cert-file/--key-file and FLEETCTL_* variables', async (
   t.match(noCa.err, /unable to get local issuer certificate|self-signed certificate/i, 'the server is not trusted without the CA');
   const noCert = await fleetkit(['load', 'a.service', '--endpoint', url, '--ca-file', join(dir, 'ca.pem'), '--no-block'], {});
   t.equal(noCert.code, 1, 'the server refuses a client without a certificate');
+  t.match(noCert.err, /TLS with fleet at https:\/\/127\.0\.0\.1:\d+ failed/, 'the refusal is reported as TLS, naming the endpoint');
+  t.match(noCert.err, /--cert-file/, 'the hint names the client certificate flags');
+  t.notMatch(noCert.err, /crashed/, 'a refused client certificate is not blamed on fleetd');
   const half = await fleetkit(['load', 'a.service', '--endpoint', url, '--cert-file', join(dir, 'client.pem')], {});
   t.same([half.code, /--cert-file and --key-file go together/.test(half.err)], [2, true]);
   const plain = await fleetkit(['load', 'a.service', '--endpoint', s.endpoint, '--ca-file', join(dir, 'ca.pem')], {});
