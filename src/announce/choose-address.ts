@@ -2,7 +2,8 @@
  * Which address the agent announces for a container: pure, so every rule is a table test.
  */
 import type { ContainerInfo } from '../docker/container-info.js';
-import { cidrContains, type FlannelEnv } from '../flannel/subnet-env.js';
+import type { FlannelEnv } from '../flannel/subnet-env.js';
+import { cidrContains } from '../net/ip-address.js';
 
 /** What the host knows about itself. */
 export interface AddressContext {

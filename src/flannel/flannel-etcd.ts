@@ -3,7 +3,7 @@
  * lease per host, the key naming the subnet, the value naming the host's PublicIP). Parsed strictly: these
  * values decide which announcements reach the hosts file.
  */
-import { parseIp, parseSubnet, subnetOf, type IpAddress, type IpSubnet } from '../hosts/ip-address.js';
+import { parseIp, parseSubnet, subnetOf, type IpAddress, type IpSubnet } from '../net/ip-address.js';
 import type { Rejection } from '../hosts/parse-announcement.js';
 
 /** flannel's default etcd prefix. */

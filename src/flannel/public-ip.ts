@@ -5,15 +5,14 @@
 import type { Etcd3 } from 'etcd3';
 import { isRejection } from '../hosts/parse-announcement.js';
 import { FLANNEL_DEFAULT_PREFIX, flannelSubnetsPrefix, parseLease } from './flannel-etcd.js';
-import { parseCidr, type FlannelEnv } from './subnet-env.js';
+import { formatIp, parseSubnet } from '../net/ip-address.js';
+import type { FlannelEnv } from './subnet-env.js';
 
 /** flannel's lease key name for a subnet.env subnet: `10.1.42.1/24` → `10.1.42.0-24`. */
 export function flannelLeaseName(env: FlannelEnv): string | undefined {
-  const c = parseCidr(env.subnet);
-  if (!c) return undefined;
-  const b = c.base;
-  const len = env.subnet.split('/')[1];
-  return `${b >>> 24}.${(b >>> 16) & 255}.${(b >>> 8) & 255}.${b & 255}-${len}`;
+  const s = parseSubnet(env.subnet);
+  if (s?.family !== 4) return undefined;
+  return `${formatIp({ family: 4, value: s.network })}-${s.prefixLen}`;
 }
 
 /** Looks up this host's flannel PublicIP in etcd (flannel ≥0.18 keeps its leases in the v3 keyspace). */
@@ -28,6 +27,5 @@ export async function lookupFlannelPublicIP(client: Etcd3, env: FlannelEnv, flan
   if (isRejection(lease)) return undefined;
   const v4 = lease.publicIPs.find((ip) => ip.family === 4);
   if (!v4) return undefined;
-  const n = Number(v4.value);
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return formatIp(v4);
 }

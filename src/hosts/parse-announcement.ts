@@ -4,7 +4,7 @@
  * value that fails is rejected with a reason (the caller logs it with the key) and never rendered.
  */
 import type { AnnouncementRecord } from '../announce/record.js';
-import { parseIp, type IpAddress } from './ip-address.js';
+import { parseIp, type IpAddress } from '../net/ip-address.js';
 
 /**
  * Largest value accepted, in bytes. A record is ~250 bytes; 4 KiB leaves room for fields added later while a

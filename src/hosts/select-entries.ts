@@ -3,7 +3,7 @@
  * rendering so the watcher can log why a well-formed record was left out (duplicate name, outside its
  * host's flannel subnet, lease gone).
  */
-import { ipInSubnet, ipKey } from './ip-address.js';
+import { ipInSubnet, ipKey } from '../net/ip-address.js';
 import type { FlannelConfig, FlannelLease } from '../flannel/flannel-etcd.js';
 import type { Announcement, HostEntry } from './parse-announcement.js';
 import type { ReservedNames } from './reserved-names.js';

@@ -3,7 +3,8 @@
  */
 import t from 'tap';
 import { chooseAddress } from '../../src/announce/choose-address.js';
-import { cidrContains, parseFlannelEnv } from '../../src/flannel/subnet-env.js';
+import { parseFlannelEnv } from '../../src/flannel/subnet-env.js';
+import { cidrContains, formatIp, parseIp } from '../../src/net/ip-address.js';
 import { flannelLeaseName } from '../../src/flannel/public-ip.js';
 import { validateRegistration } from '../../src/announce/registration.js';
 import { serializeRecord } from '../../src/announce/record.js';
@@ -32,7 +33,19 @@ t.test('subnet.env and CIDRs', async (t) => {
   t.ok(cidrContains('0.0.0.0/0', '8.8.8.8'));
   t.ok(cidrContains('10.1.42.7/32', '10.1.42.7'));
   t.notOk(cidrContains('10.1.42.7/32', '10.1.42.8'));
+  t.notOk(cidrContains('10.1.42.7/33', '10.1.42.7'), 'a malformed subnet contains nothing');
+  t.notOk(cidrContains('10.1.42.0/24', '10.1.42.07'), 'an address with a leading zero is not an address');
   t.equal(flannelLeaseName(flannel), '10.1.42.0-24');
+  t.equal(flannelLeaseName({ network: '10.1.0.0/16', subnet: 'fc00::1/64' }), undefined, 'flannel names IPv4 leases only');
+});
+
+t.test('addresses print in their canonical form (RFC 5952 for IPv6)', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['10.1.42.0', '10.1.42.0'], ['255.255.255.255', '255.255.255.255'], ['FC00:0:0:0:0:0:0:1', 'fc00::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['0:0:0:0:0:0:0:0', '::'], ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2:3:4:5:6'],
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+  ];
+  for (const [text, want] of cases) t.equal(formatIp(parseIp(text)!), want, text);
 });
 
 t.test('validateRegistration', async (t) => {

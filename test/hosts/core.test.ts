@@ -6,7 +6,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ipInSubnet, parseIp, parseSubnet } from '../../src/hosts/ip-address.js';
+import { ipInSubnet, parseIp, parseSubnet } from '../../src/net/ip-address.js';
 import { parseFlannelConfig, parseLease, parseLeaseKey } from '../../src/flannel/flannel-etcd.js';
 import { isRejection, parseAnnouncement, type Announcement } from '../../src/hosts/parse-announcement.js';
 import { selectEntries } from '../../src/hosts/select-entries.js';

@@ -88,3 +88,30 @@ export function ipInSubnet(ip: IpAddress, subnet: IpSubnet): boolean {
 export function ipKey(ip: IpAddress): string {
   return `${ip.family}:${ip.value}`;
 }
+
+/** An address as text: a dotted quad, or IPv6 in RFC 5952's form (lower case, longest zero run as `::`). */
+export function formatIp(ip: IpAddress): string {
+  if (ip.family === 4) {
+    const n = Number(ip.value);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  const groups = Array.from({ length: 8 }, (_, i) => Number((ip.value >> BigInt(16 * (7 - i))) & 0xffffn));
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}
+
+/** True when the address text `ip` lies inside the subnet text `cidr` (`10.1.42.1/24`); false when either is malformed. */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const s = parseSubnet(cidr);
+  const a = parseIp(ip);
+  return s !== undefined && a !== undefined && ipInSubnet(a, s);
+}
