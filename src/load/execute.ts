@@ -8,6 +8,7 @@ import type { BatchOptions, TargetItem, UnitHost, UnitResult } from '../unithost
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitChange, UnitOutcome } from './outcome.js';
 import { foreignMessage, type Step, type Verb } from './plan.js';
+import { placementRefusal } from './placement-check.js';
 import { waitHealthy, type HealthOptions } from './wait-healthy.js';
 
 /** A progress display: one call per unit as it settles. */
@@ -74,6 +75,10 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
     });
     return { outcomes: rows, stale };
   }
+
+  // A unit no machine can take is refused before anything is sent, instead of being waited on until the timeout.
+  const unplaceable = o.wait && (o.verb === 'load' || o.verb === 'start') ? await placementRefusal(host, steps, o.desired) : undefined;
+  if (unplaceable) return { outcomes: unplaceable, stale };
 
   // 1. Definitions. Units whose definition stays are moved first, without waiting: they were named before the
   // new ones and must not lose a free machine to them (fleet schedules in the order requests arrive).

@@ -5,17 +5,18 @@
  * asks it when told the machine count (`--machines N`).
  */
 import type { ClusterSpec } from '../cluster/types.js';
-import { goPathMatch } from '../unit/go-path-match.js';
+import { conflictsWith } from '../load/placement.js';
 import { serviceNames } from './plan-container.js';
 
-/** One sentence per service that cannot fit on `machines` machines. */
+/** One sentence per service that cannot fit on `machines` machines (fleet's conflict rule: `load/placement.ts`). */
 export function machineFitProblems(spec: ClusterSpec, machines: number): string[] {
   const out: string[] = [];
   for (const service of spec.services) {
     if (service.fleet.global) continue;
     const instances = serviceNames(service).instances;
-    // An instance conflicts with another when a pattern of either matches the other's name (fleet checks both ways).
-    const conflicting = instances.filter((a) => instances.some((b) => a !== b && service.fleet.conflicts.some((p) => goPathMatch(p, b) || goPathMatch(p, a))));
+    // Instances of one service share their Conflicts= patterns; fleet's rule decides which pairs conflict.
+    const x = { conflicts: service.fleet.conflicts };
+    const conflicting = instances.filter((a) => instances.some((b) => conflictsWith({ name: a, x }, { name: b, x })));
     if (conflicting.length > machines) {
       out.push(`${service.name} has ${conflicting.length} conflicting instances: it needs at least ${conflicting.length} machines, and ${machines === 1 ? 'there is 1' : `there are ${machines}`}`);
     } else if (service.fleet.machineID !== undefined && conflicting.length > 1) {

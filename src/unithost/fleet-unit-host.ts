@@ -11,6 +11,7 @@ import { instantiate } from '../fleet/instantiate.js';
 import { waitForUnits, type WaitResult, type WaitTarget } from '../fleet/wait-units.js';
 import type { DesiredUnit } from '../load/desired-unit.js';
 import { optionLines } from '../load/plan.js';
+import type { PlacementMachine, PlacementUnit } from '../load/placement.js';
 import { mapLimit } from '../load/pool.js';
 import { clusterOf } from '../unit/cluster-marker.js';
 import { fleetHash } from '../unit/hash.js';
@@ -160,6 +161,11 @@ export class FleetUnitHost implements UnitHost {
       }
       await sleep(1000, undefined, { signal }).catch(() => undefined);
     }
+  }
+
+  async placement(): Promise<{ machines: PlacementMachine[]; units: PlacementUnit[] }> {
+    const machines = await this.client.listMachines();
+    return { machines, units: [...this.known.values()].map((u) => ({ name: u.name, options: u.options, desiredState: u.desiredState, machineID: u.machineID })) };
   }
 
   journalOf(name: string, machine?: string): JournalRef {

@@ -10,6 +10,7 @@
  * send one request per batch (one systemd Reload, one fleet list per poll).
  */
 import type { DesiredUnit } from '../load/desired-unit.js';
+import type { PlacementMachine, PlacementUnit } from '../load/placement.js';
 
 /** fleet's target states, which systemd's adapter maps to start/stop/disable. */
 export type TargetState = 'inactive' | 'loaded' | 'launched';
@@ -132,6 +133,11 @@ export interface UnitHost {
   states(names: readonly string[]): Promise<Map<string, UnitState>>;
   /** Calls `onChange` whenever a unit's state changes, until `signal` aborts; names empty = every unit. */
   watch(names: readonly string[], onChange: (c: UnitChange) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * The machines and the units as a scheduler sees them (fleet: GET /machines and the units last listed by
+   * `definitions`), for the placement check; absent where there is nothing to place (systemd: one machine).
+   */
+  placement?(): Promise<{ readonly machines: readonly PlacementMachine[]; readonly units: readonly PlacementUnit[] }>;
   /** Where the journal of `name` is. */
   journalOf(name: string, machine?: string): JournalRef;
   /** Releases connections. */

@@ -97,9 +97,11 @@ t.test('stop, unload and destroy move units the way fleetctl does', async (t) =>
   t.equal(units().get('db.service')!.currentState, 'loaded', 'a bare name gets .service like fleetctl');
   t.equal((await load('unload', 'web@1.service')).code, 0);
   t.equal(units().get('web@1.service')!.currentState, 'inactive');
-  const started = await load('start', 'web@1.service', 'web@4.service', '--timeout', '2s');
+  const started = await load('start', 'web@1.service', 'web@4.service');
   t.equal(started.code, 1, 'web@4 cannot run: three machines, Conflicts');
-  t.match(started.stderr, /web@4.service: not scheduled after .*: no machine satisfies its \[X-Fleet\] options/);
+  t.match(started.stderr, /web@4.service: cannot be placed on the 3 machines of fleet at .*: conflicts with web@1.service on \w{8}, web@2.service on \w{8} and web@3.service on \w{8}: every machine that qualifies has a conflicting unit; nothing was changed/);
+  t.equal(units().get('web@1.service')!.desiredState, 'inactive', 'nothing was changed');
+  t.equal((await load('start', 'web@1.service', 'web@4.service', '--no-block')).code, 0, 'without a wait there is no judgement: fleet keeps web@4 until a machine can take it');
   t.same(units().get('web@4.service')!.options, units().get('web@1.service')!.options, 'the instance carries the full options of the template beside it');
   const gone = await load('destroy', 'web@1.service', 'web@2.service', 'web@3.service', 'web@4.service', 'db', 'mon', 'nothere', '--timeout', '5s');
   t.equal(gone.code, 0, gone.stderr);
