@@ -22,4 +22,5 @@ export const commands: Record<string, { load: Loader; summary: string; json?: tr
   status: { load: () => import('./status.js'), summary: 'what runs where, and what is announced', json: true },
   logs: { load: () => import('./logs.js'), summary: "journal lines of units, with journalctl's flags" },
   events: { load: () => import('./events.js'), summary: 'one stream of unit, announcement and machine changes', json: true },
+  doctor: { load: () => import('./doctor.js'), summary: 'check this host for the cluster: versions, docker, etcd, flannel, fleet, agent, hosts file, clock', json: true },
 };
