@@ -6,7 +6,8 @@
 import { isRejection } from '../hosts/parse-announcement.js';
 import { flannelSubnetsPrefix, parseLease } from '../flannel/flannel-etcd.js';
 import { flannelLeaseName } from '../flannel/public-ip.js';
-import { loadFlannelEnv, parseCidr } from '../flannel/subnet-env.js';
+import { loadFlannelEnv } from '../flannel/subnet-env.js';
+import { parseSubnet } from '../net/ip-address.js';
 import { fail, failFrom, ok, skip, type CheckDef } from './check.js';
 import { etcdUnknown, type EtcdSession } from './check-etcd.js';
 import { HttpGetError } from './http-get.js';
@@ -75,7 +76,7 @@ export function flannelCheck(session: EtcdSession, o: FlannelCheckOptions | stri
 
 /** Same network, however written (`10.1.0.0/16` and `10.1.0.1/16`). */
 function sameCidr(a: string, b: string): boolean {
-  const x = parseCidr(a);
-  const y = parseCidr(b);
-  return x !== undefined && y !== undefined && x.base === y.base && x.mask === y.mask;
+  const x = parseSubnet(a);
+  const y = parseSubnet(b);
+  return x !== undefined && y !== undefined && x.family === y.family && x.network === y.network && x.prefixLen === y.prefixLen;
 }
