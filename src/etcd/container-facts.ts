@@ -11,7 +11,7 @@
 /** The container labels fleetkit's units set and the agent reads (`docker run --label`). */
 export const LABEL_UNIT = 'fleetkit.unit';
 export const LABEL_CLUSTER = 'fleetkit.cluster';
-/** A hash of the container's configuration as rendered (image, argv, environment); see `configHash`. */
+/** A hash of the container's configuration as rendered (image, argv, environment); computed by `configHashOfUnit` in src/render/config-hash.ts. */
 export const LABEL_CONFIG_HASH = 'fleetkit.config-hash';
 
 /** The container's lifecycle as docker last reported it. */

@@ -7,7 +7,8 @@
 import type { HealthcheckSpec, PortSpec, RunOptions, ServiceSpec, VolumeSpec } from '../cluster/types.js';
 
 /**
- * The `run` words after the docker binary, up to and including the image and command.
+ * The `run` words after the docker binary, up to and including the image and command. `ownLabels`:
+ * fleetkit's labels (container-facts.ts), written after the file's own.
  *
  * - `--rm --name`: the unit's main process is the foreground client; the name lets ExecStop/ExecStartPre
  *   reach the container.
@@ -18,7 +19,7 @@ import type { HealthcheckSpec, PortSpec, RunOptions, ServiceSpec, VolumeSpec } f
  *   refuses to start otherwise). Without one, a program that ignores SIGTERM as PID 1 (busybox, most shells)
  *   makes each stop wait for the grace period and a kill, as under `docker compose`.
  */
-export function dockerRunArgs(service: ServiceSpec, containerName: string): string[] {
+export function dockerRunArgs(service: ServiceSpec, containerName: string, ownLabels: readonly (readonly [string, string])[] = []): string[] {
   const r = service.run;
   const a: string[] = ['run', '--rm', '--name', containerName, `--pull=${r.pull}`];
   if (r.init) a.push('--init');
@@ -35,6 +36,9 @@ export function dockerRunArgs(service: ServiceSpec, containerName: string): stri
   for (const v of service.volumes) a.push('-v', volumeArg(v));
   flags(a, 'tmpfs', r.tmpfs);
   for (const [name, value] of service.labels) a.push('--label', `${name}=${value}`);
+  // fleetkit's own labels after the file's: docker keeps the last value of a repeated key, so a file cannot
+  // pose as another unit or cluster.
+  for (const [name, value] of ownLabels) a.push('--label', `${name}=${value}`);
   if (service.healthcheck) a.push(...healthArgs(service.healthcheck));
   a.push(...runOptionArgs(r));
   const [entry, ...entryRest] = service.entrypoint ?? [];

@@ -8,6 +8,8 @@ import { runArgsFor } from '../target/adapt-run-args.js';
 import { hasUpholds } from '../target/unit-features.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { dockerRunArgs } from './docker-run-args.js';
+import { configHashOfArgv } from './config-hash.js';
+import { LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT } from '../etcd/container-facts.js';
 import { execLine, specifier, textValue } from './exec-line.js';
 import { extraLines, trailingSections, type HostView, type LineView, type SectionView } from './view-parts.js';
 
@@ -99,6 +101,17 @@ export const DEFAULT_GRACE = 10;
 export const STOP_MARGIN = 15;
 
 /**
+ * The container's `docker run` words for the target, with fleetkit's labels: the unit (`%n`, so each instance
+ * names itself), the cluster, and the hash of every other word (config-hash.ts), taken over the template, so
+ * that all instances share it and the agent can publish which configuration a container runs.
+ */
+export function containerRunArgs(service: ServiceSpec, host: HostView, cluster: string, names: ServiceNames): string[] {
+  const hash = configHashOfArgv(runArgsFor(host.target, dockerRunArgs(service, names.container)));
+  const labels = [[LABEL_UNIT, specifier('n')], [LABEL_CLUSTER, cluster], [LABEL_CONFIG_HASH, hash]] as const;
+  return runArgsFor(host.target, dockerRunArgs(service, names.container, labels));
+}
+
+/**
  * Builds the container unit's view model; `names` when the caller has them already. `host`: the target and
  * how its docker commands reach the engine.
  */
@@ -124,7 +137,7 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
       // An external volume must exist (Compose refuses to start without it); `docker run` would create it.
       ...service.externalVolumes.map((v) => execLine([docker, 'volume', 'inspect', '--format={{.Name}}', v])),
     ],
-    execStart: execLine([docker, ...runArgsFor(host.target, dockerRunArgs(service, names.container))]),
+    execStart: execLine([docker, ...containerRunArgs(service, host, cluster, names)]),
     execStop: execLine([docker, 'stop', '-t', String(grace), names.container]),
     restart: RESTART_MAP[service.restart],
     restartSec: String(service.restartDelay ?? DEFAULT_RESTART_SEC),

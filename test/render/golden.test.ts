@@ -59,7 +59,7 @@ for (const c of cases) {
         const [, unit, key, json] = m;
         const lines = valuesOf(unitOf(unit!), 'Service', key!);
         t.equal(lines.length, 1, `${unit} has one ${key}`);
-        t.strictSame(parseExecLine(lines[0]!, { specifiers: SPECIFIERS }).argv, JSON.parse(json!), `${unit} ${key} argv`);
+        t.strictSame(parseExecLine(lines[0]!, { specifiers: { ...SPECIFIERS, n: unit!.replace('@.', '@2.') } }).argv, JSON.parse(json!), `${unit} ${key} argv`);
       } else if (kind === 'assert-start') {
         t.strictSame(result.start, rest, 'units to start');
       } else {

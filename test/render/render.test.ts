@@ -46,7 +46,7 @@ t.test('a value that looks like a specifier stays literal; only the documented p
   const odd = { ...spec, services: [{ ...svc, announce: { ...svc.announce!, key: '/services/t/%i/%n%', hostname: 'web-%i' } }] };
   const files = renderCluster(odd).files;
   const run = valuesOf(files.find((f) => f.name === 'web@.service')!.unit, 'Service', 'ExecStart')[0]!;
-  t.ok(parseCommandLine(run, { specifiers: { i: '7' } }).includes('A=%i %H %n'), 'environment keeps %i %H %n literally');
+  t.ok(parseCommandLine(run, { specifiers: { i: '7', n: 'web@7.service' } }).includes('A=%i %H %n'), 'environment keeps %i %H %n literally');
   const side = valuesOf(files.find((f) => f.name === 'web-discovery@.service')!.unit, 'Service', 'ExecStart')[0]!;
   const argv = parseCommandLine(side, { specifiers: { i: '7', H: 'h' } });
   t.equal(argv[argv.indexOf('--key') + 1], '/services/t/7/%n%', '%i resolved, %n and a lone % literal');

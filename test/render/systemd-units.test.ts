@@ -11,6 +11,8 @@ import { systemdPart, waitFor, type SystemdPart } from '../env/parts.js';
 import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { dockerRunArgs } from '../../src/render/docker-run-args.js';
+import { configHashOfUnit } from '../../src/render/config-hash.js';
+import { LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT } from '../../src/etcd/container-facts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetkit-render-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,7 +82,12 @@ t.test('units on systemd 252', async (t) => {
 
   t.test('spec values reach docker argv unchanged', async (t) => {
     const argv = readFileSync(join(dir, 'run-argv'), 'utf8').split('\0').slice(0, -1);
-    const expected = dockerRunArgs(service, `${svc}-1`);
+    const template = rendered.files.find((f) => f.name === `${svc}@.service`)!;
+    const hash = configHashOfUnit(template.text);
+    t.ok(hash, 'the template has a configuration hash');
+    // systemd resolves %n to the instance's own name: the agent knows the container's unit from its label.
+    const labels = [[LABEL_UNIT, `${svc}@1.service`], [LABEL_CLUSTER, 'proof'], [LABEL_CONFIG_HASH, hash!]] as const;
+    const expected = dockerRunArgs(service, `${svc}-1`, labels);
     t.strictSame(argv, expected, 'argv as docker received it');
     t.ok(argv.includes('100% "quoted" $HOME ${USER} a;b'), 'command word with %, $, quotes');
     t.ok(argv.includes('PRICE=$5 and 50%'), 'environment value with $ and %');

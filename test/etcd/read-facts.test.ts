@@ -1,0 +1,47 @@
+// readContainerFacts on real etcd: one record per machine for each asked unit, and whatever an agent could not
+// have written (junk, a record copied under another key, a key of another shape) is left out and reported.
+import t from 'tap';
+import { etcdPart } from '../env/parts.js';
+import { connectEtcd } from '../../src/etcd/connect.js';
+import { encodeFacts, type ContainerFactsRecord } from '../../src/etcd/container-facts.js';
+import { factsKey } from '../../src/etcd/key-layout.js';
+import { readContainerFacts } from '../../src/etcd/read-facts.js';
+
+const prefix = `/rf${process.pid}`;
+const rec = (machine: string, unit: string, over: Partial<ContainerFactsRecord> = {}): ContainerFactsRecord => ({
+  v: 1, unit, machine, phase: 'running', restarts: 0, updatedAt: '2026-12-03T13:00:00Z', configHash: '0123456789abcdef0123456789abcdef', ...over,
+});
+
+t.test('facts by unit, per machine; malformed or misplaced values left out', async (t) => {
+  const etcd = await etcdPart(t);
+  const client = await connectEtcd({ endpoints: etcd.endpoints });
+  t.teardown(() => client.close());
+  const put = (k: string, v: string) => client.put(k).value(v).exec();
+  await put(factsKey(prefix, 'm2', 'web@1.service'), encodeFacts(rec('m2', 'web@1.service', { phase: 'exited', lastExit: 1, restarts: 3 })));
+  await put(factsKey(prefix, 'm1', 'web@1.service'), encodeFacts(rec('m1', 'web@1.service')));
+  await put(factsKey(prefix, 'm1', 'web@2.service'), encodeFacts(rec('m1', 'web@2.service')));
+  await put(factsKey(prefix, 'm1', 'db@1.service'), encodeFacts(rec('m1', 'db@1.service')));
+  // Copied from web@2 to web@3: evidence about web@2, not about web@3.
+  await put(factsKey(prefix, 'm1', 'web@3.service'), encodeFacts(rec('m1', 'web@2.service')));
+  await put(factsKey(prefix, 'm3', 'web@2.service'), '{"v":1,"unit":"web@2.service"');
+  await put(`${prefix}/_facts/m1/web@1.service/extra`, encodeFacts(rec('m1', 'web@1.service')));
+  // Announcements beside the facts are not facts.
+  await put(`${prefix}/shop/web/1`, '{"ip":"10.0.0.1"}');
+
+  const invalid: string[] = [];
+  const got = await readContainerFacts(client, prefix, ['web@1.service', 'web@2.service', 'web@3.service', 'web@9.service'], {
+    onInvalid: (key) => invalid.push(key),
+  });
+  t.strictSame([...got.keys()].sort(), ['web@1.service', 'web@2.service'], 'only asked units with facts; web@3 holds no valid record');
+  t.strictSame(got.get('web@1.service')!.map((r) => r.machine), ['m1', 'm2'], 'one record per machine, by machine');
+  t.equal(got.get('web@1.service')![1]!.lastExit, 1);
+  t.equal(got.get('web@1.service')![1]!.restarts, 3);
+  t.strictSame(got.get('web@2.service')!.map((r) => r.machine), ['m1']);
+  t.strictSame(invalid.sort(), [
+    `${prefix}/_facts/m1/web@1.service/extra`, `${prefix}/_facts/m1/web@3.service`, `${prefix}/_facts/m3/web@2.service`,
+  ].sort(), 'each left-out key reported');
+
+  const all = await readContainerFacts(client, prefix);
+  t.ok(all.has('db@1.service'), 'no unit list: every unit');
+  t.equal((await readContainerFacts(client, `${prefix}-empty`, ['web@1.service'])).size, 0, 'nothing published: an empty map');
+});
