@@ -19,19 +19,20 @@ import type { UnitOption } from '../unit/model.js';
 import { quoteArgv, quoteEnvironment, quoteExec } from '../unit/quote.js';
 import { serializeUnit } from '../unit/serialize.js';
 import { formatMetadata, unsatisfiableServices } from './metadata.js';
+import { planFleet, type FleetPlan } from './fleet.js';
+import type { BootTarget, PlanFile, PlanUnit } from './plan-types.js';
+
+export type { BootTarget, PlanFile, PlanUnit } from './plan-types.js';
 
 /** Container images used where the OS has no package (Fedora CoreOS). */
 export const SYSTEM_IMAGES = {
   etcd: 'quay.io/coreos/etcd:v3.5.17',
   flannel: 'docker.io/flannel/flannel:v0.26.1',
-  fleet: 'quay.io/coreos/fleet:v1.0.0',
 } as const;
 
 /** The etcd release of SYSTEM_IMAGES.etcd, which members run (`v3.5.17`). */
 export const ETCD_TAG = SYSTEM_IMAGES.etcd.slice(SYSTEM_IMAGES.etcd.lastIndexOf(':') + 1);
 
-/** Which OS family reads the result: Container Linux/Flatcar (cloud-config) or Fedora CoreOS (Butane). */
-export type BootTarget = 'container-linux' | 'fcos';
 
 export interface MachineOptions {
   readonly target: BootTarget;
@@ -56,20 +57,6 @@ export interface MachineOptions {
   readonly fleetkitUnits: ReadonlyArray<readonly [name: string, text: string]>;
 }
 
-export interface PlanUnit {
-  readonly name: string;
-  /** Full unit text, for units the OS does not ship. */
-  readonly contents?: string | undefined;
-  readonly dropIns: ReadonlyArray<{ readonly name: string; readonly contents: string }>;
-  /** Start it on boot (cloud-config `command: start`; Butane `enabled: true`). */
-  readonly start: boolean;
-}
-
-export interface PlanFile {
-  readonly path: string;
-  readonly contents: string;
-  readonly mode: number;
-}
 
 export interface MachinePlan {
   readonly target: BootTarget;
@@ -80,7 +67,10 @@ export interface MachinePlan {
   readonly etcdMember: boolean;
   /** Client URLs fleet, flannel and fleetkit use. */
   readonly etcdEndpoints: readonly string[];
-  readonly fleet: { readonly metadata: string; readonly publicIp: string; readonly etcdServers: string; readonly tls: ClusterSpec['etcd']['tls'] };
+  /** The cluster's etcd TLS files (paths on the machine), which flannel and fleet use too. */
+  readonly etcdTls: ClusterSpec['etcd']['tls'];
+  /** cloud-config's `coreos.fleet` section, when the OS ships fleet (Container Linux); else undefined. */
+  readonly fleet: FleetPlan['section'];
   readonly flannel: { readonly etcdEndpoints: string; readonly etcdPrefix: string; readonly networkConfig: string } | undefined;
   readonly units: readonly PlanUnit[];
   readonly files: readonly PlanFile[];
@@ -233,19 +223,9 @@ export function planMachine(spec: ClusterSpec, o: MachineOptions): MachinePlan {
   }
 
   units.push({ name: 'docker.service', start: true, dropIns: [] });
-  if (fcos) {
-    const tlsEnv = [...(tls?.ca ? [`--env=FLEET_ETCD_CAFILE=${tls.ca}`] : []), ...(tls?.cert ? [`--env=FLEET_ETCD_CERTFILE=${tls.cert}`] : []), ...(tls?.key ? [`--env=FLEET_ETCD_KEYFILE=${tls.key}`] : [])];
-    const run = ['/usr/bin/docker', 'run', '--rm', '--name=fleet', '--net=host', '--pid=host', '--volume=/run:/run', '--volume=/etc/systemd:/etc/systemd', ...tlsMounts,
-      `--env=FLEET_ETCD_SERVERS=${endpoints}`, `--env=FLEET_METADATA=${formatMetadata(metadata)}`, ...tlsEnv,
-      // Without --ip fleet finds its address itself: Fedora CoreOS has no $public_ipv4 substitution.
-      ...(o.ip ? [`--env=FLEET_PUBLIC_IP=${o.ip}`] : []), SYSTEM_IMAGES.fleet];
-    units.push({ name: 'fleet.service', start: true, dropIns: [], contents: unitText('fleet.service', [
-      opt('Unit', 'Description', 'fleet cluster scheduler'), opt('Unit', 'After', 'docker.service etcd-member.service'), opt('Unit', 'Requires', 'docker.service'),
-      opt('Service', 'ExecStart', quoteArgv(run)), opt('Service', 'Restart', 'always'), opt('Install', 'WantedBy', 'multi-user.target'),
-    ]) });
-  } else {
-    units.push({ name: 'fleet.service', start: true, dropIns: [] });
-  }
+  const fleet = planFleet(spec, o.target, { metadata: formatMetadata(metadata), publicIp: fcos ? o.ip : publicIp });
+  units.push(...fleet.units);
+  files.push(...fleet.files);
 
   installFleetkit(spec, units, files);
   for (const [name, text] of o.fleetkitUnits) units.push({ name, contents: text, dropIns: [], start: true });
@@ -261,13 +241,14 @@ export function planMachine(spec: ClusterSpec, o: MachineOptions): MachinePlan {
     metadata,
     etcdMember,
     etcdEndpoints: spec.etcd.endpoints,
-    fleet: { metadata: formatMetadata(metadata), publicIp, etcdServers: endpoints, tls: spec.etcd.tls },
+    etcdTls: spec.etcd.tls,
+    fleet: fleet.section,
     flannel: spec.flannel
       ? { etcdEndpoints: endpoints, etcdPrefix: spec.flannel.prefix, networkConfig: JSON.stringify({ Network: spec.flannel.network, SubnetLen: spec.flannel.subnetLen, Backend: { Type: spec.flannel.backend } }) }
       : undefined,
     units,
     files,
-    warnings: unsatisfiableServices(spec),
+    warnings: [...fleet.warnings, ...unsatisfiableServices(spec)],
   };
 }
 

@@ -7,19 +7,22 @@ import type { MachinePlan } from './plan.js';
 
 /** The cloud-config text for `plan`. */
 export function renderCloudConfig(plan: MachinePlan): string {
-  const tls = plan.fleet.tls;
+  const tls = plan.etcdTls;
   const doc: Record<string, unknown> = {};
   if (plan.hostname) doc['hostname'] = plan.hostname;
   if (plan.sshKeys.length) doc['ssh_authorized_keys'] = [...plan.sshKeys];
   doc['coreos'] = {
-    fleet: {
-      metadata: plan.fleet.metadata || undefined,
-      public_ip: plan.fleet.publicIp,
-      etcd_servers: plan.fleet.etcdServers,
-      etcd_cafile: tls?.ca,
-      etcd_certfile: tls?.cert,
-      etcd_keyfile: tls?.key,
-    },
+    // Only where the OS ships fleet (Container Linux): elsewhere fleetkit's own fleet.service is in `units`.
+    ...(plan.fleet
+      ? { fleet: {
+          metadata: plan.fleet.metadata || undefined,
+          public_ip: plan.fleet.publicIp,
+          etcd_servers: plan.fleet.etcdServers,
+          etcd_cafile: plan.fleet.tls?.ca,
+          etcd_certfile: plan.fleet.tls?.cert,
+          etcd_keyfile: plan.fleet.tls?.key,
+        } }
+      : {}),
     ...(plan.flannel
       ? { flannel: { etcd_endpoints: plan.flannel.etcdEndpoints, etcd_prefix: plan.flannel.etcdPrefix, etcd_cafile: tls?.ca, etcd_certfile: tls?.cert, etcd_keyfile: tls?.key } }
       : {}),

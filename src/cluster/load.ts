@@ -14,7 +14,7 @@ import { describeValue, Problems, type SpecPath } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
 import { interpolateValues } from './interpolate-values.js';
 import { resolveEnvFiles } from './env-files.js';
-import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeHosts, normalizeRoles, normalizeRuntime } from './normalize-cluster.js';
+import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeFleet, normalizeHosts, normalizeRoles, normalizeRuntime } from './normalize-cluster.js';
 import { normalizeService, type ServiceContext } from './normalize-service.js';
 import { normalizeResources } from './normalize-resources.js';
 import { normalizeTarget } from './normalize-target.js';
@@ -89,6 +89,7 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
   const dir = ctx.dir ?? dirname(resolve(file));
   const resources = normalizeResources(top, dir, p);
   const services = normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p);
+  const fleet = normalizeFleet(own.raw.fleet, own.at('fleet'));
   const spec: ClusterSpec = {
     file,
     name,
@@ -99,6 +100,7 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
     services,
     roles: normalizeRoles(own.raw.roles, own.at('roles')),
     target: normalizeTarget(data['x-fleetkit'], p),
+    ...(fleet ? { fleet } : {}),
     warnings: sortProblems(p.warnings),
   };
   if (p.count > 0 || before.length > 0) fail();

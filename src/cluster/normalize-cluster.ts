@@ -3,7 +3,7 @@
  * flannel, runtime, hosts and roles, with defaults filled in. Paths are relative to `x-fleetkit` (the caller
  * gives a `Problems` view with the right prefix). Services are normalized one by one in `normalize-service.ts`.
  */
-import type { ClusterSpec, EtcdSpec, FlannelSpec, HostsSpec, RoleSpec, RuntimeSpec } from './types.js';
+import type { ClusterSpec, EtcdSpec, FlannelSpec, FleetReleaseSpec, HostsSpec, RoleSpec, RuntimeSpec } from './types.js';
 import type { RawFleetkit } from './schema.js';
 import { CONTROL, isImageReference, isLabel } from './compose-values.js';
 import { describeValue, type Problems } from './problems.js';
@@ -80,6 +80,18 @@ export function normalizeRuntime(raw: RawFleetkit['runtime'], p: Problems): Runt
   if (f.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(f.sha256)) p.add([...at, 'sha256'], 'expected 64 lower-case hex digits', 'write the output of sha256sum FILE');
   if (f.url !== undefined && f.sha256 === undefined) p.add([...at, 'url'], 'a download URL needs a sha256 to check it against', 'add sha256: (the output of sha256sum FILE)');
   return { docker, dockerSocket, stateDir, fleetkit: { kind: 'binary', path, url: f.url, sha256: f.sha256 } };
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** `fleet:` (a fleet release for hosts that ship none): url and sha256, both or neither; undefined when absent. */
+export function normalizeFleet(raw: RawFleetkit['fleet'], p: Problems): FleetReleaseSpec | undefined {
+  if (!raw) return undefined;
+  if (raw.url === undefined) p.add(['fleet'], 'a fleet release needs url:', 'write e.g. url: https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz');
+  else if (!/^https?:\/\/[^\s]+$/.test(raw.url)) p.add(['fleet', 'url'], `expected an http(s) URL of a fleet release tarball, got ${describeValue(raw.url)}`, 'write e.g. https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz');
+  if (raw.sha256 === undefined) p.add(['fleet'], 'a fleet release needs sha256: hosts check the download against it', 'add sha256: (the output of sha256sum FILE)');
+  else if (!SHA256.test(raw.sha256)) p.add(['fleet', 'sha256'], 'expected 64 lower-case hex digits', 'write the output of sha256sum FILE');
+  return raw.url !== undefined && raw.sha256 !== undefined ? { url: raw.url, sha256: raw.sha256 } : undefined;
 }
 
 /** `hosts:` with default file /etc/hosts; `exec` is an argv (no shell). */

@@ -41,6 +41,8 @@ export const fleetkitSchema = z.strictObject({
     stateDir: o(str),
   })),
   hosts: o(z.strictObject({ file: o(str), exec: o(z.array(z.string())), keepInode: o(z.boolean()) })),
+  // A fleet release for hosts that ship no fleet: read by normalize-cluster.ts (normalizeFleet).
+  fleet: o(z.strictObject({ url: o(str), sha256: o(str) })),
   roles: o(z.record(z.string(), z.strictObject({
     metadata: o(z.record(z.string(), scalar)),
     etcd: o(z.boolean()),

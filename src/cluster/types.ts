@@ -27,6 +27,8 @@ export interface ClusterSpec {
   readonly roles: readonly RoleSpec[];
   /** The host generation the units are for (`x-fleetkit.target`, `--target`). Default `current`. */
   readonly target: TargetName;
+  /** fleet for hosts that ship none (`x-fleetkit.fleet`): cloud-config installs it. Absent when not given. */
+  readonly fleet?: FleetReleaseSpec | undefined;
   /** Located warnings: keys that are used, but do not do all that Compose would (`build` beside `image`, `tty`). */
   readonly warnings: readonly SpecProblem[];
 }
@@ -51,6 +53,14 @@ export interface FlannelSpec {
   readonly backend: string;
   /** flannel's etcd prefix. Default `/coreos.com/network`. */
   readonly prefix: string;
+}
+
+/** A fleet release tarball (as github.com/coreos/fleet publishes them: `fleet-vX-linux-amd64/fleetd`). */
+export interface FleetReleaseSpec {
+  /** Where hosts fetch the tarball. */
+  readonly url: string;
+  /** Its sha256 (64 lower-case hex digits): hosts refuse any other file. */
+  readonly sha256: string;
 }
 
 /** How fleetkit itself runs on the hosts (agent, announce, watch-hosts). */

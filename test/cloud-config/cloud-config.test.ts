@@ -1,6 +1,6 @@
 // fleetkit cloud-config: golden files for both examples in both formats, pinned key lines, schema checks
 // that can fail, and bad input turned into plain sentences.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -14,6 +14,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const golden = (name: string): string => join(root, 'test/cloud-config/golden', name);
 const SEED = 'examples/seed/cluster.yaml';
 const LARGE = 'examples/large/cluster.yaml';
+/** A Flatcar cluster that names a fleet release (x-fleetkit.fleet), over TLS, with a role. */
+const FLEET = 'test/cloud-config/fixtures/fleet-release.yaml';
+/** What cloud-config says when the hosts ship no fleet and the spec names no release. */
+const NO_FLEET = /^fleetkit cloud-config: warning: these machines get no fleet: target current \(Flatcar\) ships none, and x-fleetkit\.fleet names no release to install/m;
 
 async function cloudConfig(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runFleetkit(['cloud-config', ...args], { cwd: root });
@@ -33,6 +37,9 @@ const cases: Array<{ name: string; args: string[]; format: 'cloud-config' | 'but
   { name: 'large-web.cloud-config.yaml', args: [LARGE, '--role', 'web', '--metadata', 'rack=r7'], format: 'cloud-config' },
   { name: 'large-etcd.butane.yaml', args: [LARGE, '--format', 'butane', '--role', 'etcd', '--hostname', 'etcd1', '--ip', '10.0.0.11', '--discovery', 'https://discovery.etcd.io/0123abcd'], format: 'butane' },
   { name: 'large-db.butane.yaml', args: [LARGE, '--format', 'butane', '--role', 'db'], format: 'butane' },
+  { name: 'fleet-release.cloud-config.yaml', args: [FLEET, '--role', 'web'], format: 'cloud-config' },
+  { name: 'fleet-release.butane.yaml', args: [FLEET, '--format', 'butane', '--role', 'web', '--ip', '10.0.0.21'], format: 'butane' },
+  { name: 'seed-legacy.cloud-config.yaml', args: [SEED, '--target', 'legacy', '--metadata', 'rack=r7'], format: 'cloud-config' },
 ];
 
 for (const c of cases) {
@@ -48,9 +55,9 @@ t.test('cloud-config: pinned key lines', async (t) => {
   const r = await cloudConfig(cases[2]!.args);
   t.equal(r.stdout.split('\n')[0], '#cloud-config', 'first line is exactly #cloud-config');
   const doc = parse(r.stdout) as Doc;
-  t.equal(doc.coreos.fleet.metadata, 'role=etcd,region=east', "the role's metadata reaches fleet");
-  t.equal(doc.coreos.fleet.etcd_servers, 'https://10.0.0.11:2379,https://10.0.0.12:2379,https://10.0.0.13:2379');
-  t.equal(doc.coreos.fleet.etcd_cafile, '/etc/ssl/etcd/ca.pem', 'TLS files are referenced by path');
+  t.equal(doc.coreos.fleet, undefined, 'no coreos.fleet section: Flatcar ships no fleet.service to configure');
+  t.notOk((doc.coreos.units as Doc[]).some((u) => /^fleet(-install)?\.(service|socket)$/.test(u.name)), 'and no fleet unit, since the spec names no fleet release');
+  t.match(r.stderr, NO_FLEET, 'which cloud-config says');
   const etcd = unitNamed(doc.coreos.units, 'etcd-member.service');
   t.equal(etcd.command, 'start');
   const dropIn = etcd['drop-ins'][0].content as string;
@@ -66,7 +73,7 @@ t.test('cloud-config: pinned key lines', async (t) => {
   const flannel = unitNamed(doc.coreos.units, 'flanneld.service')['drop-ins'][0].content as string;
   t.match(flannel, /ETCDCTL_API=3/, 'flannel ≥0.18 reads its config through the v3 API');
   t.match(flannel, /put \/coreos\.com\/network\/config "\{\\"Network\\":\\"10\.2\.0\.0\/16\\",\\"SubnetLen\\":24,\\"Backend\\":\{\\"Type\\":\\"vxlan\\"\}\}"/, 'Network, SubnetLen and Backend are always set');
-  for (const name of ['docker.service', 'fleet.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'fleetkit-install.service']) {
+  for (const name of ['docker.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'fleetkit-install.service']) {
     t.equal(unitNamed(doc.coreos.units, name).command, 'start', `${name} starts`);
   }
   t.match(unitNamed(doc.coreos.units, 'fleetkit-install.service').content, /^ExecStart=\/usr\/bin\/docker pull fleetkit:0\.1\.0$/m, 'image form: the image is pulled before the fleetkit units');
@@ -90,7 +97,7 @@ t.test('butane: pinned key lines', async (t) => {
 });
 
 t.test('the schemas reject what the machine would reject', async (t) => {
-  const cc = parse((await cloudConfig([SEED])).stdout) as Doc;
+  const cc = parse((await cloudConfig([SEED, '--target', 'legacy'])).stdout) as Doc;
   const asCloudConfig = (d: Doc): string => `#cloud-config\n${stringify(d)}`;
   const mutate = (f: (d: Doc) => void): Doc => {
     const d = structuredClone(cc);
@@ -126,8 +133,8 @@ t.test('metadata no role can satisfy is warned about', async (t) => {
   const r = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web']);
   t.equal(r.code, 0);
   t.match(r.stderr, /warning: service "db" needs machine metadata role=db and disk=nvme, which no role \(etcd, web, db\) has/);
-  const ok = await cloudConfig([LARGE, '--role', 'web']);
-  t.equal(ok.stderr, '', 'no warning when every service can be placed');
+  const ok = await cloudConfig([FLEET, '--role', 'web']);
+  t.equal(ok.stderr, '', 'no warning when every service can be placed (and fleet is installed)');
 });
 
 t.test('secrets: embedded only on request, in files of mode 0600', async (t) => {
@@ -142,7 +149,8 @@ t.test('secrets: embedded only on request, in files of mode 0600', async (t) => 
   const out = join(dir, 'user-data');
   const r = await cloudConfig([join(dir, 'cluster.yaml'), '--role', 'web', '--embed-secrets', '-o', out]);
   t.equal(r.code, 0, r.stderr);
-  t.equal(r.stdout + r.stderr, '', 'secrets are never echoed');
+  t.equal(r.stdout, '', 'nothing on stdout with -o');
+  t.notMatch(r.stderr, /SECRET-/, 'secrets are never echoed');
   t.equal(statSync(out).mode & 0o777, 0o600, 'an output holding secrets is not world-readable');
   const doc = parse(readFileSync(out, 'utf8')) as Doc;
   const key = (doc.write_files as Doc[]).find((f) => f.path === `${dir}/client-key.pem`)!;
@@ -204,4 +212,89 @@ t.test('binary form: fetched, checked against its sha256, and fetched again when
   const b = 'b'.repeat(64);
   const next = await install(b);
   t.match(next.unit, new RegExp(`^ConditionPathExists=\\|!/var/lib/fleetkit/installed-${b}$`, 'm'), 'a new sha256 names a new stamp, so the new binary is fetched at the next boot');
+});
+
+t.test('fleet: the OS\'s own on Container Linux, installed from the spec\'s release elsewhere, else none and a warning', async (t) => {
+  await t.test('legacy (Container Linux): the classic coreos.fleet section, with the role\'s metadata', async (t) => {
+    const r = await cloudConfig([SEED, '--target', 'legacy', '--metadata', 'rack=r7']);
+    t.equal(r.code, 0, r.stderr);
+    const doc = parse(r.stdout) as Doc;
+    t.same(doc.coreos.fleet, { metadata: 'rack=r7', public_ip: '$public_ipv4', etcd_servers: 'http://127.0.0.1:2379' });
+    t.same(unitNamed(doc.coreos.units, 'fleet.service'), { name: 'fleet.service', command: 'start' }, 'the OS\'s fleet.service, started as it is');
+    t.notOk((doc.coreos.units as Doc[]).some((u) => u.name === 'fleet-install.service'), 'nothing installed');
+  });
+
+  const fleetUnits = (units: Doc[], key: 'content' | 'contents'): Record<string, string> =>
+    Object.fromEntries(['fleet-install.service', 'fleet.socket', 'fleet.service'].map((n) => [n, unitNamed(units, n)[key] as string]));
+  const checkInstalled = (t: Test, u: Record<string, string>, publicIp: string | undefined): void => {
+    const service = u['fleet.service']!;
+    t.match(service, /^ExecStart=\/opt\/bin\/fleetd$/m);
+    t.match(service, /^Requires=fleet-install\.service fleet\.socket$/m, 'fleetd runs only once installed, and with its socket');
+    // fleetd reads FLEET_<option> variables (fleetd.go: globalconf, EnvPrefix "FLEET_").
+    const env = [...service.matchAll(/^Environment=(.*)$/gm)].map((m) => m[1]!.replace(/^"(.*)"$/, '$1'));
+    t.same(env, [
+      'FLEET_ETCD_SERVERS=https://10.0.0.11:2379,https://10.0.0.12:2379',
+      'FLEET_ETCD_CAFILE=/etc/ssl/etcd/ca.pem',
+      'FLEET_ETCD_CERTFILE=/etc/ssl/etcd/client.pem',
+      'FLEET_ETCD_KEYFILE=/etc/ssl/etcd/client-key.pem',
+      'FLEET_METADATA=role=web,region=east',
+      ...(publicIp ? [`FLEET_PUBLIC_IP=${publicIp}`] : []),
+    ], 'the cluster\'s etcd with the same TLS files as flannel and fleetkit, and the role\'s metadata');
+    t.match(u['fleet.socket'], /^ListenStream=\/var\/run\/fleet\.sock$/m, 'fleetd serves its API only on a socket systemd hands it');
+    const install = u['fleet-install.service']!;
+    t.match(install, /ExecStart=\/usr\/bin\/curl -fsSL --retry 5 -o \S+ https:\/\/downloads\.example\.com\/fleet\/fleet-v1\.0\.0-linux-amd64\.tar\.gz$/m, 'the spec\'s URL');
+    const steps = [...install.matchAll(/^ExecStart=\/usr\/bin\/(\S+)/gm)].map((m) => m[1]);
+    t.same(steps, ['rm', 'mkdir', 'curl', 'sha256sum', 'tar', 'chmod', 'mv', 'rm', 'touch'], 'checked before it is unpacked; moved into place only after the check; the stamp last');
+  };
+
+  await t.test('current (Flatcar): fleet-install, fleet.socket and fleet.service; no coreos.fleet', async (t) => {
+    const r = await cloudConfig([FLEET, '--role', 'web']);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stderr, '');
+    const doc = parse(r.stdout) as Doc;
+    t.equal(doc.coreos.fleet, undefined);
+    checkInstalled(t, fleetUnits(doc.coreos.units, 'content'), '$public_ipv4');
+    const sums = (doc.write_files as Doc[]).find((f) => f.path === '/etc/fleetkit/fleet.sha256');
+    t.equal(sums?.content, '0f5c5a6e2d1b4c3a29180716f5e4d3c2b1a09f8e7d6c5b4a3928171605f4e3d2  /var/lib/fleetkit/fleet.download/fleet.tar.gz\n', 'the spec\'s sha256, against the download');
+    for (const n of ['fleet-install.service', 'fleet.socket', 'fleet.service']) t.equal(unitNamed(doc.coreos.units, n).command, 'start', `${n} starts`);
+  });
+
+  await t.test('Fedora CoreOS (Butane): the same install, fleetd finds its address itself unless --ip', async (t) => {
+    const withIp = parse((await cloudConfig([FLEET, '--format', 'butane', '--role', 'web', '--ip', '10.0.0.21'])).stdout) as Doc;
+    checkInstalled(t, fleetUnits(withIp.systemd.units, 'contents'), '10.0.0.21');
+    const r = await cloudConfig([FLEET, '--format', 'butane', '--role', 'web']);
+    t.equal(r.code, 0, r.stderr);
+    checkInstalled(t, fleetUnits((parse(r.stdout) as Doc).systemd.units, 'contents'), undefined);
+    t.notMatch(r.stdout, /quay\.io\/coreos\/fleet/, 'no fleet image of fleetkit\'s choosing');
+  });
+
+  await t.test('no release named: no fleet at all, and a warning that says why and what to do', async (t) => {
+    for (const args of [[SEED], [SEED, '--format', 'butane']]) {
+      const r = await cloudConfig(args);
+      t.equal(r.code, 0, r.stderr);
+      t.match(r.stderr, args.length > 1 ? /these machines get no fleet: Fedora CoreOS ships none/ : NO_FLEET);
+      t.match(r.stderr, /give url: and sha256: of a fleet release tarball, or run the units with fleetkit load --systemd/);
+      t.notMatch(r.stdout, /fleet\.service|fleetd/, `${args.join(' ')}: no fleet unit`);
+    }
+  });
+
+  await t.test('a release needs both url and sha256, each well-formed: located, exit 2', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fk-cc-fleet-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const text = readFileSync(join(root, FLEET), 'utf8');
+    const rows: Array<[string, RegExp]> = [
+      [text.replace(/^    sha256: .*\n/m, ''), /fleet-release\.yaml:\d+:\d+: x-fleetkit\.fleet: a fleet release needs sha256/],
+      [text.replace(/^    url: .*\n/m, ''), /x-fleetkit\.fleet: a fleet release needs url:/],
+      [text.replace(/sha256: 0f5c\S+/, 'sha256: 0F5C'), /x-fleetkit\.fleet\.sha256: expected 64 lower-case hex digits/],
+      [text.replace(/url: https:\S+/, 'url: ftp://x/fleet.tar.gz'), /x-fleetkit\.fleet\.url: expected an http\(s\) URL of a fleet release tarball, got "ftp:\/\/x\/fleet\.tar\.gz"/],
+      [text.replace('  fleet:\n', '  fleet:\n    version: 1.0.0\n'), /x-fleetkit\.fleet: unknown key "version"|x-fleetkit\.fleet\.version/],
+    ];
+    for (const [spec, message] of rows) {
+      writeFileSync(join(dir, 'fleet-release.yaml'), spec);
+      const r = await cloudConfig([join(dir, 'fleet-release.yaml'), '--role', 'web']);
+      t.equal(r.code, 2, r.stderr);
+      t.match(r.stderr, message);
+      t.equal(r.stdout, '');
+    }
+  });
 });

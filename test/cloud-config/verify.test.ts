@@ -15,6 +15,8 @@ const cases: Array<[string, Omit<MachineOptions, 'fleetkitUnits'>]> = [
   ['examples/large/cluster.yaml', { target: 'container-linux', role: 'etcd', hostname: 'etcd1', initialCluster: 'etcd1=https://10.0.0.11:2380' }],
   ['examples/large/cluster.yaml', { target: 'fcos', role: 'etcd', hostname: 'etcd1', ip: '10.0.0.11', discovery: 'https://discovery.etcd.io/x' }],
   ['examples/large/cluster.yaml', { target: 'fcos', role: 'web' }],
+  ['test/cloud-config/fixtures/fleet-release.yaml', { target: 'container-linux', role: 'web' }],
+  ['test/cloud-config/fixtures/fleet-release.yaml', { target: 'fcos', role: 'web', ip: '10.0.0.21' }],
 ];
 
 for (const [file, options] of cases) {
