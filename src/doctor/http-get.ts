@@ -118,6 +118,10 @@ export function describeError(e: NodeJS.ErrnoException): HttpGetError {
   if (code === 'EACCES') return new HttpGetError('permission denied', 'other');
   const tls = TLS_REASONS[code];
   if (tls) return new HttpGetError(tls, 'tls');
-  if (/alert|certificate|handshake|ssl/i.test(e.message)) return new HttpGetError(`TLS: ${e.message}`, 'tls');
+  // The server's TLS alert: OpenSSL's text is `…:ssl3_read_bytes:sslv3 alert bad certificate:…`.
+  const alert = /alert ([a-z ]+?)(?::|$)/i.exec(e.message)?.[1];
+  if (alert && /certificate/i.test(alert)) return new HttpGetError(`it refused this client's certificate, or the lack of one (TLS alert "${alert}")`, 'tls');
+  if (alert) return new HttpGetError(`it ended the TLS handshake (TLS alert "${alert}")`, 'tls');
+  if (/certificate|handshake|ssl/i.test(e.message)) return new HttpGetError(`TLS: ${e.message.split('\n')[0]}`, 'tls');
   return new HttpGetError(code ? `${code}: ${e.message}` : e.message, 'other');
 }

@@ -4,7 +4,8 @@
  * (under a prefix of this test's own), a hosts file in a temp dir, and a cluster.yaml naming all of them.
  * Each fault test breaks one of these for real and runs doctor on it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
-import { dockerPart, etcdPart, waitFor, type TestLike } from '../env/parts.js';
+import { dockerPart, etcdPart, freePort, waitFor, type TestLike } from '../env/parts.js';
 import { fleetServerPart } from '../fleet-server/server.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/fleetkit.cjs', import.meta.url));
@@ -152,4 +153,35 @@ ${extra.services ?? '  web: { image: local/busybox:latest }'}
       return path;
     },
   };
+}
+
+/** An etcd process of this test's own, on free loopback ports, with `extra` flags; killed when `t` ends. */
+export async function ownEtcd(t: TestLike, dir: string, o: { extra?: readonly string[]; https?: { ca: string; cert: string; key: string } } = {}): Promise<{ url: string; kill(): Promise<void> }> {
+  const [client, peer] = [await freePort(), await freePort()];
+  const scheme = o.https ? 'https' : 'http';
+  const url = `${scheme}://127.0.0.1:${client}`;
+  const tls = o.https ? ['--cert-file', o.https.cert, '--key-file', o.https.key, '--trusted-ca-file', o.https.ca, '--client-cert-auth'] : [];
+  const child = spawn('/usr/bin/etcd', ['--name', 'd', '--data-dir', join(dir, `etcd-${client}`), '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `d=http://127.0.0.1:${peer}`,
+    '--heartbeat-interval=10', '--election-timeout=100', ...tls, ...(o.extra ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => void (log = (log + s).slice(-4000)));
+  const exited = new Promise((r) => child.once('exit', r));
+  t.teardown(() => void child.kill('SIGKILL'));
+  // Ready when it has said so: its client port serves (also over TLS, before anyone could connect).
+  await waitFor(() => /ready to serve client requests/.test(log), { what: `etcd ${url} ready`, timeoutMs: 30_000 });
+  return { url, kill: async () => void (child.kill('SIGKILL'), await exited) };
+}
+
+/** A CA and a certificate for 127.0.0.1 (server and client use), made by openssl, as the TLS tests do. */
+export function makeCert(dir: string, name: string): { ca: string; cert: string; key: string } {
+  const openssl = (...args: string[]): void => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name} CA`, '-keyout', `${name}-ca-key.pem`, '-out', `${name}-ca.pem`);
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name} member`, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
+  writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.pem`, '-CAkey', `${name}-ca-key.pem`, '-CAcreateserial', '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`);
+  return { ca: join(dir, `${name}-ca.pem`), cert: join(dir, `${name}.pem`), key: join(dir, `${name}-key.pem`) };
 }
