@@ -9,6 +9,7 @@ import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { localMachineId } from '../ops/local-machine.js';
 import { eventJson, formatEventLine } from '../ops/ops-event.js';
 import { streamEvents } from '../ops/stream-events.js';
+import { busCheck, ETCD_CHECK, FLEET_CHECK } from '../ops/unreachable.js';
 import { serviceNames } from '../render/plan-container.js';
 import { busAddressFor } from '../systemd/systemd-manager.js';
 import { durationOption, parseCommandArgs } from './args.js';
@@ -58,7 +59,7 @@ export const run: Command = async (argv, io) => {
     client: await connectEtcd({ ...etcdOpts, callTimeoutMs: Math.max(250, Math.floor(timeoutMs / 2)) }),
     prefix: etcdOpts.prefix,
     endpoint: etcdOpts.endpoints.join(','),
-    check: 'is etcd running and reachable there? check --etcd, ETCDCTL_ENDPOINTS or etcd.endpoints in the spec (--no-announcements does without)',
+    check: `${ETCD_CHECK} (--no-announcements does without)`,
   };
   let fleet: import('../fleet/fleet-client.js').FleetClient | undefined;
   if (!v.systemd) {
@@ -69,14 +70,14 @@ export const run: Command = async (argv, io) => {
   const log = createLogger({ write: (c: string) => io.stderr.write(c), fd: (io.stderr as { fd?: number }).fd }, { env: io.env, prefix: 'fleetkit events: ' });
   try {
     await streamEvents({
-      fleet: fleet && { client: fleet, endpoint: fleet.endpoint.text, check: 'is fleetd running there? check --endpoint or FLEETCTL_ENDPOINT' },
+      fleet: fleet && { client: fleet, endpoint: fleet.endpoint.text, check: FLEET_CHECK },
       pollMs,
       systemd: v.systemd
         ? {
           user: Boolean(v.user),
           machineId: await localMachineId(v['machine-id']),
           endpoint: busAddressFor(Boolean(v.user), io.env),
-          check: v.user ? 'is the user manager running? check DBUS_SESSION_BUS_ADDRESS' : 'is the system bus running? run as root, or use --user',
+          check: busCheck(Boolean(v.user)),
         }
         : undefined,
       etcd,

@@ -8,6 +8,8 @@ import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { buildStatus } from '../ops/build-status.js';
 import { StatusSources } from '../ops/fetch-status.js';
 import { localMachineId } from '../ops/local-machine.js';
+import { busCheck, FLEET_CHECK } from '../ops/unreachable.js';
+import { busAddressFor } from '../systemd/systemd-manager.js';
 import { renderStatusTable, statusJson } from '../ops/render-status.js';
 import { watchStatus } from '../ops/watch-status.js';
 import { durationOption, parseCommandArgs } from './args.js';
@@ -24,6 +26,8 @@ options:
   --json                   one JSON document (with --watch: one compact document per line per change)
   --watch                  re-render on every change (etcd watch, fleet polled) until interrupted
   --interval D             how often --watch polls fleet or systemd (default 2s)
+  --timeout D              how long each source (fleet or D-Bus, etcd) may take to answer (default 5s); one
+                           that does not is named, and what the others show is still printed
   --systemd [--user]       read the local systemd over D-Bus instead of fleet (needs SPEC)
   --endpoint URL           fleet's API (default FLEETCTL_ENDPOINT, else unix:///var/run/fleet.sock)
   --hosts-file FILE        the hosts file to check (default: the spec's hosts.file, else /etc/hosts)
@@ -31,12 +35,15 @@ options:
   --etcd URL…              etcd endpoints; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file
 
 exit status: 0 when everything agrees, 1 when something is flagged or could not be read, 2 for bad usage.
+Restart counts and last exits come from systemd's NRestarts, or on fleet from the container facts the agent
+on each machine publishes in etcd.
 `;
 
 const options = {
   ...opsFlagSpec,
   watch: { type: 'boolean' },
   'hosts-file': { type: 'string' },
+  timeout: { type: 'string' },
 } as const;
 
 export const run: Command = async (argv, io) => {
@@ -47,14 +54,19 @@ export const run: Command = async (argv, io) => {
   }
   const spec = await opsSpecFrom('status', positionals, v, 'reads');
   const intervalMs = durationOption('interval', v.interval, 2000);
+  const timeoutMs = durationOption('timeout', v.timeout, 5000);
+  const user = Boolean(v.user);
+  const fleet = v.systemd ? undefined : fleetEndpointFrom(v.endpoint, io.env);
   const sources = new StatusSources({
     spec,
-    endpoint: fleetEndpointFrom(v.endpoint, io.env),
-    systemd: v.systemd ? { user: Boolean(v.user) } : undefined,
+    host: fleet
+      ? { kind: 'fleet', endpoint: fleet, requestTimeoutMs: timeoutMs, parallel: 4, signal: io.signal }
+      : { kind: 'systemd', user, runtime: false, unitDir: undefined, journalDir: undefined, settleMs: 0, env: io.env, connectTimeoutMs: timeoutMs, warn: () => undefined },
+    hostEndpoint: fleet ? { endpoint: fleet.text, check: FLEET_CHECK } : { endpoint: busAddressFor(user, io.env), check: busCheck(user) },
     etcd: etcdOptionsFrom(v, spec?.etcd, io.env),
     hostsFile: v['hosts-file'] ?? spec?.hosts.file ?? '/etc/hosts',
-    env: io.env,
     machineId: v.systemd ? await localMachineId(v['machine-id']) : undefined,
+    timeoutMs,
   });
   const color = useColor(io);
   try {

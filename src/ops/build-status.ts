@@ -15,6 +15,7 @@ import type {
 import { compareInstances, sidekickName, sidekickOf, unitParts } from '../unit/names.js';
 import { CRASH_LOOP_RESTARTS } from '../load/health.js';
 import { unscheduledReason } from './unscheduled-reason.js';
+import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 
 interface Group {
   readonly name: string;
@@ -56,6 +57,7 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
   }
   const serviceSet = new Set([...groups.keys(), ...inputs.units.map((u) => unitParts(u.name).service)]);
   const isGlobal = (u: StatusUnit | undefined): boolean => (u ? parseXFleet({ name: u.name, options: u.options }).global : false);
+  const factsOf = factsIndex(inputs);
 
   // Units → groups (templates are not instances; sidekicks are shown through their service's announcement).
   for (const u of inputs.units) {
@@ -90,6 +92,9 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
           // Only hosts that count restarts add these fields: the JSON document only ever grows.
           if (s.restarts !== undefined) Object.assign(row, { restarts: s.restarts, lastExit: s.lastExit ?? null });
         }
+        // A host without a restart count (fleet): the agent's container facts say it, when it published them.
+        const f = row.restarts === undefined && row.machine ? factsOf(row.machine.id, row.unit) : undefined;
+        if (f) Object.assign(row, { restarts: f.restarts, lastExit: f.lastExit ?? null });
         return row;
       };
       if (global && states.length > 0) {
@@ -119,7 +124,7 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
   const hostLines = hostsLines(inputs, cluster);
   for (const g of groups.values()) {
     g.rows.sort((a, b) => compareInstances(a.instance, b.instance) || (a.machine?.id ?? '').localeCompare(b.machine?.id ?? ''));
-    for (const row of g.rows) flagRow(row, g, inputs, hostLines, cluster);
+    for (const row of g.rows) flagRow(row, g, inputs, hostLines, cluster, factsOf);
   }
 
   const services: ServiceStatus[] = [...groups.values()].map((g) => ({ name: g.name, global: g.global, ttl: g.ttl, instances: g.rows }));
@@ -132,7 +137,10 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
     services,
     machines: machineRows(inputs),
     problems: services.reduce((n, s) => n + s.instances.reduce((m, i) => m + i.flags.length, 0), 0),
-    warnings: inputs.announcementsError === undefined ? [] : [`announcements unknown: ${inputs.announcementsError}`],
+    warnings: [
+      ...(inputs.unitsError === undefined ? [] : [`units unknown: ${inputs.unitsError}`]),
+      ...(inputs.announcementsError === undefined ? [] : [`announcements unknown: ${inputs.announcementsError}`]),
+    ],
   };
 }
 
@@ -183,14 +191,44 @@ function hostsLines(inputs: StatusInputs, cluster: string | null): Set<string> |
   }
 }
 
-/** True when the unit has been active for at least `ms` (as far as the host says). */
-function upFor(inputs: StatusInputs, unit: string, ms: number): boolean {
-  const since = inputs.states.find((s) => s.name === unit)?.activeSince;
-  return since !== undefined && inputs.now.getTime() - since >= ms;
+/**
+ * Restarts this long ago or more no longer make a crash loop: one read has no history, and a unit up for this
+ * long since its last start has stopped looping. (systemd's NRestarts counts since the unit's last start from
+ * inactive, see SystemdManager.serviceHistory, so a unit restarted by hand does not reach here at all.)
+ */
+const CRASH_LOOP_WINDOW_MS = 60_000;
+
+/** True when the unit (or, from the agent's facts, its container) has been up for at least `ms`. */
+function upFor(inputs: StatusInputs, unit: string, facts: ContainerFactsRecord | undefined, ms: number): boolean {
+  const since = inputs.states.find((s) => s.name === unit)?.activeSince ?? (facts?.phase === 'running' && facts.startedAt ? Date.parse(facts.startedAt) : undefined);
+  return since !== undefined && !Number.isNaN(since) && inputs.now.getTime() - since >= ms;
 }
 
-function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string> | undefined, cluster: string | null): void {
+/** The facts an agent published for a unit on a machine, by machine and unit. */
+type FactsOf = (machine: string, unit: string) => ContainerFactsRecord | undefined;
+
+function factsIndex(inputs: StatusInputs): FactsOf {
+  const byKey = new Map((inputs.facts ?? []).map((f) => [`${f.machine}/${f.unit}`, f]));
+  return (machine, unit) => byKey.get(`${machine}/${unit}`);
+}
+
+function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string> | undefined, cluster: string | null, factsOf: FactsOf): void {
   const add = (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string): void => void row.flags.push({ code, severity, message });
+  // Units unknown (fleet or systemd could not be read): only what etcd and the hosts file show is judged.
+  if (inputs.unitsError === undefined) flagUnit(row, g, inputs, factsOf, add);
+  const ann = row.announcement;
+  if (ann?.error) add('bad-announcement', 'WARNING', `announcement ${ann.key} is unusable: ${ann.error}`);
+  if (ann?.stale) {
+    add('stale', 'WARNING', `announcement is ${formatAge(ann.ageSeconds ?? 0)} old, older than its TTL of ${formatAge(g.ttl ?? 0)}, and no lease will remove it`);
+  }
+  if (ann && ann.ip && ann.hostname && hostLines && cluster) {
+    row.hosts = hostLines.has(`${ann.ip} ${ann.hostname} ${ann.hostname}.${cluster}`);
+    if (!row.hosts) add('not-in-hosts', 'WARNING', `${ann.hostname} is not in the hosts file ${inputs.hosts?.file ?? ''}`.trim());
+  }
+}
+
+/** The flags that need the units' states: scheduling, failures, crash loops, sidekicks, what runs unannounced. */
+function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, add: (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string) => void): void {
   const u = inputs.units.find((x) => x.name === row.unit);
   const running = row.active === 'active';
   const ann = row.announcement;
@@ -202,11 +240,15 @@ function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string
   if (u && inputs.source === 'fleet' && !g.global && !u.machineID && u.desiredState !== 'inactive' && !parseXFleet({ name: u.name, options: u.options }).global) {
     add('unscheduled', 'ERROR', `never scheduled: ${unscheduledReason(u, inputs.units, inputs.states, inputs.machines)}`);
   }
+  const facts = row.machine ? factsOf(row.machine.id, row.unit) : undefined;
   const exit = row.lastExit !== null && row.lastExit !== undefined ? `, last exit status ${row.lastExit}` : '';
   if (row.active === 'failed') add('failed', 'ERROR', `failed (systemd ${row.active}/${row.sub ?? '?'}${exit})`);
   // A unit waiting to restart, or one restarted 3 times or more and up for less than a minute, is a crash loop.
-  else if (row.sub === 'auto-restart' || ((row.restarts ?? 0) >= CRASH_LOOP_RESTARTS && !upFor(inputs, row.unit, 60_000))) {
+  else if (row.sub === 'auto-restart' || ((row.restarts ?? 0) >= CRASH_LOOP_RESTARTS && !upFor(inputs, row.unit, facts, CRASH_LOOP_WINDOW_MS))) {
     add('crash-loop', 'ERROR', `crash loop: ${row.sub === 'auto-restart' ? 'waiting to restart' : `now ${row.active}/${row.sub ?? '?'}`}, restarted ${row.restarts ?? '?'} times${exit}`);
+  } else if (running && facts && facts.phase !== 'running') {
+    // The unit is up but its agent saw the container exit: the unit's command outlived its container.
+    add('crash-loop', 'ERROR', `the container ${facts.phase === 'absent' ? 'is gone' : `exited (status ${facts.lastExit ?? '?'})`} while the unit is ${row.active}/${row.sub ?? '?'}`);
   }
   // The sidekick is not a row of its own: its state is said on its container's row.
   const sidekick = sidekickName(g.name, row.instance);
@@ -219,14 +261,6 @@ function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string
   }
   if (ann && !running) {
     add('not-running', 'WARNING', `announced${ann.ip ? ` as ${ann.ip}` : ''} but not running`);
-  }
-  if (ann?.error) add('bad-announcement', 'WARNING', `announcement ${ann.key} is unusable: ${ann.error}`);
-  if (ann?.stale) {
-    add('stale', 'WARNING', `announcement is ${formatAge(ann.ageSeconds ?? 0)} old, older than its TTL of ${formatAge(g.ttl ?? 0)}, and no lease will remove it`);
-  }
-  if (ann && ann.ip && ann.hostname && hostLines && cluster) {
-    row.hosts = hostLines.has(`${ann.ip} ${ann.hostname} ${ann.hostname}.${cluster}`);
-    if (!row.hosts) add('not-in-hosts', 'WARNING', `${ann.hostname} is not in the hosts file ${inputs.hosts?.file ?? ''}`.trim());
   }
 }
 

@@ -1,123 +1,156 @@
 /**
- * The I/O half of `fleetkit status`: reads units and states from fleet (or systemd over D-Bus), the
- * announcements from etcd and this host's hosts file, and hands them to the pure {@link buildStatus}.
- * Clients stay open between reads so `--watch` costs one round of requests per refresh.
+ * The I/O half of `fleetkit status`: reads units and states from the UnitHost (fleet's API or systemd over
+ * D-Bus; this file never asks which), the announcements and container facts from etcd and this host's hosts
+ * file, and hands them to the pure {@link buildStatus}. Each source is bounded by the timeout and read on its
+ * own: one that cannot be seen is said (a warning naming the endpoint and what to check), the others are
+ * still shown. Clients stay open between reads so `--watch` costs one round of requests per refresh.
  */
 import { readFile } from 'node:fs/promises';
 import type { Etcd3 } from 'etcd3';
-import { UsageError } from '../errors.js';
+import { UsageError, type RemoteError } from '../errors.js';
 import { connectEtcd, etcdError, type EtcdOptions } from '../etcd/connect.js';
 import { readPrefixes } from '../etcd/watch-prefixes.js';
-import type { FleetClient } from '../fleet/fleet-client.js';
-import type { FleetEndpoint } from '../fleet/endpoint.js';
-import type { SystemdManager } from '../systemd/systemd-manager.js';
+import { decodeFacts, type ContainerFactsRecord } from '../etcd/container-facts.js';
+import { isFactsKey, parseFactsKey, prefixDir } from '../etcd/key-layout.js';
+import { openUnitHost, type UnitHostOptions } from '../unithost/open-unit-host.js';
+import type { HostView, UnitHost } from '../unithost/unit-host.js';
 import { serviceNames } from '../render/plan-container.js';
 import type { ClusterSpec } from '../cluster/types.js';
 import type { StatusInputs, StatusKeyValue, StatusMachineInput, StatusUnit, StatusUnitState } from './status-model.js';
-import { prefixDir } from '../etcd/key-layout.js';
+import { briefReason, unreachable, ETCD_CHECK, type SourceEndpoint } from './unreachable.js';
 
 /** Where status reads from. */
 export interface StatusSourceOptions {
   readonly spec: ClusterSpec | undefined;
-  /** fleet's endpoint; ignored with `systemd`. */
-  readonly endpoint: FleetEndpoint;
-  /** Read the local systemd over D-Bus instead of fleet. */
-  readonly systemd: { readonly user: boolean } | undefined;
+  /** The UnitHost to read units from, and how its failure line names it. */
+  readonly host: UnitHostOptions;
+  readonly hostEndpoint: SourceEndpoint;
   readonly etcd: EtcdOptions & { readonly prefix: string };
   readonly hostsFile: string | undefined;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** This host's machine id (for --systemd rows). */
+  /** This host's machine id (names the one machine of a systemd view). */
   readonly machineId: string | undefined;
+  /** Each source (the host, etcd) must answer within this long. */
+  readonly timeoutMs: number;
 }
 
-/** Open connections to fleet or systemd, and etcd. */
+/** A source's failure as one line: the endpoint, why, and what to check. */
+function sourceFailure(system: 'fleet' | 'systemd' | 'etcd', at: SourceEndpoint, e: unknown, timeoutMs: number): RemoteError {
+  const err = e as Error & { code?: string; cause?: NodeJS.ErrnoException };
+  if (err?.code === 'ERR_SOURCE_UNREACHABLE') return e as RemoteError;
+  const text = `${err?.cause?.code ?? ''} ${err?.message ?? String(e)}`;
+  return unreachable(system, at, briefReason(text.trim(), timeoutMs));
+}
+
+/** `p`, or a rejection once `ms` have passed (the work goes on until its client is closed). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Open connections to the UnitHost and etcd. */
 export class StatusSources {
-  private fleet: FleetClient | undefined;
-  private manager: SystemdManager | undefined;
+  private host: Promise<UnitHost> | undefined;
   private etcdClient: Etcd3 | undefined;
 
   constructor(readonly options: StatusSourceOptions) {
-    if (options.systemd && !options.spec) {
+    if (options.host.kind === 'systemd' && !options.spec) {
       throw new UsageError('status --systemd needs a SPEC', 'without fleet, only cluster.yaml says which units belong to the cluster');
     }
   }
 
   /** The etcd client (opened on first use), for watches. */
   async etcd(): Promise<Etcd3> {
-    this.etcdClient ??= await connectEtcd(this.options.etcd);
+    // A read in flight outlives the client's close until its deadline: the timeout bounds it.
+    this.etcdClient ??= await connectEtcd({ ...this.options.etcd, callTimeoutMs: this.options.timeoutMs });
     return this.etcdClient;
   }
 
-  /** One consistent-enough read of everything, stamped with `now`. */
+  /**
+   * One consistent-enough read of everything, stamped with `now`. A source that cannot be seen becomes a
+   * warning; when neither the host nor etcd can be seen there is nothing to show, and the host's line is thrown.
+   */
   async read(now: () => Date = () => new Date()): Promise<StatusInputs> {
     const o = this.options;
-    // An unreachable etcd does not hide what runs: the units are shown, announcements marked unknown.
-    const [scheduler, announcements, hosts] = await Promise.all([
-      o.systemd ? this.readSystemd(o.systemd.user) : this.readFleet(),
-      this.readAnnouncements().then((kvs) => ({ kvs, error: undefined }), (e: unknown) => {
+    const t = o.timeoutMs;
+    const system = o.host.kind === 'systemd' ? 'systemd' : 'fleet';
+    const [host, etcd, hosts] = await Promise.all([
+      within(this.readHost(), t).then((v) => ({ v, error: undefined }), (e: unknown) => {
+        this.dropHost();
+        return { v: undefined, error: sourceFailure(system, o.hostEndpoint, e, t) };
+      }),
+      within(this.readEtcd(), t).then((v) => ({ v, error: undefined }), (e: unknown) => {
         if (e instanceof UsageError) throw e; // a bad --etcd is the user's to fix, not a state of the cluster
-        return { kvs: [], error: (e as Error).message };
+        return { v: undefined, error: sourceFailure('etcd', { endpoint: o.etcd.endpoints.join(','), check: ETCD_CHECK }, e, t) };
       }),
       this.readHosts(),
     ]);
+    // Nothing could be seen: one line, the host's (what runs matters first).
+    if (host.error && etcd.error) throw host.error;
+    const view = host.v ? this.fromView(host.v) : { units: [], states: [], machines: [] };
     return {
-      source: o.systemd ? 'systemd' : 'fleet', now: now(), spec: o.spec, prefix: o.etcd.prefix, ...scheduler,
-      announcements: announcements.kvs, announcementsError: announcements.error, hosts,
+      source: system, now: now(), spec: o.spec, prefix: o.etcd.prefix, ...view,
+      unitsError: host.error?.message,
+      announcements: etcd.v?.announcements ?? [], announcementsError: etcd.error?.message, facts: etcd.v?.facts ?? [],
+      hosts,
     };
   }
 
   /** Closes every client. */
   close(): void {
-    this.fleet?.close();
-    this.manager?.close();
+    this.dropHost();
     this.etcdClient?.close();
   }
 
-  private async readFleet(): Promise<{ units: StatusUnit[]; states: StatusUnitState[]; machines: StatusMachineInput[] }> {
-    if (!this.fleet) {
-      const { FleetClient } = await import('../fleet/fleet-client.js');
-      this.fleet = new FleetClient({ endpoint: this.options.endpoint, timeoutMs: 5000 });
-    }
-    const [units, states, machines] = await Promise.all([this.fleet.listUnits(), this.fleet.listStates(), this.fleet.listMachines()]);
+  private dropHost(): void {
+    const h = this.host;
+    this.host = undefined;
+    h?.then((x) => x.close(), () => undefined);
+  }
+
+  private async readHost(): Promise<HostView> {
+    this.host ??= openUnitHost(this.options.host);
+    const host = await this.host;
+    // Sidekicks too: a failed sidekick is why a running container is not announced.
+    const names = (this.options.spec?.services ?? []).flatMap((s) => [...serviceNames(s).instances, ...serviceNames(s).discoveryInstances]);
+    return host.view(names);
+  }
+
+  private fromView(v: HostView): { units: StatusUnit[]; states: StatusUnitState[]; machines: StatusMachineInput[] } {
+    // systemd's view is of this one machine, which it does not name.
+    const here = this.options.machineId ?? 'local';
+    const local = v.machines.length === 0;
     return {
-      units: units.map((u) => ({ name: u.name, desiredState: u.desiredState, currentState: u.currentState, machineID: u.machineID, options: u.options })),
-      states: states.map((s) => ({ name: s.name, machineID: s.machineID, loadState: s.systemdLoadState, activeState: s.systemdActiveState, subState: s.systemdSubState })),
-      machines: machines.map((m) => ({ id: m.id, primaryIP: m.primaryIP, metadata: m.metadata })),
+      units: v.units.map((u) => ({ name: u.name, desiredState: u.target, currentState: u.current, machineID: local ? here : u.machine, options: u.options })),
+      states: v.states.map((s) => ({
+        name: s.name, machineID: local ? here : s.machines[0], loadState: s.loadState, activeState: s.activeState, subState: s.subState,
+        ...(s.restarts !== undefined ? { restarts: s.restarts, lastExit: s.exitStatus } : {}),
+        activeSince: s.activeSince,
+      })),
+      machines: local ? [{ id: here, primaryIP: undefined, metadata: {} }] : v.machines.map((m) => ({ id: m.id, primaryIP: m.ip, metadata: m.metadata })),
     };
   }
 
-  private async readSystemd(user: boolean): Promise<{ units: StatusUnit[]; states: StatusUnitState[]; machines: StatusMachineInput[] }> {
-    if (!this.manager) {
-      const { SystemdManager } = await import('../systemd/systemd-manager.js');
-      this.manager = await SystemdManager.connect({ user, env: this.options.env });
-    }
-    // Sidekicks too: a failed sidekick is why a running container is not announced.
-    const names = (this.options.spec?.services ?? []).flatMap((s) => [...serviceNames(s).instances, ...serviceNames(s).discoveryInstances]);
-    const found = await this.manager.states(names);
-    const manager = this.manager;
-    const history = new Map(await Promise.all([...found.values()].filter((s) => s.loadState !== 'not-found' && s.activeState !== 'inactive').map(async (s) => [s.name, await manager.serviceHistory(s.path)] as const)));
-    const id = this.options.machineId ?? 'local';
-    const units: StatusUnit[] = [];
-    const states: StatusUnitState[] = [];
-    for (const name of names) {
-      const s = found.get(name);
-      if (!s || s.loadState === 'not-found') {
-        states.push({ name, machineID: id, loadState: 'not-found', activeState: s?.activeState, subState: s?.subState });
-        continue;
-      }
-      units.push({ name, desiredState: undefined, currentState: undefined, machineID: id, options: [] });
-      const h = history.get(name);
-      states.push({ name, machineID: id, loadState: s.loadState, activeState: s.activeState, subState: s.subState, restarts: h?.nRestarts, lastExit: h?.exitStatus, activeSince: s.activeState === 'active' ? h?.activeSince : undefined });
-    }
-    return { units, states, machines: [{ id, primaryIP: undefined, metadata: {} }] };
-  }
-
-  private async readAnnouncements(): Promise<StatusKeyValue[]> {
+  private async readEtcd(): Promise<{ announcements: StatusKeyValue[]; facts: ContainerFactsRecord[] }> {
     const o = this.options.etcd;
     const client = await this.etcd();
     try {
       const { kvs } = await readPrefixes(client, [prefixDir(o.prefix)]);
-      return kvs.map((kv) => ({ key: kv.key, value: kv.value.toString('utf8'), lease: kv.lease }));
+      const announcements: StatusKeyValue[] = [];
+      const facts: ContainerFactsRecord[] = [];
+      for (const kv of kvs) {
+        if (!isFactsKey(o.prefix, kv.key)) {
+          announcements.push({ key: kv.key, value: kv.value.toString('utf8'), lease: kv.lease });
+          continue;
+        }
+        // A record that does not parse, or names another unit or machine than its key, is no facts (unknown).
+        const where = parseFactsKey(o.prefix, kv.key);
+        const r = decodeFacts(kv.value.toString('utf8'));
+        if (where && r && r.unit === where.unit && r.machine === where.machine) facts.push(r);
+      }
+      return { announcements, facts };
     } catch (e) {
       throw etcdError(e, `reading the announcements under ${prefixDir(o.prefix)}`, o.endpoints);
     }

@@ -5,6 +5,7 @@
  */
 import type { UnitOption } from '../unit/model.js';
 import type { ClusterSpec } from '../cluster/types.js';
+import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 
 /** Where units and their states came from. */
 export type StatusSource = 'fleet' | 'systemd';
@@ -73,6 +74,10 @@ export interface StatusInputs {
   readonly announcements: readonly StatusKeyValue[];
   /** Set when etcd could not be read: announcements are then unknown, not absent. */
   readonly announcementsError?: string | undefined;
+  /** Set when fleet or systemd could not be read: units and their states are then unknown, not absent. */
+  readonly unitsError?: string | undefined;
+  /** What the agents publish of each unit's container (read with the announcements; well-formed records only). */
+  readonly facts?: readonly ContainerFactsRecord[] | undefined;
   readonly hosts: StatusHostsInput | undefined;
 }
 
@@ -87,7 +92,8 @@ export type StatusFlagCode =
   | 'not-running'
   | 'stale'
   | 'bad-announcement'
-  | 'not-in-hosts';
+  | 'not-in-hosts'
+  | 'facts-unknown';
 
 /** One disagreement on one instance. */
 export interface StatusFlag {
@@ -130,7 +136,7 @@ export interface InstanceStatus {
   readonly load: string | null;
   readonly active: string | null;
   readonly sub: string | null;
-  /** Automatic restarts and the last exit status, when the host or the agent says. */
+  /** Automatic restarts and the last exit status, when the host (systemd's NRestarts) or the agent (container facts) says. */
   readonly restarts?: number | null;
   readonly lastExit?: number | null;
   readonly announcement: AnnouncementStatus | null;

@@ -34,3 +34,12 @@ export function briefReason(text: string, timeoutMs: number): string {
   for (const [re, said] of known) if (re.test(text)) return said;
   return text.split('\n')[0]!;
 }
+
+/** What to check when fleet does not answer. */
+export const FLEET_CHECK = 'is fleetd running there? check --endpoint or FLEETCTL_ENDPOINT';
+/** What to check when etcd does not answer. */
+export const ETCD_CHECK = 'is etcd running and reachable there? check --etcd, ETCDCTL_ENDPOINTS or etcd.endpoints in the spec';
+/** What to check when the bus does not answer. */
+export function busCheck(user: boolean): string {
+  return user ? 'is the user manager running? check DBUS_SESSION_BUS_ADDRESS' : 'is the system bus running? run as root, or use --user';
+}

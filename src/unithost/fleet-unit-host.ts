@@ -18,7 +18,7 @@ import { fleetHash } from '../unit/hash.js';
 import type { UnitFile } from '../unit/model.js';
 import { isTemplate, templateOf } from '../unit/names.js';
 import { parseXFleet } from '../unit/xfleet.js';
-import type { BatchOptions, DefinitionRef, HostDefinition, JournalRef, SubmitItem, TargetItem, TargetState, UnitChange, UnitHost, UnitResult, UnitState } from './unit-host.js';
+import type { BatchOptions, DefinitionRef, HostDefinition, HostView, JournalRef, SubmitItem, TargetItem, TargetState, UnitChange, UnitHost, UnitResult, UnitState } from './unit-host.js';
 
 function message(e: unknown): string {
   return isFleetkitError(e) ? e.message : (e as Error)?.message ?? String(e);
@@ -146,6 +146,20 @@ export class FleetUnitHost implements UnitHost {
       });
     }
     return out;
+  }
+
+  async view(_names: readonly string[]): Promise<HostView> {
+    const [units, states, machines] = await Promise.all([this.client.listUnits(), this.client.listStates(), this.client.listMachines()]);
+    return {
+      units: units.map((u) => ({ name: u.name, target: asTarget(u.desiredState), current: u.currentState, machine: u.machineID, options: u.options })),
+      states: states.map((s): UnitState => ({
+        name: s.name, loadState: s.systemdLoadState, activeState: s.systemdActiveState ?? 'unknown', subState: s.systemdSubState,
+        machines: s.machineID ? [s.machineID] : [],
+        // fleet's API keeps no history: restarts and exits come from the agents' container facts.
+        restarts: undefined, activeSince: undefined, result: undefined, exitStatus: undefined, restartPolicy: undefined,
+      })),
+      machines: machines.map((m) => ({ id: m.id, ip: m.primaryIP, metadata: m.metadata })),
+    };
   }
 
   async watch(names: readonly string[], onChange: (c: UnitChange) => void, signal: AbortSignal): Promise<void> {

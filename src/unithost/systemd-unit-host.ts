@@ -13,7 +13,7 @@ import { SystemdManager, type SystemdUnitState } from '../systemd/systemd-manage
 import { listUnitFiles, readUnitFileText, removeUnitFile, unitDirFor, writeUnitFile } from '../systemd/unit-dir.js';
 import { clusterOfText } from '../unit/cluster-marker.js';
 import { instancesPattern, isTemplate, templateOf } from '../unit/names.js';
-import type { BatchOptions, DefinitionRef, HostDefinition, JournalRef, SubmitItem, TargetItem, UnitChange, UnitHost, UnitResult, UnitState } from './unit-host.js';
+import type { BatchOptions, DefinitionRef, HostDefinition, HostView, JournalRef, SubmitItem, TargetItem, UnitChange, UnitHost, UnitResult, UnitState } from './unit-host.js';
 
 export interface SystemdHostOptions {
   /** The user manager (DBUS_SESSION_BUS_ADDRESS) instead of the system manager. */
@@ -219,6 +219,13 @@ export class SystemdUnitHost implements UnitHost {
       });
     }));
     return out;
+  }
+
+  async view(names: readonly string[]): Promise<HostView> {
+    // Every name's state (`not-found` included, which is news); units only for those systemd has.
+    const states = [...(await this.states(names)).values()];
+    const units = states.filter((s) => s.loadState !== undefined && s.loadState !== 'not-found').map((s) => ({ name: s.name, target: undefined, current: undefined, machine: undefined, options: [] }));
+    return { units, states, machines: [] };
   }
 
   async watch(names: readonly string[], onChange: (c: UnitChange) => void, signal: AbortSignal): Promise<void> {

@@ -11,6 +11,7 @@
  */
 import type { DesiredUnit } from '../load/desired-unit.js';
 import type { PlacementMachine, PlacementUnit } from '../load/placement.js';
+import type { UnitOption } from '../unit/model.js';
 
 /** fleet's target states, which systemd's adapter maps to start/stop/disable. */
 export type TargetState = 'inactive' | 'loaded' | 'launched';
@@ -93,6 +94,34 @@ export interface UnitChange {
   readonly state: UnitState | undefined;
 }
 
+/** A unit as the host placed it (what `status` shows beside its state). */
+export interface PlacedUnit {
+  readonly name: string;
+  /** fleet's desired state; undefined on systemd (no desired state). */
+  readonly target: TargetState | undefined;
+  /** fleet's currentState (`inactive`, `loaded`, `launched`); undefined on systemd. */
+  readonly current: string | undefined;
+  /** The machine it is scheduled to; undefined while unscheduled, for a global unit, and on systemd. */
+  readonly machine: string | undefined;
+  /** Its options (fleet: why it is not scheduled); empty on systemd. */
+  readonly options: readonly UnitOption[];
+}
+
+/** A machine the host knows (fleet: every machine listed now; systemd: none, the caller knows its own). */
+export interface HostMachine {
+  readonly id: string;
+  readonly ip: string | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** One read of what `status` shows: the units as placed, their state on each machine, the machines. */
+export interface HostView {
+  readonly units: readonly PlacedUnit[];
+  /** One per unit and machine (a global unit has one per machine); `machines` holds that one machine. */
+  readonly states: readonly UnitState[];
+  readonly machines: readonly HostMachine[];
+}
+
 /** Settings of one batch: wait for the outcome (up to `timeoutMs`), in parallel up to `parallel`. */
 export interface BatchOptions {
   readonly wait: boolean;
@@ -131,6 +160,11 @@ export interface UnitHost {
   remove(ids: readonly string[], o: BatchOptions): Promise<UnitResult[]>;
   /** States of units now, one call for all. Units the host does not know come back `inactive`/`not-found`. */
   states(names: readonly string[]): Promise<Map<string, UnitState>>;
+  /**
+   * Everything `status` shows, in one read: fleet lists all its units (`names` only adds nothing it lacks);
+   * systemd has no list of a cluster's units, so it reports `names` (those it does not know are left out).
+   */
+  view(names: readonly string[]): Promise<HostView>;
   /** Calls `onChange` whenever a unit's state changes, until `signal` aborts; names empty = every unit. */
   watch(names: readonly string[], onChange: (c: UnitChange) => void, signal: AbortSignal): Promise<void>;
   /**

@@ -81,6 +81,12 @@ const inputs: StatusInputs = {
     { key: '/services/shop/mon/h3', value: '{"ip":"not an ip","hostname":"mon-h3"}', lease: '7590' },
     { key: '/services/other/x/1', value: record('10.9.9.9', 'x-1', M3, ago(1)), lease: '0' },
   ],
+  // What the agents publish: the machine that left (GONE) published nothing.
+  facts: [
+    { v: 1, unit: 'web@1.service', machine: M1, phase: 'running', restarts: 0, startedAt: ago(3700), updatedAt: ago(3700) },
+    { v: 1, unit: 'mon.service', machine: M1, phase: 'running', restarts: 1, lastExit: 137, startedAt: ago(600), updatedAt: ago(600) },
+    { v: 1, unit: 'mon.service', machine: M2, phase: 'running', restarts: 0, startedAt: ago(600), updatedAt: ago(600) },
+  ],
   hosts: { file: '/etc/hosts', text: '127.0.0.1 localhost\n# BEGIN fleetkit shop\n# header\n10.1.1.1 web-1 web-1.shop\n10.1.1.9 mon-h1 mon-h1.shop\n# END fleetkit shop\n' },
 };
 
@@ -115,6 +121,7 @@ t.test('pinned: each disagreement is flagged on the right instance', async (t) =
   t.same(flags('mon.service@2b'), ['sidekick-failed'], 'a failed sidekick is named as the reason, once');
   t.equal(rows.get('mon.service@2b')?.flags[0]?.message, 'its sidekick mon-discovery.service is failed/failed: the container is not announced');
   t.same(flags('mon.service@4d'), ['not-announced']);
+  t.match(rows.get('mon.service@1a'), { restarts: 1, lastExit: 137 }, 'restarts and the last exit from the agent\'s facts');
   t.notOk(model.services.some((s) => s.instances.some((i) => i.unit.includes('discovery'))), 'the sidekick is folded into its service');
   t.same(model.machines.map((m) => [m.id.slice(0, 2), m.on, m.units]), [['1a', true, 4], ['2b', true, 3], ['4d', false, 1]],
     'a machine fleet no longer lists is shown, not on');
