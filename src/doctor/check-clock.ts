@@ -59,9 +59,13 @@ export function clockCheck(session: EtcdSession, maxSkewMs: number): CheckDef {
       const answers: DatedAnswer[] = [];
       // Sample until the bounds are tight (one boundary crossed) or the time is spent: at most 1.5 s and
       // the check's deadline, one request every 10 ms at most.
-      const until = Date.now() + Math.min(1500, ctx.timeoutMs * 0.8);
+      const started = Date.now();
+      const until = started + Math.min(1500, ctx.timeoutMs * 0.8);
       for (let i = 0; i < 200; i++) {
-        const a = await dated(session, url, ctx);
+        // Each request gets what is left of the check's deadline, so the check ends within it.
+        const left = ctx.timeoutMs - (Date.now() - started);
+        if (left <= 0) break;
+        const a = await dated(session, url, { ...ctx, timeoutMs: left });
         if (!('date' in a)) return a;
         answers.push(a);
         const { lo, hi } = skewBounds(answers);

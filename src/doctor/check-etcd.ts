@@ -36,9 +36,12 @@ export class EtcdSession {
     return httpGet(o);
   }
 
-  /** The etcd3 client, its calls bounded by `timeoutMs`. */
-  etcd3(timeoutMs: number): Promise<Etcd3> {
-    this.client ??= connectEtcd({ ...this.options, callTimeoutMs: timeoutMs });
+  /**
+   * The etcd3 client, its calls bounded by `timeoutMs`, for the endpoints that answered `/version` (a
+   * silent member would spend a call's whole deadline). The first call decides; later ones share it.
+   */
+  etcd3(timeoutMs: number, endpoints: readonly string[] = this.options.endpoints): Promise<Etcd3> {
+    this.client ??= connectEtcd({ ...this.options, endpoints, callTimeoutMs: timeoutMs });
     return this.client;
   }
 
@@ -79,26 +82,29 @@ export function etcdChecks(session: EtcdSession, withoutFleet: string | undefine
       async run(ctx) {
         const bad: string[] = [];
         let hint = ETCD_HINT;
-        for (const url of o.endpoints) {
+        // Every endpoint at once: three silent members cost one deadline, not three.
+        const answers = await Promise.all(o.endpoints.map(async (url) => {
           try {
             const a = await session.get(url, '/version', ctx);
             const version = a.status === 200 ? parseVersionBody(a.body) : undefined;
-            if (!version) {
-              bad.push(`${url}: answered GET /version with ${a.status}, not etcd's version`);
-              continue;
-            }
-            session.facts.url ??= url;
-            session.facts.version ??= version;
+            return version ? { url, version } : { url, problem: `answered GET /version with ${a.status}, not etcd's version` };
           } catch (e) {
             if (!(e instanceof HttpGetError)) throw e;
-            bad.push(`${url}: ${e.reason}`);
             if (e.kind === 'tls') hint = 'etcd.tls.ca must be the CA that signed the members\' certificates, and etcd.tls.cert/key a client certificate of that CA (or --etcd-ca/--etcd-cert/--etcd-key)';
+            return { url, problem: e.reason };
+          }
+        }));
+        for (const a of answers) {
+          if ('problem' in a) bad.push(`${a.url}: ${a.problem}`);
+          else {
+            session.facts.url ??= a.url;
+            session.facts.version ??= a.version;
           }
         }
         if (!session.facts.url) return fail(`etcd does not answer: ${bad.join('; ')}`, hint);
         // The v3 API with the cluster's auth: what the agent and the hosts watcher do.
         try {
-          const client = await session.etcd3(ctx.timeoutMs);
+          const client = await session.etcd3(ctx.timeoutMs, answers.flatMap((a) => ('problem' in a ? [] : [a.url])));
           await client.getAll().prefix(`${o.prefix.replace(/\/$/, '')}/`).limit(1).keys();
         } catch (e) {
           const msg = (e as Error).message ?? String(e);

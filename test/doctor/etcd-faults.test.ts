@@ -24,6 +24,14 @@ t.test('etcd killed: etcd fails, the checks that need it are unknown, exit 1', a
   t.match(up.byCheck.get('clock'), { status: 'ok' });
   t.match(up.byCheck.get('flannel'), { status: 'fail', message: /has no lease/ }, 'no flanneld here: the lease is missing');
 
+  // Two endpoints, one of them closed: etcd works, but not everywhere, and doctor says which.
+  const { freePort } = await import('../env/parts.js');
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const half = await doctor(['--etcd', `${etcd.url},${closed}`, '--json', '--check', 'etcd,clock']);
+  t.equal(half.code, 1);
+  t.match(half.byCheck.get('etcd'), { status: 'fail', message: new RegExp(`^etcd 3\\.\\d+\\.\\d+ answers at ${etcd.url}, but not everywhere: ${closed}: connection refused \\(nothing listens there\\)$`) });
+  t.match(half.byCheck.get('clock'), { status: 'ok' }, 'the clock is read from the member that answers');
+
   await etcd.kill();
   const down = await doctor(args);
   t.equal(down.code, 1);

@@ -98,3 +98,17 @@ t.test('fleet\'s socket gone, flannel without subnet.env, without a lease, with 
   r = await doctor([host.spec, '--flannel-env', other, '--json', '--check', 'flannel']);
   t.match(r.byCheck.get('flannel'), { status: 'fail', message: /has no TTL/ });
 });
+
+t.test('legacy flannel keeps its lease in the v2 keyspace: a v3 lease does not count', async (t) => {
+  const host = await healthyHost(t, { agent: false });
+  const legacy = await host.specWith({ target: 'legacy' });
+  const key = `${host.flannelPrefix}/subnets/10.77.42.0-24`;
+  let r = await doctor([legacy, ...host.flags, '--json', '--check', 'flannel']);
+  t.match(r.byCheck.get('flannel'), { status: 'fail', message: new RegExp(`has no lease in etcd \\(v2 ${key}\\)`) }, 'the fixture\'s lease is v3: invisible to the flanneld of Container Linux');
+  // What flanneld 0.x does: a v2 set with a TTL.
+  const put = await fetch(`${host.etcdUrl}/v2/keys${key}`, { method: 'PUT', body: new URLSearchParams({ value: LEASE, ttl: '60' }) });
+  t.equal(put.status, 201, await put.text());
+  t.teardown(() => fetch(`${host.etcdUrl}/v2/keys${key}`, { method: 'DELETE' }).then(() => undefined, () => undefined));
+  r = await doctor([legacy, ...host.flags, '--json', '--check', 'flannel']);
+  t.match(r.byCheck.get('flannel'), { status: 'ok', message: `subnet 10.77.42.0/24 (${host.subnetEnv}) is leased in etcd (v2 ${key})` });
+});
