@@ -21,6 +21,8 @@ import type { Logger } from '../log/logger.js';
 import { checkKey, validateRegistration, type Registration } from './registration.js';
 import { ensureStateDir, loadRegistry, writeRegistry } from './registry-file.js';
 import { prefixDir } from '../etcd/key-layout.js';
+import { readContainerFacts } from '../etcd/read-facts.js';
+import { FactsPublisher } from './facts-publisher.js';
 
 /** Everything the agent needs. */
 export interface AgentOptions {
@@ -49,6 +51,13 @@ export interface AgentOptions {
   readonly containerWaitMs?: number | undefined;
   /** Registrations to hold from the start (standalone). */
   readonly registrations?: readonly Registration[] | undefined;
+  /**
+   * Lease TTL of the container facts, s (`--facts-ttl`). Default 60, the default announcement TTL, so facts
+   * share the announcements' lease. Facts are published only by an agent with a state dir (not standalone).
+   */
+  readonly factsTtl?: number | undefined;
+  /** Least time between two writes of one unit's facts, ms (the publisher's default, 250); tests may change it. */
+  readonly factsIntervalMs?: number | undefined;
   /** Fail at start when etcd does not answer (standalone); the agent instead logs and keeps retrying. */
   readonly requireEtcd?: boolean | undefined;
 }
@@ -89,7 +98,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     }
     log.err(`etcd does not answer (${where}): ${(e as Error).message}; registrations are accepted and announced once it does`);
   }
-  const writer = new AnnounceWriter({ client, log });
+  // Facts are rebuilt from docker once etcd answers again after an outage: etcd may have lost or kept stale keys.
+  let facts: FactsPublisher | undefined;
+  const writer = new AnnounceWriter({ client, log, onRecovered: () => void facts?.resync() });
   const flannelPath = o.flannelEnv ?? '/run/flannel/subnet.env';
   let flannel: FlannelEnv | undefined;
   let hostIP = o.ip;
@@ -108,6 +119,15 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     docker, writer, log, identity, addressContext: () => ({ flannel, hostIP }),
     ...(o.dockerRetryMs ? { retryMinMs: o.dockerRetryMs.min, retryMaxMs: o.dockerRetryMs.max } : {}),
   });
+
+  if (o.stateDir) {
+    const machine = identity.machine;
+    facts = new FactsPublisher({
+      docker, writer, log, prefix: o.prefix, machine, ttl: o.factsTtl ?? 60,
+      ...(o.factsIntervalMs !== undefined ? { minIntervalMs: o.factsIntervalMs } : {}),
+      readPrevious: async () => new Map([...await readContainerFacts(client, o.prefix, undefined, { machine })].map(([u, rs]) => [u, rs[0]!])),
+    });
+  }
 
   // Group commit: changes that arrive while a write is under way share the next write, so 500 sidekicks
   // registering at boot cost a handful of fsyncs, not 500 rewrites of a growing file.
@@ -202,11 +222,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     onEvent: (ev) => {
       log.debug(`docker event ${ev.action} for container ${ev.name}`);
       announcer.onEvent(ev);
+      facts?.onEvent(ev);
     },
     onConnected: async (again) => {
       if (again) log.info(`docker event stream back (${docker.host}): resyncing ${announcer.registrations.size} registration(s)`);
       await refreshFlannel();
-      await announcer.resync();
+      await Promise.all([announcer.resync(), facts?.resync()]);
     },
     onGap: (e) => log.warn(`docker event stream down (${docker.host}): ${e.message}; reconnecting`),
   });
@@ -222,6 +243,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     async close(options = {}) {
       stop.abort();
       announcer.close();
+      facts?.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await following;
       await persist.catch(() => undefined);

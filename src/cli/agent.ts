@@ -5,7 +5,8 @@
 import { ExitCode } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { startAgent, type AgentOptions } from '../announce/start-agent.js';
-import { parseCommandArgs } from './args.js';
+import { durationOption, parseCommandArgs } from './args.js';
+import { UsageError } from '../errors.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
 
@@ -25,6 +26,8 @@ options:
   --flannel-prefix P         flannel's etcd prefix, where this host's lease (its PublicIP) is (default /coreos.com/network)
   --ip IP                    this host's address, announced for host-network containers
   --machine-id ID            default /etc/machine-id
+  --facts-ttl 60s            lease TTL of the container facts (<prefix>/_facts/<machine>/<unit>); the default
+                             is the default announcement TTL, so both share one lease
   --debug                    log every docker event (<7>)
 `;
 
@@ -55,6 +58,7 @@ export const run: Command = async (argv, io) => {
     ...etcdFlagSpec,
     ...hostFlagSpec,
     'state-dir': { type: 'string' },
+    'facts-ttl': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -62,6 +66,8 @@ export const run: Command = async (argv, io) => {
     return ExitCode.ok;
   }
   const { prefix, ...etcd } = etcdOptionsFrom(values, undefined, io.env);
+  const factsTtlMs = durationOption('facts-ttl', values['facts-ttl'], 60_000);
+  if (factsTtlMs % 1000 !== 0 || factsTtlMs < 5000) throw new UsageError(`--facts-ttl must be whole seconds, at least 5s, not "${values['facts-ttl']}"`, 'e.g. --facts-ttl 60s');
   // A log reader that goes away (journald restarted, a closed pipe) must not take the agent down with EPIPE.
   (io.stdout as Partial<NodeJS.WriteStream>).on?.('error', () => undefined);
   const log = createLogger(io.stdout, { debug: values.debug ?? false, env: io.env });
@@ -69,6 +75,7 @@ export const run: Command = async (argv, io) => {
     etcd,
     prefix,
     stateDir: values['state-dir'] ?? '/run/fleetkit',
+    factsTtl: factsTtlMs / 1000,
     ...hostOptionsFrom(values, io.env),
     log,
   });

@@ -15,6 +15,13 @@ export interface ContainerInfo {
   readonly hostNetwork: boolean;
   /** IPv4 addresses on the container's networks, in docker's order. */
   readonly addresses: readonly string[];
+  /** The container's labels (`Config.Labels`). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** `State.ExitCode` of a container that has exited (undefined while it runs or before it ever ran). */
+  readonly exitCode: number | undefined;
+  /** `State.StartedAt` / `State.FinishedAt`, ISO 8601; undefined for docker's zero time (never). */
+  readonly startedAt: string | undefined;
+  readonly finishedAt: string | undefined;
 }
 
 /** True when the container should be announced: running and, if it has a health check, healthy. */
@@ -25,7 +32,11 @@ export function isServing(info: ContainerInfo): boolean {
 interface InspectJson {
   Id?: string;
   Name?: string;
-  State?: { Running?: boolean; Paused?: boolean; Restarting?: boolean; Health?: { Status?: string } };
+  State?: {
+    Running?: boolean; Paused?: boolean; Restarting?: boolean; Health?: { Status?: string };
+    ExitCode?: number; StartedAt?: string; FinishedAt?: string;
+  };
+  Config?: { Labels?: Record<string, string> | null };
   HostConfig?: { NetworkMode?: string };
   NetworkSettings?: { IPAddress?: string; Networks?: Record<string, { IPAddress?: string } | null> };
 }
@@ -47,7 +58,23 @@ export function parseInspect(json: unknown): ContainerInfo {
     health,
     hostNetwork: j.HostConfig?.NetworkMode === 'host',
     addresses,
+    labels: stringRecord(j.Config?.Labels),
+    exitCode: !j.State?.Running && dockerTime(j.State?.FinishedAt) && Number.isInteger(j.State?.ExitCode) ? j.State!.ExitCode : undefined,
+    startedAt: dockerTime(j.State?.StartedAt),
+    finishedAt: dockerTime(j.State?.FinishedAt),
   };
+}
+
+/** docker's time stamps: `0001-01-01T00:00:00Z` means "never". */
+function dockerTime(s: string | undefined): string | undefined {
+  return typeof s === 'string' && /^\d{4}-/.test(s) && !s.startsWith('0001-') ? s : undefined;
+}
+
+function stringRecord(o: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof o !== 'object' || o === null) return out;
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
+  return out;
 }
 
 /** One container event, reduced to what the agent uses. */
@@ -60,6 +87,10 @@ export interface ContainerEvent {
   readonly signal: string | undefined;
   /** Nanoseconds since the epoch, as docker stamps it. */
   readonly timeNano: number;
+  /** For `die`: the exit code (docker's `exitCode` attribute). */
+  readonly exitCode: number | undefined;
+  /** The actor's attributes: the container's labels, plus docker's own (`name`, `image`, `exitCode`, `signal`). */
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 /** Parses one line of `GET /events`; undefined for non-container events or junk. */
@@ -74,5 +105,11 @@ export function parseEvent(line: string): ContainerEvent | undefined {
   const name = ev.Actor?.Attributes?.['name'];
   const action = ev.Action ?? ev.status;
   if (!name || !action) return undefined;
-  return { action, id: ev.Actor?.ID ?? ev.id ?? '', name, signal: ev.Actor?.Attributes?.['signal'], timeNano: ev.timeNano ?? 0 };
+  const attributes = stringRecord(ev.Actor?.Attributes);
+  const code = attributes['exitCode'];
+  return {
+    action, id: ev.Actor?.ID ?? ev.id ?? '', name, signal: attributes['signal'], timeNano: ev.timeNano ?? 0,
+    exitCode: code !== undefined && /^\d{1,3}$/.test(code) ? Number(code) : undefined,
+    attributes,
+  };
 }

@@ -10,10 +10,22 @@ export interface DockerClient {
   inspect(nameOrId: string): Promise<ContainerInfo | undefined>;
   /** Names of the running containers (`docker ps`). */
   runningNames(): Promise<string[]>;
+  /** Every container, running or not (`docker ps -a`), that carries the label `label`. */
+  listLabelled(label: string): Promise<LabelledContainer[]>;
   /** Opens the container event stream, limited to the actions the agent reacts to. */
   events(): Promise<NodeJS.ReadableStream>;
   /** The engine's address, for messages. */
   readonly host: string;
+}
+
+/** One entry of `docker ps -a --filter label=…`. */
+export interface LabelledContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly running: boolean;
+  /** Seconds since the epoch. */
+  readonly created: number;
 }
 
 /** Options for connectDocker. */
@@ -77,6 +89,19 @@ export async function connectDocker(options: DockerOptions = {}): Promise<Docker
         return list.flatMap((c) => c.Names.map((n) => n.replace(/^\//, '')));
       } catch (e) {
         throw wrap(e, 'ps');
+      } finally {
+        d.done();
+      }
+    },
+    async listLabelled(label) {
+      const d = deadline();
+      try {
+        const list = await docker.listContainers({ all: true, filters: { label: [label] }, abortSignal: d.abortSignal });
+        return list.map((c) => ({
+          id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels ?? {}, running: c.State === 'running', created: c.Created,
+        }));
+      } catch (e) {
+        throw wrap(e, 'ps -a');
       } finally {
         d.done();
       }

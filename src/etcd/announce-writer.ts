@@ -26,6 +26,8 @@ export interface AnnounceWriterOptions {
   readonly log: Logger;
   /** Longest retry delay after a failed write, ms. Default 1000 (the outage test allows 2 s). */
   readonly maxRetryMs?: number;
+  /** Called when a write lands after failed ones (etcd answers again): etcd may have lost what it held. */
+  readonly onRecovered?: () => void;
 }
 
 /** Desired-state writer for announcement keys. */
@@ -35,6 +37,7 @@ export class AnnounceWriter {
   readonly #keys = new Map<string, KeyState>();
   readonly #pool: LeasePool;
   readonly #maxRetry: number;
+  readonly #onRecovered: (() => void) | undefined;
   readonly counts: EtcdRequestCounts = { grants: 0, keepalives: 0, revokes: 0, puts: 0, deletes: 0 };
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = 50;
@@ -46,6 +49,7 @@ export class AnnounceWriter {
     this.#client = options.client;
     this.#log = options.log;
     this.#maxRetry = options.maxRetryMs ?? 1000;
+    this.#onRecovered = options.onRecovered;
     this.#pool = new LeasePool(options.client, options.log, (ttl) => this.#leaseLost(ttl), this.counts);
   }
 
@@ -134,6 +138,7 @@ export class AnnounceWriter {
         this.#retryDelay = 50;
         this.#log.info(`etcd answers again; writing ${this.#pending() - 1} pending change(s)`);
         this.#retryAll();
+        this.#onRecovered?.();
       }
     } catch (e) {
       if (this.#closed) return;

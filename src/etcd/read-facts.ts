@@ -15,6 +15,8 @@ import { factsDir, parseFactsKey } from './key-layout.js';
 export interface ReadFactsOptions {
   /** Called once per key under the facts dir whose value was left out (unreadable, or naming another key). */
   readonly onInvalid?: (key: string, reason: string) => void;
+  /** Read only what this machine's agent published (`<prefix>/_facts/<machine>/`). */
+  readonly machine?: string;
 }
 
 /**
@@ -28,7 +30,8 @@ export async function readContainerFacts(
   options: ReadFactsOptions = {},
 ): Promise<Map<string, ContainerFactsRecord[]>> {
   const wanted = units === undefined ? undefined : new Set(units);
-  const kv = await client.getAll().prefix(factsDir(prefix)).strings();
+  const dir = options.machine === undefined ? factsDir(prefix) : `${factsDir(prefix)}${options.machine}/`;
+  const kv = await client.getAll().prefix(dir).strings();
   const out = new Map<string, ContainerFactsRecord[]>();
   for (const key of Object.keys(kv).sort()) {
     const where = parseFactsKey(prefix, key);

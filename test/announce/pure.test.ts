@@ -10,7 +10,8 @@ import { validateRegistration } from '../../src/announce/registration.js';
 import { serializeRecord } from '../../src/announce/record.js';
 import { isServing, parseEvent, parseInspect, type ContainerInfo } from '../../src/docker/container-info.js';
 
-const info = (o: Partial<ContainerInfo>): ContainerInfo => ({ id: 'x', name: 'web-1', running: true, health: 'none', hostNetwork: false, addresses: ['10.1.42.5'], ...o });
+const info = (o: Partial<ContainerInfo>): ContainerInfo => ({ id: 'x', name: 'web-1', running: true, health: 'none', hostNetwork: false, addresses: ['10.1.42.5'],
+  labels: {}, exitCode: undefined, startedAt: undefined, finishedAt: undefined, ...o });
 const flannel = { network: '10.1.0.0/16', subnet: '10.1.42.1/24' };
 
 t.test('chooseAddress', async (t) => {
@@ -80,12 +81,22 @@ t.test('record serialization keeps its key order', async (t) => {
 t.test('docker JSON', async (t) => {
   const i = parseInspect({ Id: 'abc', Name: '/web-1', State: { Running: true, Health: { Status: 'starting' } }, HostConfig: { NetworkMode: 'default' },
     NetworkSettings: { Networks: { bridge: { IPAddress: '172.17.0.2' }, other: { IPAddress: '' } } } });
-  t.same(i, { id: 'abc', name: 'web-1', running: true, health: 'starting', hostNetwork: false, addresses: ['172.17.0.2'] });
+  t.same(i, { id: 'abc', name: 'web-1', running: true, health: 'starting', hostNetwork: false, addresses: ['172.17.0.2'],
+    labels: {}, exitCode: undefined, startedAt: undefined, finishedAt: undefined });
+  const exited = parseInspect({ Id: 'abc', State: { Running: false, ExitCode: 143, StartedAt: '2026-12-03T13:00:00.1Z', FinishedAt: '2026-12-03T13:00:05.2Z' },
+    Config: { Labels: { 'fleetkit.unit': 'web@1.service', odd: 5 } } });
+  t.same([exited.exitCode, exited.startedAt, exited.finishedAt, exited.labels], [143, '2026-12-03T13:00:00.1Z', '2026-12-03T13:00:05.2Z', { 'fleetkit.unit': 'web@1.service' }],
+    'exit code and times of an exited container; labels that are not strings are left out');
+  const created = parseInspect({ State: { Running: false, ExitCode: 0, StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' } });
+  t.same([created.exitCode, created.startedAt, created.finishedAt], [undefined, undefined, undefined], 'a container that never ran has no exit code');
+  t.match(parseEvent('{"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"name":"web-1","exitCode":"143","fleetkit.unit":"web@1.service"}},"timeNano":5}'),
+    { action: 'die', exitCode: 143, attributes: { 'fleetkit.unit': 'web@1.service' } });
+  t.equal(parseEvent('{"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"name":"web-1","exitCode":"-1x"}}}')!.exitCode, undefined, 'a malformed exit code is no exit code');
   t.notOk(isServing(i), 'starting is not serving');
   t.ok(isServing({ ...i, health: 'healthy' }));
   t.notOk(isServing(parseInspect({ State: { Running: true, Paused: true } })), 'paused is not serving');
   t.same(parseEvent('{"Type":"container","Action":"health_status: healthy","Actor":{"ID":"abc","Attributes":{"name":"web-1"}},"timeNano":5}'),
-    { action: 'health_status: healthy', id: 'abc', name: 'web-1', signal: undefined, timeNano: 5 });
+    { action: 'health_status: healthy', id: 'abc', name: 'web-1', signal: undefined, timeNano: 5, exitCode: undefined, attributes: { name: 'web-1' } });
   t.equal(parseEvent('{"Type":"network","Action":"connect","Actor":{"Attributes":{"name":"bridge"}}}'), undefined);
   t.equal(parseEvent('garbage'), undefined);
 });
