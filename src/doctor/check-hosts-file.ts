@@ -6,7 +6,7 @@
  * writer, so it is refused here. `access(2)` answers for this process's user, as root too (EROFS).
  */
 import { constants } from 'node:fs';
-import { access, lstat, stat } from 'node:fs/promises';
+import { access, lstat, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fail, ok, type CheckDef } from './check.js';
 
@@ -39,8 +39,9 @@ export function hostsFileCheck(o: HostsFileCheckOptions): CheckDef {
       const d = await stat(dir).catch((e: NodeJS.ErrnoException) => e);
       if (d instanceof Error) return fail(`the directory ${dir} of the hosts file: ${reason(d)}`, fixDir);
       if (!d.isDirectory()) return fail(`${dir} is not a directory`, 'set hosts.file to a path in a directory');
-      // A file that is a mount point of its own (a bind mount) cannot be renamed over: the writer writes it in place.
-      const inPlace = o.keepInode || (exists && l.dev !== d.dev);
+      // A file that is a mount point of its own (a bind mount, as Docker gives a container its /etc/hosts)
+      // cannot be renamed over: the writer writes it in place.
+      const inPlace = o.keepInode || (exists && (l.dev !== d.dev || (await isMountPoint(o.path))));
       if (inPlace && exists) {
         const e = await access(o.path, constants.W_OK).then(() => undefined, (err: unknown) => err);
         if (e) return fail(`${o.path} cannot be written in place: ${reason(e)}`, `make ${o.path} writable for fleetkit-hosts.service's user`);
@@ -51,4 +52,21 @@ export function hostsFileCheck(o: HostsFileCheckOptions): CheckDef {
       return ok(`${o.path} can be replaced (its directory ${dir} is writable)${exists ? '' : '; the file does not exist yet'}`);
     },
   };
+}
+
+/** `\040` in /proc/self/mountinfo is a space (octal escapes for space, tab, newline, backslash). */
+function unescapeMount(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/**
+ * True when `path` is a mount point in this process's mount namespace. A bind mount of a file from the same
+ * file system keeps its st_dev, so only the mount table tells (field 5 of mountinfo, proc(5)).
+ */
+async function isMountPoint(path: string): Promise<boolean> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  return table.split('\n').some((line) => {
+    const field = line.split(' ')[4];
+    return field !== undefined && unescapeMount(field) === path;
+  });
 }

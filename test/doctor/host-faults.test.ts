@@ -131,6 +131,17 @@ t.test('the hosts file: a read-only mount, a symlink, a missing directory, in pl
   r = await doctorProcess(['--json', '--check', 'hosts-file', '--hosts-file', join(ro, 'hosts'), '--keep-inode'], wrap);
   t.match(r.byCheck.get('hosts-file'), { status: 'fail', message: `${ro}/hosts cannot be written in place: read-only file system (EROFS)` });
 
+  // A hosts file bind-mounted read-only over another (as Docker mounts a container's /etc/hosts): the
+  // writer cannot rename over a mount point and writes in place, which the read-only mount refuses.
+  const bound = join(dir, 'bound-hosts');
+  await writeFile(bound, '127.0.0.1 localhost\n');
+  await writeFile(join(dir, 'source-hosts'), '127.0.0.1 localhost\n');
+  const bind = `mount --bind ${dir}/source-hosts ${bound} && mount -o remount,ro,bind ${bound} && exec "$@"`;
+  r = await doctorProcess(['--json', '--check', 'hosts-file', '--hosts-file', bound], ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', bind, 'sh']);
+  t.match(r.byCheck.get('hosts-file'), { status: 'fail', message: `${bound} cannot be written in place: read-only file system (EROFS)` }, r.stderr);
+  r = await doctor(['--json', '--check', 'hosts-file', '--hosts-file', bound]);
+  t.match(r.byCheck.get('hosts-file'), { status: 'ok', message: /can be replaced/ }, 'outside that namespace it is a plain file');
+
   await writeFile(join(dir, 'real-hosts'), '127.0.0.1 localhost\n');
   await symlink(join(dir, 'real-hosts'), join(dir, 'hosts'));
   r = await doctor(['--json', '--check', 'hosts-file', '--hosts-file', join(dir, 'hosts')]);
