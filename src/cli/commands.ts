@@ -16,6 +16,7 @@ export const commands: Record<string, { load: Loader; summary: string; json?: tr
   unload: { load: () => import('./unload.js'), summary: 'unload units (fleet: inactive)', json: true },
   destroy: { load: () => import('./destroy.js'), summary: 'stop and remove units', json: true },
   announce: { load: () => import('./announce.js'), summary: 'register a container with the host agent (sidekick)' },
+  await: { load: () => import('./await.js'), summary: 'wait for dependencies in etcd, then run a command (depends_on)' },
   agent: { load: () => import('./agent.js'), summary: 'per-host announce agent (global unit)' },
   'watch-hosts': { load: () => import('./watch-hosts.js'), summary: 'keep a hosts file in step with etcd' },
   'cloud-config': { load: () => import('./cloud-config.js'), summary: 'CoreOS cloud-config or Butane for a machine' },

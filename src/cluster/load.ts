@@ -18,6 +18,7 @@ import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeFleet, norm
 import { normalizeService, type ServiceContext } from './normalize-service.js';
 import { normalizeResources } from './normalize-resources.js';
 import { normalizeTarget } from './normalize-target.js';
+import { readDependsOn, resolveDependencies, type DependencyRef } from './normalize-depends.js';
 
 /** Our extension keys: at the top level they would be ignored, which is never what the author meant. */
 const SERVICE_EXTENSIONS = ['x-fleet', 'x-announce', 'x-systemd'];
@@ -88,14 +89,16 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
   const etcd = normalizeEtcd(own.raw.etcd, own.at('etcd'));
   const dir = ctx.dir ?? dirname(resolve(file));
   const resources = normalizeResources(top, dir, p);
-  const services = normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p);
+  const runtime = normalizeRuntime(own.raw.runtime, own.at('runtime'));
+  const refs = new Map<string, DependencyRef[]>();
+  const services = resolveDependencies(normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p, refs), refs, { runtime: runtime.fleetkit.kind }, p);
   const fleet = normalizeFleet(own.raw.fleet, own.at('fleet'));
   const spec: ClusterSpec = {
     file,
     name,
     etcd,
     flannel: normalizeFlannel(own.raw.flannel, own.at('flannel')),
-    runtime: normalizeRuntime(own.raw.runtime, own.at('runtime')),
+    runtime,
     hosts: normalizeHosts(own.raw.hosts, own.at('hosts')),
     services,
     roles: normalizeRoles(own.raw.roles, own.at('roles')),
@@ -160,7 +163,7 @@ function pickValid(top: Record<string, unknown>): Partial<RawCluster> {
   return { name: typeof top.name === 'string' ? top.name : undefined, services: okServices ? (services as Record<string, unknown>) : undefined };
 }
 
-function normalizeServices(raw: Record<string, unknown> | undefined, ctx: ServiceContext, p: Problems): ServiceSpec[] {
+function normalizeServices(raw: Record<string, unknown> | undefined, ctx: ServiceContext, p: Problems, refs: Map<string, DependencyRef[]>): ServiceSpec[] {
   if (raw === undefined) return [];
   const entries = Object.entries(raw);
   if (entries.length === 0) p.add(['services'], 'a cluster needs at least one service', 'add e.g. services: { web: { image: nginx } }');
@@ -174,6 +177,7 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: Servic
     const checked = checkService(value, path, p);
     if (!checked) continue;
     const service = normalizeService(name, checked, ctx, p, path);
+    refs.set(name, readDependsOn(checked.depends_on, p, [...path, 'depends_on']));
     checkUnitNames(service, p, path);
     out.push(service);
   }

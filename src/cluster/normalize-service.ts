@@ -8,6 +8,7 @@ import { CONTROL, isImageReference, isLabel, parseBytes, parseDuration, parsePor
 import { normalizeAnnounce, normalizeXFleet, normalizeXSystemd, parseConstraint } from './normalize-extensions.js';
 import { checkServiceNetworks, fileMounts, hostPath, resolveVolumes, type Resources } from './normalize-resources.js';
 import { normalizeRun } from './normalize-run.js';
+import { readAwaitTimeout } from './normalize-depends.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
 
 /** What a service needs to know about the cluster around it. */
@@ -72,6 +73,7 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
   const tmpfsMounts = (raw.volumes ?? []).flatMap((v, i) => (typeof v === 'object' && v.type === 'tmpfs' ? tmpfsOf(v, p, at('volumes', i)) : []));
   const named = resolveVolumes(parsedVolumes.flatMap((v, i) => (v ? [[v, at('volumes', i)] as const] : [])), ctx.resources, p);
   const mounts = [...fileMounts('secrets', raw.secrets, ctx.resources, p, at('secrets')), ...fileMounts('configs', raw.configs, ctx.resources, p, at('configs'))];
+  const awaitTimeout = readAwaitTimeout(raw['x-await'], p, at('x-await'));
   const service: ServiceSpec = {
     name,
     image,
@@ -97,6 +99,7 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
     fleet,
     announce: normalizeAnnounce(name, raw['x-announce'], { ...ctx, global, replicas, ports }, p, at('x-announce')),
     systemd: normalizeXSystemd(raw['x-systemd'], p, at('x-systemd')),
+    ...(awaitTimeout === undefined ? {} : { awaitTimeout }),
   };
   if (raw.volume_driver !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.\/:-]*$/.test(raw.volume_driver)) p.add(at('volume_driver'), `expected a volume driver name, got ${describeValue(raw.volume_driver)}`, 'write e.g. volume_driver: flocker');
   if (service.user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(service.user)) p.add(at('user'), `expected USER or USER:GROUP (names or ids), got ${describeValue(service.user)}`, 'write e.g. user: "1000:1000"');

@@ -11,7 +11,6 @@ const X_DOCKER_HINT = 'pass the docker run flag yourself with x-docker: { args: 
 const bytes = z.union([z.string(), z.number()]);
 
 const SERVICE_UNSUPPORTED = {
-  depends_on: unsupported('start order across machines is not implemented yet (planned: a wait inside the unit until the dependency is announced)', 'remove it for now; order units on one machine with x-systemd: { Unit: { After: [...] } }'),
   links: unsupported('links only work on one Docker host', 'remove it; peers find each other as NAME-N in the hosts file (x-announce)'),
   external_links: unsupported('links only work on one Docker host', 'remove it; peers find each other in the hosts file (x-announce)'),
   extends: unsupported('fleetkit reads one file', 'use a YAML anchor and merge key (<<: *base)'),
@@ -151,6 +150,10 @@ export const serviceSchema = z.strictObject({
   image: o(str),
   build: o(z.unknown()),
   command: o(z.nullable(strOrList)),
+  depends_on: o(z.union([
+    z.array(z.string()),
+    z.record(z.string(), z.nullable(z.strictObject({ condition: o(str), required: o(z.boolean()), restart: o(z.boolean()) }))),
+  ])),
   entrypoint: o(z.nullable(strOrList)),
   environment: o(mapOrList),
   env_file: o(strOrList),
@@ -220,6 +223,7 @@ export const serviceSchema = z.strictObject({
   'x-announce': o(xAnnounce),
   'x-systemd': o(z.record(z.string(), z.record(z.string(), z.union([scalar, z.array(scalar)])))),
   'x-docker': o(z.strictObject({ args: z.array(z.string()) })),
+  'x-await': o(z.strictObject({ timeout: o(duration) })),
   ...SERVICE_UNSUPPORTED,
 });
 

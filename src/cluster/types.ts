@@ -264,6 +264,26 @@ export interface ServiceSpec {
   readonly announce: AnnounceSpec | undefined;
   /** `x-systemd`: extra directives per section, in order, appended after the rendered ones. */
   readonly systemd: ReadonlyArray<readonly [section: string, name: string, value: string]>;
+  /** `depends_on`, resolved against the other services (src/cluster/normalize-depends.ts). Absent: none. */
+  readonly dependsOn?: readonly DependencySpec[];
+  /** `x-await.timeout`: how long the container waits for its dependencies (absent: fleetkit's default). */
+  readonly awaitTimeout?: Seconds;
+}
+
+/** One `depends_on` entry: ordering where both run on one machine, a wait for announcements across machines. */
+export interface DependencySpec {
+  readonly service: string;
+  /** `service_started` or `service_healthy`; both wait for the announcement (made only while healthy). */
+  readonly condition: 'started' | 'healthy';
+  /** Compose's `required`: when false, the container starts anyway once the wait times out. */
+  readonly required: boolean;
+  /** The dependency's container units, for `After=`/`Wants=`. */
+  readonly units: readonly string[];
+  /**
+   * etcd keys that must all be present before the container starts; one ending in `/` stands for any key
+   * under it. Empty: not awaited (the dependency does not announce, or the image runtime cannot wait).
+   */
+  readonly keys: readonly string[];
 }
 
 /** A machine role for cloud-config: a name and the fleet metadata machines of that role carry. */

@@ -115,6 +115,8 @@ export async function watchPrefixes(client: Etcd3, opts: WatchPrefixesOptions): 
     failedReads = 0;
     delay = 50;
     opts.onSnapshot(snap.revision, snap.kvs);
+    // The consumer may have what it waited for (fleetkit await): a signal aborted already never fires.
+    if (signal.aborted) break;
     const identity: Identity = { clusterId: snap.header.cluster_id, raftTerm: BigInt(snap.header.raft_term), revision: snap.revision };
     const end = await watchRound(client, opts, snap.revision, identity);
     if ('aborted' in end) break;

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT } from '../etcd/container-facts.js';
 import { parseExecLine } from '../unit/parse-command-line.js';
+import { unwrapAwait } from '../unit/wrapped-command.js';
 import { parseUnit } from '../unit/parse.js';
 import { valuesOf } from '../unit/model.js';
 import { specifier, type SpecifierLetter } from './exec-line.js';
@@ -54,7 +55,8 @@ const MARKED: Readonly<Record<string, string>> = Object.fromEntries(LETTERS.map(
 /** The hash of an `ExecStart=` value as written in a unit (`/usr/bin/docker run … image`); undefined when systemd could not read it. */
 export function configHashOfExecStart(value: string): string | undefined {
   try {
-    const { argv } = parseExecLine(value, { specifiers: MARKED });
+    // A service with depends_on runs `fleetkit await … -- docker run …`: the container is what follows `--`.
+    const argv = unwrapAwait(parseExecLine(value, { specifiers: MARKED }).argv);
     return argv[1] === 'run' ? configHashOfArgv(argv.slice(1)) : undefined;
   } catch {
     return undefined;

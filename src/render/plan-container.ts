@@ -115,18 +115,21 @@ export function containerRunArgs(service: ServiceSpec, host: HostView, cluster: 
  * Builds the container unit's view model; `names` when the caller has them already. `host`: the target and
  * how its docker commands reach the engine.
  */
-export function planContainer(service: ServiceSpec, host: HostView, header: string, cluster: string, names = serviceNames(service)): ContainerView {
+export function planContainer(service: ServiceSpec, host: HostView, header: string, cluster: string, names = serviceNames(service), awaitPrefix: readonly string[] = []): ContainerView {
   const docker = host.docker;
   const extra = extraLines(service, names.unit);
   const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
   const instance = service.fleet.global ? '' : ` ${specifier('i')}`;
+  const deps = (service.dependsOn ?? []).flatMap((d) => d.units.map((u) => textValue('After', u)));
   return {
     header,
     description: textValue('Description', `${service.name}${instance}: container of ${service.image}`),
     // Wants=/After= (not Requires=): ordered after the docker daemon where one is a unit, and still valid
     // where docker is not managed by this systemd instance.
-    wants: ['docker.service'],
-    after: ['docker.service'],
+    // depends_on: where a dependency's units run on this machine, they start first (on another machine these
+    // lines name units systemd does not have, which it ignores; the wait in ExecStart covers that case).
+    wants: ['docker.service', ...deps],
+    after: ['docker.service', ...deps],
     // Where systemd lacks Upholds=, the sidekick keeps the announcement without it (templates/discovery-legacy.hbs).
     upholds: names.discoveryRef && hasUpholds(host.target) ? [textValue('Upholds', names.discoveryRef)] : [],
     unitExtra: [...startLimit(service), ...extra.unit],
@@ -137,7 +140,7 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
       // An external volume must exist (Compose refuses to start without it); `docker run` would create it.
       ...service.externalVolumes.map((v) => execLine([docker, 'volume', 'inspect', '--format={{.Name}}', v])),
     ],
-    execStart: execLine([docker, ...containerRunArgs(service, host, cluster, names)]),
+    execStart: execLine([...awaitPrefix, docker, ...containerRunArgs(service, host, cluster, names)]),
     execStop: execLine([docker, 'stop', '-t', String(grace), names.container]),
     restart: RESTART_MAP[service.restart],
     restartSec: String(service.restartDelay ?? DEFAULT_RESTART_SEC),

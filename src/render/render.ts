@@ -17,6 +17,7 @@ import { validateUnitName } from '../unit/names.js';
 import { xfleetIgnored, xfleetRejection } from '../unit/xfleet.js';
 import { assertNoMarks } from './exec-line.js';
 import { planContainer, serviceNames } from './plan-container.js';
+import { awaitPrefix } from './plan-await.js';
 import { discoveryTemplate, planDiscovery } from './plan-discovery.js';
 import { AGENT_UNIT, HOSTS_UNIT, planAgent, planHosts } from './plan-fleetkit.js';
 import { renderTemplate, type TemplateName } from './templates.js';
@@ -57,7 +58,7 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   const host = hostView(spec);
   for (const service of spec.services) {
     const names = serviceNames(service);
-    const container = renderOne(names.unit, 'container', planContainer(service, host, header, spec.name, names));
+    const container = renderOne(names.unit, 'container', planContainer(service, host, header, spec.name, names, awaitPrefix(spec, service)));
     files.push(container);
     warnings.push(...checkRendered(container, host.target, service));
     start.push(...names.instances);

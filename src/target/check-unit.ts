@@ -4,6 +4,7 @@
  */
 import type { UnitFile } from '../unit/model.js';
 import { parseExecLine } from '../unit/parse-command-line.js';
+import { unwrapAwait } from '../unit/wrapped-command.js';
 import { commandRow, directiveRow, flagRow, VALUES, type DockerCommand } from './feature-table.js';
 import { dockerHas, formatDocker, type Target } from './targets.js';
 
@@ -88,6 +89,8 @@ export function dockerFeatures(section: string, name: string, line: string, targ
   } catch {
     return [];
   }
+  // `fleetkit await … -- docker run …` (depends_on): the docker command follows the wait's `--`.
+  argv = [...unwrapAwait(argv)];
   if (!/(^|\/)docker$/.test(argv[0] ?? '')) return [];
   const out: Feature[] = [];
   const judge = (command: DockerCommand | string, flag: string | undefined): boolean => {

@@ -88,15 +88,43 @@ services: { a: { image: nginx, networks: [front, back] } }
     ],
   },
   {
-    name: "unsupported depends_on",
+    name: "depends_on: unknown, itself, twice, a finished job, a bad condition, health without announcements",
     yaml: `name: web
 services:
   a:
     image: nginx
-    depends_on: [b]
+    depends_on: [b, a, c, c]
+  c:
+    image: nginx
+    depends_on:
+      d: { condition: service_completed_successfully }
+      e: { condition: service_ready }
+      f: { condition: service_healthy }
+  d: { image: nginx }
+  e: { image: nginx }
+  f: { image: nginx, healthcheck: { test: ["CMD", "true"] } }
 `,
     problems: [
-      ["5:5", "services.a.depends_on", "unsupported Compose key \"depends_on\": start order across machines is not implemented yet (planned: a wait inside the unit until the dependency is announced)"],
+      ["5:18", "services.a.depends_on[0]", "service \"b\" does not exist"],
+      ["5:21", "services.a.depends_on[1]", "service \"a\" cannot depend on itself"],
+      ["5:27", "services.a.depends_on[3]", "\"c\" is listed twice"],
+      ["9:23", "services.c.depends_on.d.condition", "service_completed_successfully cannot be awaited: a container that has finished is never announced, and systemd orders a unit after the start of another, not its end"],
+      ["10:23", "services.c.depends_on.e.condition", "expected service_started or service_healthy, got \"service_ready\""],
+      ["11:7", "services.c.depends_on.f", "\"f\" has no x-announce, so its health cannot be awaited: only announcements in etcd (made while a container is healthy) are seen on every machine"],
+    ],
+  },
+  {
+    name: "depends_on: a cycle, and a host name before the last segment of the key",
+    yaml: `name: web
+services:
+  a: { image: nginx, depends_on: [b], x-announce: true }
+  b: { image: nginx, depends_on: [a], x-announce: true }
+  c: { image: nginx, depends_on: [g] }
+  g: { image: nginx, deploy: { mode: global }, x-announce: { key: "/services/web/%H/g" } }
+`,
+    problems: [
+      ["4:35", "services.b.depends_on[0]", "dependency cycle: a → b → a; each would wait for the next forever"],
+      ["5:35", "services.c.depends_on[0]", "the announcements of \"g\" cannot be awaited: its x-announce.key names the host (%H) before its last segment"],
     ],
   },
   {
