@@ -6,6 +6,7 @@
 import type { ClusterSpec } from '../cluster/types.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { FLANNEL_DEFAULT_PREFIX } from '../flannel/flannel-etcd.js';
+import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../doctor/check-clock.js';
 import { CHECK_NAMES, formatReport, healthy, reportJson, runDoctor, summaryLine, type DoctorOptions } from '../doctor/doctor.js';
@@ -37,7 +38,7 @@ options:
 ${targetHelp()}
   --systemd                the cluster runs without fleet (fleetkit load --systemd): fleet and etcd-v2 are skipped
   --endpoint URL           fleet's API (default FLEETCTL_ENDPOINT, else unix:///var/run/fleet.sock)
-  --docker PATH            the docker CLI the units run (default the spec's runtime.docker, else docker in PATH)
+${FLEET_CONNECTION_HELP}  --docker PATH            the docker CLI the units run (default the spec's runtime.docker, else docker in PATH)
   --docker-host URL        the engine (default unix://runtime.dockerSocket, else DOCKER_HOST, else unix:///var/run/docker.sock)
   --state-dir DIR          the agent's state dir (default the spec's runtime.stateDir, else /run/fleetkit)
   --hosts-file FILE        the hosts file (default the spec's hosts.file, else /etc/hosts); --keep-inode as watch-hosts
@@ -51,6 +52,7 @@ exit status: 0 when every check is ok or skipped, 1 when a check failed or is un
 
 const options = {
   ...etcdFlagSpec,
+  ...fleetConnectionFlagSpec,
   json: { type: 'boolean' },
   timeout: { type: 'string' },
   check: { type: 'string', multiple: true },
@@ -92,6 +94,7 @@ export const run: Command = async (argv, io) => {
   const dockerSocket = spec?.runtime.dockerSocket;
   const flannelEnv = v['flannel-env'] ?? SUBNET_ENV;
   const flannelApi = targetName === 'legacy' ? 'v2' : 'v3';
+  const fleet = v.systemd ? undefined : fleetEndpointFrom(v.endpoint, io.env);
   const o: DoctorOptions = {
     needs: await needsOf(spec, targetName),
     systemctl: 'systemctl',
@@ -99,7 +102,8 @@ export const run: Command = async (argv, io) => {
     docker: v.docker ?? spec?.runtime.docker ?? 'docker',
     dockerHost: v['docker-host'] ?? (dockerSocket ? `unix://${dockerSocket}` : undefined) ?? (io.env['DOCKER_HOST'] || 'unix:///var/run/docker.sock'),
     etcd: etcdOptionsFrom(v, spec?.etcd, io.env),
-    fleet: v.systemd ? 'the cluster runs without fleet (--systemd)' : fleetEndpointFrom(v.endpoint, io.env),
+    fleet: fleet ?? 'the cluster runs without fleet (--systemd)',
+    fleetConnection: fleet && fleetConnectionFrom(fleet, { tunnel: v.tunnel, caFile: v['ca-file'], certFile: v['cert-file'], keyFile: v['key-file'] }, io.env),
     flannel: spec?.flannel
       ? { envFile: flannelEnv, prefix: spec.flannel.prefix.replace(/\/+$/, ''), network: spec.flannel.network, api: flannelApi }
       : v['flannel-env'] !== undefined

@@ -4,6 +4,7 @@
  */
 import type { EtcdOptions } from '../etcd/connect.js';
 import type { FleetEndpoint } from '../fleet/endpoint.js';
+import type { FleetClientOptions } from '../fleet/fleet-client.js';
 import type { RequiredVersions } from '../target/required-versions.js';
 import { agentCheck } from './check-agent.js';
 import { clockCheck } from './check-clock.js';
@@ -27,6 +28,8 @@ export interface DoctorOptions {
   readonly etcd: EtcdOptions & { readonly prefix: string };
   /** fleet's endpoint, or why the cluster is checked without fleet. */
   readonly fleet: FleetEndpoint | string;
+  /** fleetctl's TLS files or tunnel for that endpoint. */
+  readonly fleetConnection?: Pick<FleetClientOptions, 'tls' | 'connect'> | undefined;
   /** flannel's settings, or why flannel is not checked. */
   readonly flannel: FlannelCheckOptions | string;
   readonly stateDir: string;
@@ -45,7 +48,7 @@ export async function runDoctor(o: DoctorOptions, onReport?: (r: CheckReport) =>
     ...versionChecks({ needs: o.needs, systemctl: o.systemctl, docker: o.docker, dockerHost: o.dockerHost, env: o.env }),
     ...etcdChecks(session, typeof o.fleet === 'string' ? o.fleet : undefined),
     flannelCheck(session, o.flannel),
-    fleetCheck(o.fleet),
+    fleetCheck(o.fleet, o.fleetConnection),
     agentCheck(o.stateDir),
     hostsFileCheck(o.hostsFile),
     clockCheck(session, o.maxClockSkewMs),

@@ -1,15 +1,19 @@
 /**
  * A healthy host: every check ok and exit 0, in text and in --json (one object per check, the same fields
  * in the same order every time). Then the real faults that leave etcd itself alone: the agent killed -9
- * (a stale socket), fleet's socket closed, no subnet.env, a subnet with no lease, a lease with no TTL.
+ * (a stale socket), fleet's socket closed, no subnet.env, a subnet with no lease, a lease with no TTL, a
+ * legacy lease looked for in the v2 keyspace, fleet behind TLS with and without a client certificate.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { CHECK_NAMES } from '../../src/doctor/doctor.js';
-import { doctor, healthyHost, LEASE } from './fixture.js';
+import { doctor, healthyHost, LEASE, makeCert } from './fixture.js';
 
 t.test('a healthy host: every check ok, exit 0', async (t) => {
   const host = await healthyHost(t);
@@ -111,4 +115,26 @@ t.test('legacy flannel keeps its lease in the v2 keyspace: a v3 lease does not c
   t.teardown(() => fetch(`${host.etcdUrl}/v2/keys${key}`, { method: 'DELETE' }).then(() => undefined, () => undefined));
   r = await doctor([legacy, ...host.flags, '--json', '--check', 'flannel']);
   t.match(r.byCheck.get('flannel'), { status: 'ok', message: `subnet 10.77.42.0/24 (${host.subnetEnv}) is leased in etcd (v2 ${key})` });
+});
+
+t.test('fleet over https: fleetctl\'s TLS files pass, no client certificate fails', async (t) => {
+  const host = await healthyHost(t, { agent: false });
+  const pki = makeCert(host.dir, 'fleet');
+  const fleetSock = host.flags[1]!.replace(/^unix:\/\//, '');
+  // A TLS front that asks for a client certificate of the CA, before fleet's socket.
+  const front = createHttpsServer({ key: await readFile(pki.key), cert: await readFile(pki.cert), ca: await readFile(pki.ca), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const up = request({ socketPath: fleetSock, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => front.close(() => r())));
+  const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  let r = await doctor(['--endpoint', url, '--ca-file', pki.ca, '--cert-file', pki.cert, '--key-file', pki.key, '--json', '--check', 'fleet']);
+  t.match(r.byCheck.get('fleet'), { status: 'ok', message: `fleet answers at ${url} (1 machine)` });
+  r = await doctor(['--endpoint', url, '--json', '--check', 'fleet'], { FLEETCTL_CA_FILE: pki.ca });
+  t.equal(r.code, 1);
+  t.match(r.byCheck.get('fleet'), { status: 'fail', message: new RegExp(`TLS with fleet at ${url}`) }, 'no client certificate: refused');
 });
