@@ -51,7 +51,8 @@ async function pipelineFleet(t: Test, etcd: EtcdPart, docker: DockerPart, count:
     const instance = at >= 0 ? unit.name.slice(at + 1, unit.name.lastIndexOf('.')) : '';
     const host = machine.metadata['host'] ?? machine.id;
     const argv = parseCommandLine(execStart, { specifiers: { i: instance, I: instance, n: unit.name, N: unit.name.replace(/\.service$/, ''), p: unit.name.split('@')[0]!.replace(/\.service$/, ''), H: host, l: host, m: machine.id } });
-    const args = argv.slice(1).map((a, k, all) => (all[k - 1] === '--state-dir' ? dirs.get(machine.id)! : a)).filter((a) => !(o.dropNoWait && a === '--no-wait'));
+    // From `announce` on: the seed runs fleetkit as an image, so the line starts `docker exec fleetkit-agent fleetkit`.
+    const args = argv.slice(argv.indexOf('announce')).map((a, k, all) => (all[k - 1] === '--state-dir' ? dirs.get(machine.id)! : a)).filter((a) => !(o.dropNoWait && a === '--no-wait'));
     const started = performance.now();
     void announceCli(args.slice(1)).then(({ code }) => {
       sidekickMs.push(performance.now() - started);

@@ -76,7 +76,7 @@ t.test('cloud-config: pinned key lines', async (t) => {
   for (const name of ['docker.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'fleetkit-install.service']) {
     t.equal(unitNamed(doc.coreos.units, name).command, 'start', `${name} starts`);
   }
-  t.match(unitNamed(doc.coreos.units, 'fleetkit-install.service').content, /^ExecStart=\/usr\/bin\/docker pull fleetkit:0\.1\.0$/m, 'image form: the image is pulled before the fleetkit units');
+  t.match(unitNamed(doc.coreos.units, 'fleetkit-install.service').content, /^ExecStart=\/usr\/bin\/docker pull registry\.example\.com\/fleetkit:0\.1\.0$/m, 'image form: the image is pulled before the fleetkit units');
   for (const f of doc.write_files as Doc[]) t.type(f.permissions, 'string', `${f.path}: permissions is a string`);
 });
 
@@ -189,7 +189,7 @@ t.test('binary form: fetched, checked against its sha256, and fetched again when
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const install = async (sha: string): Promise<{ unit: string; sums: string }> => {
     const spec = join(dir, 'cluster.yaml');
-    writeFileSync(spec, readFileSync(join(root, SEED), 'utf8') +
+    writeFileSync(spec, readFileSync(join(root, FLEET), 'utf8') +
       `runtime:\n  fleetkit:\n    binary: /opt/bin/fleetkit\n    url: https://downloads.example.com/fleetkit-linux-x64\n    sha256: ${sha}\n`);
     const r = await cloudConfig([spec]);
     t.equal(r.code, 0, r.stderr);

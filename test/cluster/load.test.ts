@@ -17,7 +17,7 @@ t.test('the seed example', async (t) => {
   t.equal(spec.name, 'web');
   t.same(spec.etcd, { endpoints: ['http://127.0.0.1:2379'], prefix: '/services', tls: undefined, auth: undefined });
   t.same(spec.flannel, { network: '10.1.0.0/16', subnetLen: 24, backend: 'vxlan', prefix: '/coreos.com/network' });
-  t.same(spec.runtime, { docker: '/usr/bin/docker', stateDir: '/run/fleetkit', fleetkit: { kind: 'binary', path: '/opt/bin/fleetkit', url: undefined, sha256: undefined } });
+  t.same(spec.runtime, { docker: '/usr/bin/docker', stateDir: '/run/fleetkit', fleetkit: { kind: 'image', image: `${process.env['FLEETKIT_REGISTRY'] || 'registry.example.com'}/fleetkit:0.1.0` } });
   t.same(spec.hosts, { file: '/etc/hosts', exec: undefined, keepInode: false });
   const [first] = spec.services;
   const { run, containerName, externalVolumes, ...apache } = first!;
@@ -52,7 +52,7 @@ t.test('the large example', async (t) => {
   t.same(db!.systemd, [['Service', 'TimeoutStartSec', '5min']]);
   t.same(agent!.announce, { port: 9100, ttl: 60, hostname: 'node-exporter-%l', key: '/services/shop/node-exporter/%H' });
   t.same(agent!.volumes, [{ source: '/', target: '/host', options: ['ro', 'rslave'] }]);
-  t.same(spec.runtime.fleetkit, { kind: 'image', image: 'fleetkit:0.1.0' });
+  t.same(spec.runtime.fleetkit, { kind: 'image', image: `${process.env['FLEETKIT_REGISTRY'] || 'registry.example.com'}/fleetkit:0.1.0` });
   t.same(spec.roles, [
     { name: 'etcd', metadata: [['role', 'etcd'], ['region', 'east']], etcdMember: true },
     { name: 'web', metadata: [['role', 'web'], ['region', 'east']], etcdMember: false },
