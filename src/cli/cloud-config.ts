@@ -18,6 +18,7 @@ import { renderCloudConfig } from '../cloud-config/render-cloud-config.js';
 import { renderButane } from '../cloud-config/render-butane.js';
 import { assertBootDocument } from '../cloud-config/validate.js';
 import { parseCommandArgs } from './args.js';
+import { CLUSTER_FLAGS_HELP, clusterFileFlags, clusterFlagSpec, printSpecWarnings } from './cluster-flags.js';
 import { targetHelp, targetOption, withTarget } from './target-option.js';
 import type { Command } from './io.js';
 
@@ -38,6 +39,7 @@ Writes the cloud-config (Container Linux, Flatcar) or Butane (Fedora CoreOS) of 
   --target NAME                  the hosts' generation (default: x-fleetkit.target in SPEC, else current):
 ${targetHelp()}
   -o, --output FILE              write to FILE instead of stdout
+${CLUSTER_FLAGS_HELP}
 `;
 
 async function readNamed(path: string, what: string, cwd: string): Promise<string> {
@@ -72,6 +74,7 @@ function checkInitialCluster(value: string): string {
 
 export const run: Command = async (argv, io) => {
   const { values, positionals } = parseCommandArgs('fleetkit cloud-config', argv, {
+    ...clusterFlagSpec,
     format: { type: 'string' },
     role: { type: 'string' },
     metadata: { type: 'string', multiple: true },
@@ -111,7 +114,8 @@ export const run: Command = async (argv, io) => {
 
   const specText = await readNamed(specArg, 'spec', io.cwd);
   // Read as gen-units reads it: variables from the environment and .env beside it, the name as Compose gives it.
-  const loaded = await loadCluster({ file: specArg, cwd: io.cwd, env: io.env });
+  const loaded = await loadCluster({ file: specArg, cwd: io.cwd, env: io.env, ...clusterFileFlags(values) });
+  printSpecWarnings(loaded.spec, io, 'fleetkit cloud-config');
   const spec = withTarget(loaded.spec, targetOption(values.target, 'fleetkit cloud-config'));
   const secrets: Array<[string, string]> = [];
   if (values['embed-secrets']) {

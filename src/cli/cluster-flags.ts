@@ -4,6 +4,7 @@
  * compose.yaml and the other default names, looked up as Compose does).
  */
 import type { ClusterSpec } from '../cluster/types.js';
+import { formatProblem } from '../errors.js';
 import type { OptionSpec } from './args.js';
 import type { CliIO } from './io.js';
 
@@ -31,4 +32,24 @@ export async function loadClusterFile(file: string | undefined, flags: ClusterFl
   const { loadCluster } = await import('../cluster/cluster-file.js');
   const loaded = await loadCluster({ file, cwd: io.cwd, env: io.env, projectName: flags['project-name'], envFiles: flags['env-file'], readStdin: io.readStdin });
   return { spec: loaded.spec, shown: loaded.shown };
+}
+
+/** The loader's options for the flags above. */
+export function clusterFileFlags(flags: ClusterFlagValues): { projectName: string | undefined; envFiles: string[] | undefined } {
+  return { projectName: flags['project-name'], envFiles: flags['env-file'] };
+}
+
+/** Writes the spec's warnings (interpolation, deprecated keys, keys that do less than under Compose) as gen-units does. */
+export function printSpecWarnings(spec: ClusterSpec, io: Pick<CliIO, 'stderr'>, command: string): void {
+  for (const w of spec.warnings) io.stderr.write(`${command}: warning: ${formatProblem(w)}\n`);
+}
+
+/**
+ * For the commands that read a SPEC but render nothing (status, events, doctor, watch-hosts, cloud-config):
+ * loads it as gen-units does, with `-p` and `--env-file`, and prints its warnings, as gen-units does.
+ */
+export async function readClusterSpec(file: string | undefined, flags: ClusterFlagValues, io: CliIO, command: string): Promise<ClusterSpec> {
+  const { spec } = await loadClusterFile(file, flags, io);
+  printSpecWarnings(spec, io, command);
+  return spec;
 }

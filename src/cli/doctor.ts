@@ -13,6 +13,7 @@ import { CHECK_NAMES, formatReport, healthy, reportJson, runDoctor, summaryLine,
 import type { RequiredVersions } from '../target/required-versions.js';
 import { DEFAULT_TARGET, TARGETS, type TargetName } from '../target/targets.js';
 import { durationOption, parseCommandArgs } from './args.js';
+import { CLUSTER_FLAGS_HELP, clusterFlagSpec, readClusterSpec } from './cluster-flags.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
 import { targetHelp, targetOption } from './target-option.js';
@@ -46,11 +47,13 @@ ${FLEET_CONNECTION_HELP}  --docker PATH            the docker CLI the units run 
   --flannel-prefix P       flannel's etcd prefix without a SPEC (default /coreos.com/network)
   --max-clock-skew D       the clock difference that fails (default 1s, etcd's own limit between members)
   --etcd URL…              etcd endpoints; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file
+${CLUSTER_FLAGS_HELP}
 
 exit status: 0 when every check is ok or skipped, 1 when a check failed or is unknown, 2 for bad usage.
 `;
 
 const options = {
+  ...clusterFlagSpec,
   ...etcdFlagSpec,
   ...fleetConnectionFlagSpec,
   json: { type: 'boolean' },
@@ -87,8 +90,7 @@ export const run: Command = async (argv, io) => {
   if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0');
   let spec: ClusterSpec | undefined;
   if (positionals[0] !== undefined) {
-    const { loadSpec } = await import('../cluster/cluster-file.js');
-    spec = await loadSpec(positionals[0]);
+    spec = await readClusterSpec(positionals[0], v, io, 'fleetkit doctor');
   }
   const targetName: TargetName = targetOption(v.target, 'doctor') ?? spec?.target ?? DEFAULT_TARGET;
   const dockerSocket = spec?.runtime.dockerSocket;

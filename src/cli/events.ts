@@ -16,6 +16,7 @@ import { durationOption, parseCommandArgs } from './args.js';
 import { etcdOptionsFrom } from './etcd-flags.js';
 import { useColor, type Command } from './io.js';
 import { opsFlagSpec, opsSpecFrom } from './ops-flags.js';
+import { CLUSTER_FLAGS_HELP } from './cluster-flags.js';
 
 const HELP = `usage: fleetkit events [SPEC] [options]
 
@@ -33,6 +34,7 @@ options:
   --endpoint URL           fleet's API (default FLEETCTL_ENDPOINT, else unix:///var/run/fleet.sock)
   --machine-id ID          this host's machine id, named in --systemd events (default /etc/machine-id)
   --etcd URL…              etcd endpoints; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file
+${CLUSTER_FLAGS_HELP}
 `;
 
 const options = {
@@ -48,7 +50,7 @@ export const run: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return ExitCode.ok;
   }
-  const spec = await opsSpecFrom('events', positionals, v, 'follows');
+  const spec = await opsSpecFrom('events', positionals, v, 'follows', io);
   const pollMs = durationOption('interval', v.interval, 1000);
   const timeoutMs = durationOption('timeout', v.timeout, 5000);
   const wanted = spec ? new Set(spec.services.flatMap((s) => { const n = serviceNames(s); return [...n.instances, ...n.discoveryInstances]; })) : undefined;

@@ -7,10 +7,13 @@ import { UsageError } from '../errors.js';
 import type { ClusterSpec } from '../cluster/types.js';
 import type { OptionSpec } from './args.js';
 import { etcdFlagSpec } from './etcd-flags.js';
+import { clusterFlagSpec, readClusterSpec, type ClusterFlagValues } from './cluster-flags.js';
+import type { CliIO } from './io.js';
 
 /** parseArgs options shared by status and events; each command adds its own. */
 export const opsFlagSpec = {
   ...etcdFlagSpec,
+  ...clusterFlagSpec,
   json: { type: 'boolean' },
   systemd: { type: 'boolean' },
   user: { type: 'boolean' },
@@ -27,12 +30,12 @@ export const opsFlagSpec = {
 export async function opsSpecFrom(
   command: 'status' | 'events',
   positionals: readonly string[],
-  flags: { readonly systemd?: boolean | undefined; readonly user?: boolean | undefined },
+  flags: { readonly systemd?: boolean | undefined; readonly user?: boolean | undefined } & ClusterFlagValues,
   verb: string,
+  io: CliIO,
 ): Promise<ClusterSpec | undefined> {
   if (positionals.length > 1) throw new UsageError(`${command} takes at most one SPEC file, got ${positionals.length} arguments`);
   if (flags.user && !flags.systemd) throw new UsageError('--user needs --systemd', `fleet runs system units; --user ${verb} your user manager over D-Bus`);
   if (positionals[0] === undefined) return undefined;
-  const { loadSpec } = await import('../cluster/cluster-file.js');
-  return loadSpec(positionals[0]);
+  return readClusterSpec(positionals[0], flags, io, `fleetkit ${command}`);
 }

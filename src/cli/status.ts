@@ -16,6 +16,7 @@ import { durationOption, parseCommandArgs } from './args.js';
 import { etcdOptionsFrom } from './etcd-flags.js';
 import { useColor, type Command } from './io.js';
 import { opsFlagSpec, opsSpecFrom } from './ops-flags.js';
+import { CLUSTER_FLAGS_HELP } from './cluster-flags.js';
 
 const HELP = `usage: fleetkit status [SPEC] [options]
 
@@ -33,6 +34,7 @@ options:
   --hosts-file FILE        the hosts file to check (default: the spec's hosts.file, else /etc/hosts)
   --machine-id ID          this host's machine id (default /etc/machine-id)
   --etcd URL…              etcd endpoints; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file
+${CLUSTER_FLAGS_HELP}
 
 exit status: 0 when everything agrees, 1 when something is flagged or could not be read, 2 for bad usage.
 Restart counts and last exits come from systemd's NRestarts, or on fleet from the container facts the agent
@@ -52,7 +54,7 @@ export const run: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return ExitCode.ok;
   }
-  const spec = await opsSpecFrom('status', positionals, v, 'reads');
+  const spec = await opsSpecFrom('status', positionals, v, 'reads', io);
   const intervalMs = durationOption('interval', v.interval, 2000);
   const timeoutMs = durationOption('timeout', v.timeout, 5000);
   const user = Boolean(v.user);

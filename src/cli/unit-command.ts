@@ -16,10 +16,12 @@ import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
 import { Progress, printSummary } from './unit-report.js';
 import { targetOption } from './target-option.js';
+import { CLUSTER_FLAGS_HELP, clusterFileFlags, clusterFlagSpec } from './cluster-flags.js';
 
 type UnitVerb = Verb;
 
 const optionSpec = {
+  ...clusterFlagSpec,
   systemd: { type: 'boolean' },
   user: { type: 'boolean' },
   runtime: { type: 'boolean' },
@@ -73,6 +75,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
 
 behaviour:
 ${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1)\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
   --block-attempts N     wait at most N polls of 250 ms (fleetctl's; --timeout in its own unit)
@@ -113,7 +116,7 @@ export function unitCommand(verb: UnitVerb): Command {
     const endpoint = v.systemd ? undefined : fleetEndpointFrom(v.endpoint, io.env);
     const connection = endpoint && fleetConnectionFrom(endpoint, { tunnel: v.tunnel, caFile: v['ca-file'], certFile: v['cert-file'], keyFile: v['key-file'] }, io.env);
 
-    const sel = await resolveSelection(positionals, io.cwd, verb === 'load' ? 'files' : verb === 'start' ? 'either' : 'names', targetOption(v.target, `fleetkit ${verb}`));
+    const sel = await resolveSelection(positionals, io.cwd, verb === 'load' ? 'files' : verb === 'start' ? 'either' : 'names', targetOption(v.target, `fleetkit ${verb}`), clusterFileFlags(v));
     if (v.target !== undefined && sel.kind !== 'spec') throw new UsageError('--target needs a SPEC: unit files and names are already rendered');
     if (v.prune && sel.kind !== 'spec') throw new UsageError('--prune needs a SPEC: only a spec says which units belong to the cluster');
     const json = Boolean(v.json);

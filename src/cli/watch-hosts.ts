@@ -10,6 +10,7 @@ import { splitCommand } from '../hosts/split-command.js';
 import type { ClusterSpec } from '../cluster/types.js';
 import { durationOption, parseCommandArgs } from './args.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
+import { CLUSTER_FLAGS_HELP, clusterFlagSpec, readClusterSpec } from './cluster-flags.js';
 import type { Command } from './io.js';
 import { createLogger } from '../log/logger.js';
 import { clusterDir } from '../etcd/key-layout.js';
@@ -35,10 +36,12 @@ options:
                            while a write is due wait until quiet for D (default 10ms)
   --max-delay D            …but no later than D after the first change (default 250ms)
   --once                   read, write, exit
+${CLUSTER_FLAGS_HELP}
 `;
 
 const options = {
   ...etcdFlagSpec,
+  ...clusterFlagSpec,
   prefix: { type: 'string' },
   cluster: { type: 'string' },
   out: { type: 'string' },
@@ -71,8 +74,7 @@ export const run: Command = async (argv, io) => {
   if (positionals.length > 1) throw new UsageError(`watch-hosts takes one SPEC file, got ${positionals.length} arguments`, 'put hook arguments after "--"');
   let spec: ClusterSpec | undefined;
   if (positionals[0] !== undefined) {
-    const { loadSpec } = await import('../cluster/cluster-file.js');
-    spec = await loadSpec(positionals[0]);
+    spec = await readClusterSpec(positionals[0], v, io, 'fleetkit watch-hosts');
   }
   const cluster = v.cluster ?? spec?.name;
   if (!cluster) throw new UsageError('watch-hosts needs a cluster name', 'pass --cluster NAME or a cluster.yaml');

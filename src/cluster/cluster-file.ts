@@ -136,9 +136,9 @@ function readDotenv(o: ClusterFileOptions, dir: string, shownFile: string | unde
 
 /**
  * Reads and parses the cluster file at `path` as the process sees it: variables from its environment and
- * `.env` beside the file, the name from COMPOSE_PROJECT_NAME, `name:` or the directory. For the commands that
- * take a SPEC without `-p`/`--env-file` of their own.
+ * `.env` beside the file (or `o.envFiles`), the name from `o.projectName`, COMPOSE_PROJECT_NAME, `name:` or the
+ * directory. The warnings are in `spec.warnings`.
  */
-export async function loadSpec(path: string): Promise<ClusterSpec> {
-  return (await loadCluster({ file: path, cwd: process.cwd(), env: process.env })).spec;
+export async function loadSpec(path: string, o: Pick<ClusterFileOptions, 'projectName' | 'envFiles'> = {}): Promise<ClusterSpec> {
+  return (await loadCluster({ file: path, cwd: process.cwd(), env: process.env, projectName: o.projectName, envFiles: o.envFiles })).spec;
 }

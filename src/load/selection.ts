@@ -13,6 +13,12 @@ import type { DesiredUnit } from './desired-unit.js';
 import type { UnitFile } from '../unit/model.js';
 import type { TargetName } from '../target/targets.js';
 
+/** `-p/--project-name` and `--env-file` of the command (src/cli/cluster-flags.ts). */
+export interface SpecFileOptions {
+  readonly projectName?: string | undefined;
+  readonly envFiles?: readonly string[] | undefined;
+}
+
 /** The resolved arguments of a unit command. */
 export type UnitSelection =
   | { readonly kind: 'spec'; readonly file: string; readonly cluster: string; readonly desired: readonly DesiredUnit[]; readonly warnings: readonly string[] }
@@ -43,17 +49,17 @@ async function exists(path: string): Promise<boolean> {
 export type ArgsAs = 'files' | 'names' | 'either';
 
 /** Resolves positionals. No positional means `./cluster.yaml`; `target` (`--target`) renders it for those hosts. */
-export async function resolveSelection(positionals: readonly string[], cwd: string, argsAs: ArgsAs, target?: TargetName): Promise<UnitSelection> {
+export async function resolveSelection(positionals: readonly string[], cwd: string, argsAs: ArgsAs, target?: TargetName, cluster: SpecFileOptions = {}): Promise<UnitSelection> {
   const allowNames = argsAs !== 'files';
   if (positionals.length === 0) {
     const file = join(cwd, 'cluster.yaml');
     if (!(await exists(file))) throw new UsageError('no SPEC or units given, and there is no ./cluster.yaml', 'name a cluster.yaml, unit files, or units');
-    return fromSpec(file, 'cluster.yaml', target);
+    return fromSpec(file, 'cluster.yaml', target, cluster);
   }
   if (positionals.length === 1 && isSpecPath(positionals[0]!)) {
     const file = resolve(cwd, positionals[0]!);
     if (!(await exists(file))) throw new UsageError(`${positionals[0]}: no such spec file`);
-    return fromSpec(file, positionals[0]!, target);
+    return fromSpec(file, positionals[0]!, target, cluster);
   }
   if (positionals.some(isSpecPath)) throw new UsageError('give either one SPEC or unit files/names, not both');
   // Instances share their template: its path is looked up once, not once per instance (200 names → 201 stats).
@@ -90,10 +96,10 @@ async function looksLikeFile(arg: string, cwd: string, templateExists: (path: st
   return t !== undefined && (await templateExists(join(dirname(path), t)));
 }
 
-async function fromSpec(file: string, shown: string, target: TargetName | undefined): Promise<UnitSelection> {
+async function fromSpec(file: string, shown: string, target: TargetName | undefined, cluster: SpecFileOptions): Promise<UnitSelection> {
   // Loaded only when a spec is given: unit files and names need neither the YAML stack nor the templates.
   const [{ loadSpec }, { renderCluster }] = await Promise.all([import('../cluster/cluster-file.js'), import('../render/render.js')]);
-  const loaded = await loadSpec(file);
+  const loaded = await loadSpec(file, cluster);
   const spec = target === undefined ? loaded : { ...loaded, target };
   const out = renderCluster(spec);
   const byName = new Map(out.files.map((f) => [f.name, f]));
