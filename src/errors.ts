@@ -74,18 +74,24 @@ export function sortProblems(problems: readonly SpecProblem[]): SpecProblem[] {
 /** A spec (cluster.yaml) that cannot be used. Carries every problem found, so a user fixes all in one pass. */
 export class SpecError extends FleetkitError {
   readonly problems: readonly SpecProblem[];
+  /** The file's warnings, found in the same run: a user fixing the problems should see them too. */
+  readonly warnings: readonly SpecProblem[];
 
-  constructor(problems: readonly SpecProblem[]) {
+  constructor(problems: readonly SpecProblem[], warnings: readonly SpecProblem[] = []) {
     // In file order, as a reader goes through the file (checks run in another order).
     const sorted = sortProblems(problems);
     const first = sorted[0];
     super('ERR_SPEC', first ? formatProblem(first) : 'invalid spec', { exitCode: ExitCode.usage });
     this.problems = sorted;
+    this.warnings = sortProblems(warnings);
   }
 
+  /** Problems and warnings in one list by file and line, each warning marked `warning:`. */
   override format(): string {
-    const lines = this.problems.map(formatProblem);
-    if (this.problems.length > 1) lines.push(`${this.problems.length} problems; nothing was written.`);
+    const marked = new Set(this.warnings);
+    const lines = sortProblems([...this.problems, ...this.warnings]).map((p) => (marked.has(p) ? formatWarning(p) : formatProblem(p)));
+    const w = this.warnings.length;
+    if (this.problems.length > 1 || w > 0) lines.push(`${this.problems.length} problem${this.problems.length === 1 ? '' : 's'}${w ? ` and ${w} warning${w === 1 ? '' : 's'}` : ''}; nothing was written.`);
     return lines.join('\n');
   }
 }

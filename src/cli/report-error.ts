@@ -1,7 +1,7 @@
 /**
  * How every command reports the error that ended it: one place, shared by fleetkit and gen-units.
  */
-import { ExitCode, formatProblem, isFleetkitError, SpecError } from '../errors.js';
+import { ExitCode, formatProblem, isFleetkitError, SpecError, type SpecProblem } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import type { CliIO } from './io.js';
 
@@ -23,7 +23,9 @@ export function reportError(e: unknown, prefix: string, io: CliIO, o: { readonly
       const [first, more] = [e.problems[0], e.problems.length - 1];
       body['message'] = `${formatProblem({ ...first, hint: undefined })}${more > 0 ? ` (and ${more} more)` : ''}`;
       body['hint'] = first.hint ?? null;
-      body['problems'] = e.problems.map((p) => ({ file: p.file, line: p.pos?.line ?? null, col: p.pos?.col ?? null, path: p.path, message: p.message, hint: p.hint ?? null }));
+      const located = (p: SpecProblem) => ({ file: p.file, line: p.pos?.line ?? null, col: p.pos?.col ?? null, path: p.path, message: p.message, hint: p.hint ?? null });
+      body['problems'] = e.problems.map(located);
+      if (e.warnings.length) body['warnings'] = e.warnings.map(located);
     }
     io.stdout.write(`${JSON.stringify(body)}\n`);
     if (!known) io.stderr.write(`${prefix}: internal error: ${err?.stack ?? String(e)}\n`);

@@ -58,12 +58,12 @@ export function parseSpec(text: string, file: string, ctx: ClusterContext = {}):
 export function parseCluster(text: string, file: string, ctx: ClusterContext = {}): ParsedCluster {
   const source = parseYamlSource(text, file);
   const before = ctx.problems ?? [];
-  if (source.problems.length > 0) throw new SpecError([...source.problems, ...before]);
+  if (source.problems.length > 0) throw new SpecError([...source.problems, ...before], ctx.warnings);
   const p = new Problems(file, source.map);
   p.warnings.push(...(ctx.warnings ?? []));
   // The file's own problems first, then those of .env and the env files it names.
   const fail = (): never => {
-    throw new SpecError([...p.list.filter((x) => x.file === file), ...before, ...p.list.filter((x) => x.file !== file)]);
+    throw new SpecError([...p.list.filter((x) => x.file === file), ...before, ...p.list.filter((x) => x.file !== file)], p.warnings);
   };
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     p.add([], 'expected a mapping with services:', 'start from examples/seed/cluster.yaml');
