@@ -32,7 +32,7 @@ export function requestAgent(socketPath: string, request: AgentRequest, timeoutM
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new RemoteError('agent', 'ERR_AGENT_TIMEOUT', `the fleetkit agent at ${socketPath} did not answer within ${timeoutMs / 1000} s`, {
-        hint: 'check it with: systemctl status fleetkit-agent.service; journalctl -u fleetkit-agent.service',
+        hint: "check it with: systemctl status 'fleetkit-agent-*.service'; journalctl -u 'fleetkit-agent-*.service'",
       }));
     }, timeoutMs);
     sock.setEncoding('utf8');
@@ -52,7 +52,7 @@ export function requestAgent(socketPath: string, request: AgentRequest, timeoutM
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(new RemoteError('agent', 'ERR_NO_AGENT', `no fleetkit agent answers on ${socketPath} (${e.code ?? e.message})`, {
-        hint: 'start it with: systemctl start fleetkit-agent.service (or pass --state-dir where the agent runs, or use --standalone)',
+        hint: 'start it with: systemctl start fleetkit-agent-CLUSTER.service (or pass --state-dir where the agent runs, or use --standalone)',
         cause: e,
       }));
     });

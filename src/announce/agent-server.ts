@@ -29,7 +29,7 @@ function answers(path: string): Promise<boolean> {
 export async function listenAgentSocket(path: string, handle: AgentHandler): Promise<Server> {
   if (await answers(path)) {
     throw new RemoteError('agent', 'ERR_AGENT_RUNNING', `another fleetkit agent already answers on ${path}`, {
-      hint: 'run one agent per host (fleetkit-agent.service), or give this one its own --state-dir',
+      hint: 'run one agent per host and cluster (fleetkit-agent-CLUSTER.service), or give this one its own --state-dir',
     });
   }
   await unlink(path).catch(() => undefined);

@@ -10,7 +10,7 @@ import { execute } from '../load/execute.js';
 import { failureJournal } from '../load/failure-journal.js';
 import { describePlan, plan, type Verb } from '../load/plan.js';
 import { resolveSelection } from '../load/selection.js';
-import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
+import { isHostUnit } from '../unit/names.js';
 import { openUnitHost } from '../unithost/open-unit-host.js';
 import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
@@ -143,7 +143,7 @@ export function unitCommand(verb: UnitVerb): Command {
         desired, names: sel.kind === 'names' ? sel.names : [], current,
         // fleetkit's own units go last: while the containers' units are unloaded, their sidekicks withdraw
         // through the agent and watch-hosts writes the removals.
-        removeLast: new Set([AGENT_UNIT, HOSTS_UNIT]),
+        removeLast: new Set([...current.keys(), ...(sel.kind === 'names' ? sel.names : [])].filter(isHostUnit)),
       });
       if (v['dry-run']) {
         const text = describePlan(steps);

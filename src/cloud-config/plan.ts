@@ -16,6 +16,7 @@
 import { UsageError } from '../errors.js';
 import type { ClusterSpec, RoleSpec } from '../cluster/types.js';
 import type { UnitOption } from '../unit/model.js';
+import { hostUnitNames } from '../unit/names.js';
 import { quoteArgv, quoteEnvironment, quoteExec } from '../unit/quote.js';
 import { serializeUnit } from '../unit/serialize.js';
 import { formatMetadata, unsatisfiableServices } from './metadata.js';
@@ -259,7 +260,7 @@ export function planMachine(spec: ClusterSpec, o: MachineOptions): MachinePlan {
 function installFleetkit(spec: ClusterSpec, units: PlanUnit[], files: PlanFile[]): void {
   const rt = spec.runtime.fleetkit;
   const head = [opt('Unit', 'Description', 'install fleetkit'), opt('Unit', 'Wants', 'network-online.target'), opt('Unit', 'After', 'network-online.target docker.service'),
-    opt('Unit', 'Before', 'fleetkit-agent.service fleetkit-hosts.service'), opt('Service', 'Type', 'oneshot'), opt('Service', 'RemainAfterExit', 'yes')];
+    opt('Unit', 'Before', hostUnitNames(spec.name).join(' ')), opt('Service', 'Type', 'oneshot'), opt('Service', 'RemainAfterExit', 'yes')];
   if (rt.kind === 'image') {
     units.push({ name: 'fleetkit-install.service', start: true, dropIns: [], contents: unitText('fleetkit-install.service', [
       ...head, opt('Service', 'ExecStart', quoteArgv([spec.runtime.docker, 'pull', rt.image])), opt('Install', 'WantedBy', 'multi-user.target'),

@@ -3,7 +3,6 @@
  * and what this host's hosts file lists, into one row per instance, and flags where they disagree. Pure:
  * the clock comes in with the inputs.
  */
-import { AGENT_UNIT, HOSTS_UNIT } from '../render/plan-fleetkit.js';
 import { managedEntryLines } from '../hosts/render-hosts.js';
 import { isRejection, parseAnnouncement } from '../hosts/parse-announcement.js';
 import { serviceNames } from '../render/plan-container.js';
@@ -12,7 +11,7 @@ import { keyOwnerResolver, type KeyOwner } from './announcement-keys.js';
 import type {
   AnnouncementStatus, InstanceStatus, MachineStatus, ServiceStatus, StatusFlag, StatusInputs, StatusKeyValue, StatusModel, StatusUnit,
 } from './status-model.js';
-import { compareInstances, sidekickName, sidekickOf, unitParts } from '../unit/names.js';
+import { compareInstances, hostUnitNames, sidekickName, sidekickOf, unitParts } from '../unit/names.js';
 import { CRASH_LOOP_RESTARTS } from '../load/health.js';
 import { unscheduledReason } from './unscheduled-reason.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
@@ -27,8 +26,6 @@ interface Group {
 }
 
 type Row = { -readonly [K in keyof InstanceStatus]: InstanceStatus[K] } & { flags: StatusFlag[] };
-
-const FLEETKIT_UNITS = [AGENT_UNIT, HOSTS_UNIT];
 
 /** Seconds as `42s`, `5m3s`, `2h5m`, `3d4h`: short enough for a table column. */
 export function formatAge(seconds: number): string {
@@ -68,7 +65,7 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
       if (!spec) group(owner, { global: false, ttl: null, announces: true }).announces = true;
       continue;
     }
-    if (spec && !groups.has(p.service) && !FLEETKIT_UNITS.includes(u.name)) continue; // not this cluster's
+    if (spec && !groups.has(p.service) && !hostUnitNames(spec.name).includes(u.name)) continue; // not this cluster's
     const g = group(p.service, { global: isGlobal(u), ttl: null, announces: false });
     if (!g.expected.includes(u.name)) g.expected.push(u.name);
   }

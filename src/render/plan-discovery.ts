@@ -7,9 +7,9 @@ import type { AnnounceSpec, ClusterSpec, FleetPlacement, ServiceSpec } from '../
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, specifier, textValue, withSpecifiers } from './exec-line.js';
 import { serviceNames } from './plan-container.js';
-import { AGENT_UNIT } from './plan-fleetkit.js';
 import { hasUpholds } from '../target/unit-features.js';
-import { fleetkitCommand, trailingSections, type HostView, type SectionView } from './view-parts.js';
+import { agentUnitName } from '../unit/names.js';
+import { agentStateDir, fleetkitCommand, trailingSections, type HostView, type SectionView } from './view-parts.js';
 
 /** What `templates/discovery.hbs` reads. */
 export interface DiscoveryView {
@@ -45,7 +45,7 @@ export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, containe
   a.push('--ttl', `${announce.ttl}s`, '--hostname', withSpecifiers(announce.hostname, ['i', 'l']));
   // --no-wait: the sidekick is active as soon as the agent holds the registration. fleetctl start gives a
   // unit 2 s to be active once fleet says launched, and the container it announces may still be starting.
-  a.push('--state-dir', spec.runtime.stateDir, '--no-wait');
+  a.push('--state-dir', agentStateDir(spec), '--no-wait');
   return a;
 }
 
@@ -74,10 +74,10 @@ export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: s
     bindsTo: ref,
     requires: ref,
     // The agent, where this systemd runs it, is up before the first registration.
-    after: [ref, AGENT_UNIT],
+    after: [ref, agentUnitName(spec.name)],
     environment: spec.runtime.fleetkit.kind === 'image' ? host.environment : [],
     execStart: execLine([...fleetkit, ...announceArgs(spec, announce, names.container), ...wait]),
-    execStop: execLine([...fleetkit, 'announce', '--withdraw', '--key', key, '--state-dir', spec.runtime.stateDir]),
+    execStop: execLine([...fleetkit, 'announce', '--withdraw', '--key', key, '--state-dir', agentStateDir(spec)]),
     restartSec: '5',
     sections: trailingSections(renderXFleet(discoveryPlacement(service)), [], spec.name),
   };

@@ -1,13 +1,14 @@
 /**
- * View models of fleetkit's own global units: `fleetkit-agent.service` (the per-host announce agent) and
- * `fleetkit-hosts.service` (`watch-hosts`). Both run on every machine (`[X-Fleet] Global=true`), from the
+ * View models of fleetkit's own global units: `fleetkit-agent-NAME.service` (the per-host announce agent of
+ * cluster NAME) and `fleetkit-hosts-NAME.service` (its `watch-hosts`), named per cluster (`src/unit/names.ts`)
+ * so that clusters sharing a fleet each keep their own. Both run on every machine (`[X-Fleet] Global=true`), from the
  * binary (`runtime.fleetkit.kind: binary`) or from the image (`kind: image`) with the mounts each needs.
  */
 import { FLANNEL_DEFAULT_PREFIX } from '../flannel/flannel-etcd.js';
 import type { ClusterSpec, FleetPlacement } from '../cluster/types.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, textValue } from './exec-line.js';
-import { AGENT_CONTAINER, HOSTS_CONTAINER, hostView, trailingSections, type SectionView } from './view-parts.js';
+import { agentContainer, agentStateDir, hostsContainer, hostView, trailingSections, type SectionView } from './view-parts.js';
 
 /** What `templates/agent.hbs` and `templates/hosts.hbs` read. */
 export interface FleetkitUnitView {
@@ -26,10 +27,6 @@ export interface FleetkitUnitView {
   readonly syslogIdentifier: string;
   readonly sections: readonly SectionView[];
 }
-
-/** Unit names of fleetkit's own units. */
-export const AGENT_UNIT = 'fleetkit-agent.service';
-export const HOSTS_UNIT = 'fleetkit-hosts.service';
 
 /** Where the image form mounts the hosts file's directory (a container's own /etc must stay its own). */
 export const HOST_ROOT = '/host';
@@ -81,7 +78,7 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 
 /** `agent …` argv. */
 export function agentArgs(spec: ClusterSpec): string[] {
-  const a = ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', spec.runtime.stateDir];
+  const a = ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', agentStateDir(spec)];
   // In the image form the socket is mounted at the default path; a binary must be told where it is.
   const socket = spec.runtime.dockerSocket;
   if (spec.runtime.fleetkit.kind === 'binary' && socket !== undefined) a.push('--docker-host', `unix://${socket}`);
@@ -152,12 +149,12 @@ function plan(
   };
 }
 
-/** `fleetkit-agent.service`. */
+/** `fleetkit-agent-NAME.service`. */
 export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
-  const state = spec.runtime.stateDir;
+  const state = agentStateDir(spec);
   return plan(spec, header, {
     description: `fleetkit announce agent of cluster ${spec.name}`,
-    container: AGENT_CONTAINER,
+    container: agentContainer(spec),
     args: agentArgs(spec),
     mounts: [
       '-v', `${spec.runtime.dockerSocket ?? DOCKER_SOCKET}:${DOCKER_SOCKET}`,
@@ -173,12 +170,12 @@ export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
   });
 }
 
-/** `fleetkit-hosts.service`. */
+/** `fleetkit-hosts-NAME.service`. */
 export function planHosts(spec: ClusterSpec, header: string): FleetkitUnitView {
   const dir = dirOf(spec.hosts.file);
   return plan(spec, header, {
     description: `fleetkit hosts file ${spec.hosts.file} of cluster ${spec.name}`,
-    container: HOSTS_CONTAINER,
+    container: hostsContainer(spec),
     args: hostsArgs(spec),
     // The directory, not the file: the atomic rename needs its directory.
     mounts: ['-v', `${dir}:${HOST_ROOT}${dir === '/' ? '' : dir}`, ...secretMounts(spec)],

@@ -13,20 +13,20 @@ import type { ClusterSpec } from '../cluster/types.js';
 import type { UnitFile } from '../unit/model.js';
 import { formatProblem, UnitError } from '../errors.js';
 import { parseUnit } from '../unit/parse.js';
-import { validateUnitName } from '../unit/names.js';
+import { agentUnitName, hostsUnitName, hostUnitNames, validateUnitName } from '../unit/names.js';
 import { xfleetIgnored, xfleetRejection } from '../unit/xfleet.js';
 import { assertNoMarks } from './exec-line.js';
 import { planContainer, serviceNames } from './plan-container.js';
 import { awaitPrefix } from './plan-await.js';
 import { discoveryTemplate, planDiscovery } from './plan-discovery.js';
-import { AGENT_UNIT, HOSTS_UNIT, planAgent, planHosts } from './plan-fleetkit.js';
+import { planAgent, planHosts } from './plan-fleetkit.js';
 import { renderTemplate, type TemplateName } from './templates.js';
 import { generatedHeader, hostView } from './view-parts.js';
 import { checkRendered } from './check-target.js';
 
 /** One file to write. */
 export interface RenderedUnit {
-  /** Unit name: `web@.service`, `web-discovery@.service`, `fleetkit-agent.service`. */
+  /** Unit name: `web@.service`, `web-discovery@.service`, `fleetkit-agent-NAME.service`. */
   readonly name: string;
   /** The file's text, starting with the generated-file mark. */
   readonly text: string;
@@ -52,7 +52,7 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   assertNoMarks(JSON.stringify(spec), spec.file);
   const header = generatedHeader(spec.file);
   const files: RenderedUnit[] = fleetkitFiles(spec, header);
-  const start: string[] = [AGENT_UNIT, HOSTS_UNIT];
+  const start: string[] = [...hostUnitNames(spec.name)];
   // The spec's own warnings (keys that do less than under Compose), located, first.
   const warnings: string[] = spec.warnings.map(formatProblem);
   const host = hostView(spec);
@@ -83,7 +83,7 @@ export function renderFleetkitUnits(spec: ClusterSpec): RenderedUnit[] {
 }
 
 function fleetkitFiles(spec: ClusterSpec, header: string): RenderedUnit[] {
-  const files = [renderOne(AGENT_UNIT, 'agent', planAgent(spec, header)), renderOne(HOSTS_UNIT, 'hosts', planHosts(spec, header))];
+  const files = [renderOne(agentUnitName(spec.name), 'agent', planAgent(spec, header)), renderOne(hostsUnitName(spec.name), 'hosts', planHosts(spec, header))];
   // fleetkit's own units carry nothing from the spec that could be newer than the target: a finding is an error.
   for (const f of files) checkRendered(f, hostView(spec).target, undefined);
   return files;

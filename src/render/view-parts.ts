@@ -30,10 +30,26 @@ export function generatedHeader(specFile: string): string {
   return `${GENERATED_MARK} from ${oneLine(base)}; do not edit.`;
 }
 
-/** The name of the agent's container in the image form; sidekicks reach it with `docker exec`. */
-export const AGENT_CONTAINER = 'fleetkit-agent';
-/** The hosts watcher's container in the image form. */
-export const HOSTS_CONTAINER = 'fleetkit-hosts';
+/**
+ * The name of the cluster's agent container in the image form (`fleetkit-agent-shop`); sidekicks reach it
+ * with `docker exec`. Per cluster, like the unit, so two clusters' agents can run on one engine.
+ */
+export function agentContainer(spec: Pick<ClusterSpec, 'name'>): string {
+  return `fleetkit-agent-${spec.name}`;
+}
+
+/** The cluster's hosts watcher container in the image form (`fleetkit-hosts-shop`). */
+export function hostsContainer(spec: Pick<ClusterSpec, 'name'>): string {
+  return `fleetkit-hosts-${spec.name}`;
+}
+
+/**
+ * The cluster's agent directory (registry and socket): `runtime.stateDir/NAME`. An agent refuses a state
+ * directory another agent holds, so each cluster's agent on a machine has its own, and its sidekicks name it.
+ */
+export function agentStateDir(spec: Pick<ClusterSpec, 'name' | 'runtime'>): string {
+  return `${spec.runtime.stateDir.replace(/\/+$/, '')}/${spec.name}`;
+}
 /** Where the image keeps the fleetkit command (on its PATH). */
 export const IMAGE_FLEETKIT = 'fleetkit';
 
@@ -45,7 +61,7 @@ export const IMAGE_FLEETKIT = 'fleetkit';
  */
 export function fleetkitCommand(spec: ClusterSpec): string[] {
   const rt = spec.runtime.fleetkit;
-  return rt.kind === 'binary' ? [rt.path] : [spec.runtime.docker, 'exec', AGENT_CONTAINER, IMAGE_FLEETKIT];
+  return rt.kind === 'binary' ? [rt.path] : [spec.runtime.docker, 'exec', agentContainer(spec), IMAGE_FLEETKIT];
 }
 
 /** What every unit that runs docker needs to know about its host. */

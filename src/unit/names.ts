@@ -162,3 +162,28 @@ export function compareInstances(a: string, b: string): number {
   if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b);
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * fleetkit's own host-wide units of one cluster: its announce agent and its hosts watcher, one of each per
+ * machine and per cluster. The cluster's name (an RFC 1123 label, valid in a unit name as it is) is part of
+ * the unit name, so clusters that share a fleet never replace, stop or destroy each other's host units.
+ * `agentUnitName('shop') === 'fleetkit-agent-shop.service'`.
+ */
+export function agentUnitName(cluster: string): string {
+  return `fleetkit-agent-${cluster}.service`;
+}
+
+/** The hosts watcher of `cluster`: `fleetkit-hosts-shop.service`. */
+export function hostsUnitName(cluster: string): string {
+  return `fleetkit-hosts-${cluster}.service`;
+}
+
+/** The host-wide units of `cluster`, agent first. */
+export function hostUnitNames(cluster: string): readonly [string, string] {
+  return [agentUnitName(cluster), hostsUnitName(cluster)];
+}
+
+/** True for fleetkit's own host-wide units of any cluster (and the unnamed ones of before clusters had their own). */
+export function isHostUnit(name: string): boolean {
+  return /^fleetkit-(agent|hosts)(-[A-Za-z0-9_-]+)?\.service$/.test(name);
+}

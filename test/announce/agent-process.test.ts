@@ -59,7 +59,7 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   const r = await announceCli(['--key', keys[0]!, '--container', names[0]!, '--state-dir', stateDir, '--agent-wait', '300ms']);
   t.equal(r.code, 1);
   t.match(r.err, `no fleetkit agent answers on ${join(stateDir, 'agent.sock')}`);
-  t.match(r.err, 'systemctl start fleetkit-agent.service');
+  t.match(r.err, 'systemctl start fleetkit-agent-CLUSTER.service');
   // The image form's readiness check fails the same way, so a unit whose agent never answers fails to start.
   const noList = await announceCli(['--list', '--state-dir', stateDir, '--agent-wait', '300ms']);
   t.equal(noList.code, 1, 'announce --list without an agent exits 1');

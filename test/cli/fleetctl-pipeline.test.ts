@@ -116,7 +116,7 @@ t.test('gen-units | xargs fleetctl start', async (t) => {
     const args = await genArgs(t, dir, seed, '-o', 'seed', '--machines', '3');
     const r = await fleetctlStart(args, { endpoint: server.httpUrl!, cwd: dir });
     t.equal(r.code, 0, `${r.stdout}${r.stderr}`);
-    t.match(r.stdout, /^Triggered global unit fleetkit-agent\.service start$/m);
+    t.match(r.stdout, /^Triggered global unit fleetkit-agent-web\.service start$/m);
     everyUnitActive(t, server);
     const apache = server.units().filter((u) => /^apache@\d\.service$/.test(u.name)).map((u) => u.machineID);
     t.equal(new Set(apache).size, 2, 'the two conflicting instances on different machines');

@@ -21,8 +21,8 @@ t.test('renders the seed example and prints instance paths (exit 0)', async (t) 
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stderr, '');
   t.strictSame(r.stdout.split('\n'), [
-    `${out}/fleetkit-agent.service`,
-    `${out}/fleetkit-hosts.service`,
+    `${out}/fleetkit-agent-web.service`,
+    `${out}/fleetkit-hosts-web.service`,
     `${out}/apache@1.service`,
     `${out}/apache@2.service`,
     `${out}/apache-discovery@1.service`,

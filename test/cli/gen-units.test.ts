@@ -44,8 +44,8 @@ t.test('writes the units and prints what to start, instances by their instance p
   const r = await gen(dir);
   t.equal(r.code, 0, r.err);
   t.strictSame(r.out.split('\n'), [
-    'units/fleetkit-agent.service',
-    'units/fleetkit-hosts.service',
+    'units/fleetkit-agent-demo.service',
+    'units/fleetkit-hosts-demo.service',
     'units/web@1.service',
     'units/web@2.service',
     'units/web-discovery@1.service',
@@ -54,7 +54,7 @@ t.test('writes the units and prints what to start, instances by their instance p
     '',
   ]);
   t.strictSame(readdirSync(join(dir, 'units')).sort(), [
-    'db@.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'web-discovery@.service', 'web@.service',
+    'db@.service', 'fleetkit-agent-demo.service', 'fleetkit-hosts-demo.service', 'web-discovery@.service', 'web@.service',
   ], 'one file per template and plain unit, no temp files left');
   t.ok(readFileSync(join(dir, 'units/web@.service'), 'utf8').startsWith(`${MARK}\n[Unit]\n`));
 });
@@ -66,7 +66,7 @@ t.test('-o DIR and an explicit spec path; unchanged files are not rewritten', as
   writeFileSync(join(dir, 'out/units/db@.service'), 'changed by hand\n');
   const r = await gen(dir, 'cluster.yaml', '-o', 'out/units');
   t.equal(r.code, 0);
-  t.match(r.out, /^out\/units\/fleetkit-agent\.service\n/);
+  t.match(r.out, /^out\/units\/fleetkit-agent-demo\.service\n/);
   const after = statSync(join(dir, 'out/units/web@.service'));
   t.equal(after.ino, before.ino, 'same inode: not replaced');
   t.equal(after.mtimeMs, before.mtimeMs, 'same mtime: not rewritten');
@@ -116,7 +116,7 @@ t.test('--stdout prints every unit after a "# ==> NAME <==" line and writes noth
   t.equal(r.code, 0);
   const heads = r.out.split('\n').filter((l) => l.startsWith('# ==> '));
   t.strictSame(heads, [
-    '# ==> fleetkit-agent.service <==', '# ==> fleetkit-hosts.service <==', '# ==> web@.service <==',
+    '# ==> fleetkit-agent-demo.service <==', '# ==> fleetkit-hosts-demo.service <==', '# ==> web@.service <==',
     '# ==> web-discovery@.service <==', '# ==> db@.service <==',
   ]);
   t.match(r.out, `# ==> web@.service <==\n${MARK}\n[Unit]\n`);

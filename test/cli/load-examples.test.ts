@@ -17,7 +17,7 @@ t.test('the seed example loads onto three machines, one apache per machine, side
   t.not(machineOf(s, 'apache@1.service'), machineOf(s, 'apache@2.service'), 'Conflicts=apache@*.service');
   t.equal(machineOf(s, 'apache-discovery@1.service'), machineOf(s, 'apache@1.service'), 'MachineOf');
   t.equal(machineOf(s, 'apache-discovery@2.service'), machineOf(s, 'apache@2.service'), 'MachineOf');
-  t.same(runningOn(s, 'fleetkit-agent.service'), machines.map((m) => m.id), 'the global agent on every machine');
+  t.same(runningOn(s, 'fleetkit-agent-web.service'), machines.map((m) => m.id), 'the global agent on every machine');
   const templates = s.units().filter((u) => u.name.includes('@.'));
   t.same(templates.map((u) => u.desiredState), ['inactive', 'inactive'], 'templates submitted, never activated');
   const before = putUnits(s).length;
@@ -37,7 +37,7 @@ t.test('destroying the cluster takes fleetkit\'s own units last, after every uni
   const deletes = s.requests.filter((q) => q.method === 'DELETE').map((q) => q.path.replace(/^.*\/units\//, ''));
   t.equal(deletes.length, 8, 'every unit destroyed');
   const firstOwn = deletes.findIndex((n) => n.startsWith('fleetkit-'));
-  t.same(deletes.slice(firstOwn).sort(), ['fleetkit-agent.service', 'fleetkit-hosts.service'], 'agent and hosts watcher are the last DELETEs');
+  t.same(deletes.slice(firstOwn).sort(), ['fleetkit-agent-web.service', 'fleetkit-hosts-web.service'], 'agent and hosts watcher are the last DELETEs');
   const lastStateRead = s.requests.map((q, i) => ({ q, i })).filter(({ q }) => q.method === 'GET' && q.path.endsWith('/state')).filter(({ i }) => i < s.requests.findIndex((q) => q.method === 'DELETE' && q.path.includes('fleetkit-')));
   t.ok(lastStateRead.length > 0, 'fleet\'s state was read (the other units seen gone) before they were destroyed');
   t.same(s.units(), [], 'nothing left in fleet');

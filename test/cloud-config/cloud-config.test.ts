@@ -73,7 +73,7 @@ t.test('cloud-config: pinned key lines', async (t) => {
   const flannel = unitNamed(doc.coreos.units, 'flanneld.service')['drop-ins'][0].content as string;
   t.match(flannel, /ETCDCTL_API=3/, 'flannel ≥0.18 reads its config through the v3 API');
   t.match(flannel, /put \/coreos\.com\/network\/config "\{\\"Network\\":\\"10\.2\.0\.0\/16\\",\\"SubnetLen\\":24,\\"Backend\\":\{\\"Type\\":\\"vxlan\\"\}\}"/, 'Network, SubnetLen and Backend are always set');
-  for (const name of ['docker.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'fleetkit-install.service']) {
+  for (const name of ['docker.service', 'fleetkit-agent-shop.service', 'fleetkit-hosts-shop.service', 'fleetkit-install.service']) {
     t.equal(unitNamed(doc.coreos.units, name).command, 'start', `${name} starts`);
   }
   t.match(unitNamed(doc.coreos.units, 'fleetkit-install.service').content, /^ExecStart=\/usr\/bin\/docker pull registry\.example\.com\/fleetkit:0\.1\.0$/m, 'image form: the image is pulled before the fleetkit units');
@@ -208,7 +208,7 @@ t.test('binary form: fetched, checked against its sha256, and fetched again when
   const steps = [...unit.matchAll(/^ExecStart=(\S+)/gm)].map((m) => m[1]);
   t.same(steps, ['/usr/bin/mkdir', '/usr/bin/curl', '/usr/bin/sha256sum', '/usr/bin/chmod', '/usr/bin/mv', '/usr/bin/touch'],
     'fetch, check, then install; the stamp is written last, only after the checked binary is in place');
-  t.match(unit, /^Before=fleetkit-agent\.service fleetkit-hosts\.service$/m);
+  t.match(unit, /^Before=fleetkit-agent-shop\.service fleetkit-hosts-shop\.service$/m);
   const b = 'b'.repeat(64);
   const next = await install(b);
   t.match(next.unit, new RegExp(`^ConditionPathExists=\\|!/var/lib/fleetkit/installed-${b}$`, 'm'), 'a new sha256 names a new stamp, so the new binary is fetched at the next boot');

@@ -10,8 +10,8 @@ export const CONTAINER_UNITS = ['web@1.service', 'web@2.service', 'client@1.serv
 export const SIDEKICKS = ['web-discovery@1.service', 'web-discovery@2.service'];
 /** fleetkit's own units, the container each runs in the image form (named as on a host) and its command. */
 export const FLEETKIT_UNITS = [
-  { unit: 'fleetkit-agent.service', container: 'fleetkit-agent', command: 'agent' },
-  { unit: 'fleetkit-hosts.service', container: 'fleetkit-hosts', command: 'watch-hosts' },
+  { unit: 'fleetkit-agent-e2e.service', container: 'fleetkit-agent-e2e', command: 'agent' },
+  { unit: 'fleetkit-hosts-e2e.service', container: 'fleetkit-hosts-e2e', command: 'watch-hosts' },
 ] as const;
 export const FLEETKIT_CONTAINERS: readonly string[] = FLEETKIT_UNITS.map((f) => f.container);
 export const GLOBAL_UNITS: readonly string[] = FLEETKIT_UNITS.map((f) => f.unit);

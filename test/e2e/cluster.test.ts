@@ -8,8 +8,8 @@
  * goes through fleet's API: the project's fleet test server, whose simulated agent starts the units on the
  * same systemd (fleet-flow.ts).
  *
- * The flows share this file because they use the same global unit names (fleetkit-agent.service,
- * fleetkit-hosts.service) and, in the image form, container names on the run's one systemd and engine, so
+ * The flows share this file because they use the same global unit names (fleetkit-agent-e2e.service,
+ * fleetkit-hosts-e2e.service) and, in the image form, container names on the run's one systemd and engine, so
  * they must not run side by side.
  * The timings (unit active → announced → in the hosts file, kill → gone, restart → back) are printed at the end.
  */

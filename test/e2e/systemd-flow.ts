@@ -5,7 +5,7 @@
  *
  * It runs with fleetkit on the host in either form (`runtime.fleetkit`): the binary, or the image, where
  * the agent and watch-hosts units run `docker run … fleetkit:<version>` and the sidekicks `docker exec
- * fleetkit-agent fleetkit announce …`. The steps and their checks are the same; step 0 (the image in the
+ * fleetkit-agent-e2e fleetkit announce …`. The steps and their checks are the same; step 0 (the image in the
  * engine) and the checks of what the fleetkit units run differ.
  */
 import type { Test } from 'tap';
@@ -67,8 +67,8 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext, form: FleetkitFo
     t.comment(`fleetkit load output:\n${load.stdout}`);
     const states = await unitStates(sd, ALL_UNITS);
     t.same(states, {
-      'fleetkit-agent.service': 'active/running',
-      'fleetkit-hosts.service': 'active/running',
+      'fleetkit-agent-e2e.service': 'active/running',
+      'fleetkit-hosts-e2e.service': 'active/running',
       'web@1.service': 'active/running',
       'web@2.service': 'active/running',
       'client@1.service': 'active/running',
@@ -101,7 +101,7 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext, form: FleetkitFo
         timings.add(`${label}: web-discovery@${i} ExecStart (announce)`, await execMainMs(sd, `web-discovery@${i}.service`));
         t.ok(a.at >= started, `web-${i} announced by this load`);
         // The agent unit's ExecStartPost waits until the agent in its container answers, so no sidekick's
-        // `docker exec fleetkit-agent …` runs before that container exists (it used to fail once, then retry).
+        // `docker exec fleetkit-agent-e2e …` runs before that container exists (it used to fail once, then retry).
         if (form === 'image') {
           const restarts = (await unitProps(sd, `web-discovery@${i}.service`, ['NRestarts']))['NRestarts'];
           t.equal(restarts, '0', `web-discovery@${i} succeeded at its first start`);

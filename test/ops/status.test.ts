@@ -119,7 +119,7 @@ t.test('status joins fleet, etcd and the hosts file, and flags every disagreemen
   t.same(model.machines.map((m) => [m.id, m.ip, m.on]), [[M1, '10.0.0.1', true], [M2, '10.0.0.2', true], [M3, '10.0.0.3', true]]);
   t.same(model.machines.find((m) => m.id === M3)!.metadata, { role: 'edge' });
   t.ok(model.machines.every((m) => m.units >= 1), 'unit counts include fleetkit\'s global units');
-  t.ok(model.services.some((s) => s.name === 'fleetkit-agent' && s.global && s.instances.length === 3), 'the global agent on each machine');
+  t.ok(model.services.some((s) => s.name === 'fleetkit-agent-ops' && s.global && s.instances.length === 3), 'the global agent on each machine');
   t.notOk(model.services.some((s) => s.name.endsWith('-discovery')), 'sidekicks are shown through their service');
 
   const text = await runFleetkit(args, { env });

@@ -22,6 +22,6 @@ for (const name of ['seed', 'large']) {
 t.test("units/: fleetkit's own units for the seed example", async (t) => {
   const file = 'examples/seed/cluster.yaml';
   const files = renderFleetkitUnits(parseSpec(readFileSync(join(root, file), 'utf8'), file));
-  t.strictSame(files.map((f) => f.name), ['fleetkit-agent.service', 'fleetkit-hosts.service']);
+  t.strictSame(files.map((f) => f.name), ['fleetkit-agent-web.service', 'fleetkit-hosts-web.service']);
   matchGoldenDir(t, join(root, 'units'), files);
 });

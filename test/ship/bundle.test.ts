@@ -82,7 +82,7 @@ t.test('cloud-config and Butane of the seed example, as the sources write them',
     const r = runs[i]!;
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, (await inTreeCli(args, cli.dir)).stdout, format);
-    t.match(r.stdout, 'fleetkit-agent.service');
+    t.match(r.stdout, 'fleetkit-agent-web.service');
   }
 });
 

@@ -1,7 +1,7 @@
 /**
  * The image form of the rendered units, run for real: the agent's and the hosts watcher's `ExecStart=`
  * (docker run … fleetkit:<version> …, with the mounts the render gives them) and the sidekick's
- * (`docker exec fleetkit-agent fleetkit announce …`) on a Docker engine of its own (the containers have
+ * (`docker exec fleetkit-agent-shipc fleetkit announce …`) on a Docker engine of its own (the containers have
  * fixed names, as on a host), against the test etcd. The argvs run as rendered: the engine's socket is not
  * at /var/run/docker.sock here, and the spec says where it is (`runtime.dockerSocket`), as an operator
  * whose engine listens elsewhere would.
@@ -53,19 +53,19 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
   t.teardown(() => etcdClient.close());
 
   // The agent, the engine's socket mounted where fleetkit in the container looks for it.
-  const [agentRun] = execArgvs(rendered, 'fleetkit-agent.service', 'ExecStart');
+  const [agentRun] = execArgvs(rendered, 'fleetkit-agent-shipc.service', 'ExecStart');
   const agentArgv = agentRun!.argv;
-  t.strictSame(agentArgv.slice(1, 6), ['run', '--rm', '--name', 'fleetkit-agent', '--net=host']);
+  t.strictSame(agentArgv.slice(1, 6), ['run', '--rm', '--name', 'fleetkit-agent-shipc', '--net=host']);
   const socketMount = agentArgv.indexOf(`${docker.socketPath}:${CONTAINER_SOCKET}`);
   t.ok(socketMount > 0 && agentArgv[socketMount - 1] === '-v', 'the rendered agent mounts runtime.dockerSocket as the container\'s docker socket');
   t.notOk(agentArgv.includes('--docker-host'), 'and needs no --docker-host in the container');
-  t.ok(agentArgv.includes(`${dir}/run:${dir}/run`), 'and the state dir, at the same path');
-  for (const pre of execArgvs(rendered, 'fleetkit-agent.service', 'ExecStartPre')) {
+  t.ok(agentArgv.includes(`${dir}/run/shipc:${dir}/run/shipc`), 'and the state dir, at the same path');
+  for (const pre of execArgvs(rendered, 'fleetkit-agent-shipc.service', 'ExecStartPre')) {
     t.equal(pre.prefix, '-', 'kill/rm before start may fail');
     await runArgv(pre.argv, env);
   }
   const agent = startArgv(t, agentArgv, env);
-  t.teardown(async () => void (await docker.docker(['rm', '-f', 'fleetkit-agent', 'fleetkit-hosts', 'web-1'])));
+  t.teardown(async () => void (await docker.docker(['rm', '-f', 'fleetkit-agent-shipc', 'fleetkit-hosts-shipc', 'web-1'])));
   await waitFor(() => agent.out.join('').includes('agent ready'), { what: 'agent ready in its container', timeoutMs: 30_000 }).catch((e: Error) => {
     throw new Error(`${e.message}; agent output: ${agent.out.join('')}`);
   });
@@ -78,7 +78,7 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
   t.match(ip, new RegExp(`^${docker.subnet.split('.').slice(0, 3).join('\\.')}\\.`), 'web-1 on the engine\'s bridge');
 
   const [announce] = execArgvs(rendered, 'web-discovery@.service', 'ExecStart', '1');
-  t.strictSame(announce!.argv.slice(1, 5), ['exec', 'fleetkit-agent', 'fleetkit', 'announce'], 'the sidekick execs into the agent');
+  t.strictSame(announce!.argv.slice(1, 5), ['exec', 'fleetkit-agent-shipc', 'fleetkit', 'announce'], 'the sidekick execs into the agent');
   const registered = await runArgv(announce!.argv, env);
   t.equal(registered.code, 0, registered.out);
   t.comment(`sidekick ExecStart (docker exec … announce) took ${registered.ms.toFixed(0)} ms`);
@@ -91,7 +91,7 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
   t.equal(record.machine, readFileSync('/etc/machine-id', 'utf8').trim(), 'the host\'s machine id (mounted read-only)');
 
   // The hosts watcher writes the host's file through its directory mount.
-  const [hostsRun] = execArgvs(rendered, 'fleetkit-hosts.service', 'ExecStart');
+  const [hostsRun] = execArgvs(rendered, 'fleetkit-hosts-shipc.service', 'ExecStart');
   t.ok(hostsRun!.argv.includes(`${dir}/etc:/host${dir}/etc`), 'the hosts file\'s directory is mounted');
   const hosts = startArgv(t, hostsRun!.argv, env);
   const line = new RegExp(`^${ip.replaceAll('.', '\\.')}\\s+web-1\\s+web-1\\.shipc$`, 'm');
@@ -108,7 +108,7 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
   await waitFor(() => !line.test(readFileSync(join(dir, 'etc/hosts'), 'utf8')), { what: 'web-1 out of the hosts file', timeoutMs: 15_000 });
 
   // ExecStop of both fleetkit units: docker stop → SIGTERM → clean exit of the foreground `docker run`.
-  for (const [unit, proc] of [['fleetkit-hosts.service', hosts], ['fleetkit-agent.service', agent]] as const) {
+  for (const [unit, proc] of [['fleetkit-hosts-shipc.service', hosts], ['fleetkit-agent-shipc.service', agent]] as const) {
     const [stop] = execArgvs(rendered, unit, 'ExecStop');
     t.equal((await runArgv(stop!.argv, env)).code, 0, `${unit} ExecStop`);
     t.equal(await proc.exited, 0, `${unit}: the container exits 0 on docker stop`);

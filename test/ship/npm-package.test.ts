@@ -71,7 +71,7 @@ t.test('npm install -g from the tarball into a clean prefix, offline, then the c
   copyFileSync(join(ROOT, 'examples/seed/cluster.yaml'), join(work, 'cluster.yaml'));
   const gen = run(join(prefix, 'bin/gen-units'), ['cluster.yaml', '-o', 'units'], work);
   t.equal(gen.code, 0, gen.stderr);
-  t.match(gen.stdout, /^units\/fleetkit-agent\.service$/m);
+  t.match(gen.stdout, /^units\/fleetkit-agent-web\.service$/m);
   // The committed render of the seed example (checked against the sources by test/render/examples.test.ts).
   const expected = readdirSync(join(ROOT, 'examples/seed/units')).sort();
   t.strictSame(readdirSync(join(work, 'units')).sort(), expected);

@@ -59,7 +59,7 @@ services:
     x-announce: { port: 80, ttl: 10s }
     x-systemd: { Service: { RestartSec: "1" } }
 `, 'cluster.yaml');
-    const files = renderCluster(spec).files.filter((f) => f.name === 'fleetkit-agent.service' || f.name.startsWith(svc));
+    const files = renderCluster(spec).files.filter((f) => f.name === 'fleetkit-agent-targets.service' || f.name.startsWith(svc));
     t.equal(files.length, 3, 'agent, container unit, sidekick');
     const text = files.map((f) => f.text).join('\n');
     if (target === 'legacy') t.notMatch(text, /^Upholds=|--pull|--init|^Restart=on-failure/m, 'nothing newer than legacy');
@@ -76,7 +76,7 @@ services:
     const container = `${svc}@1.service`;
     const sidekick = `${svc}-discovery@1.service`;
     t.teardown(async () => {
-      await sd.systemctl(['stop', sidekick, container, 'fleetkit-agent.service']);
+      await sd.systemctl(['stop', sidekick, container, 'fleetkit-agent-targets.service']);
       for (const n of names) rmSync(join(sd.unitDir, n), { force: true }), rmSync(join(sd.unitDir, `${n}.d`), { recursive: true, force: true });
       await sd.systemctl(['daemon-reload']);
       await sd.systemctl(['reset-failed']);
@@ -92,7 +92,7 @@ services:
       return v === undefined ? undefined : (JSON.parse(v) as { ip?: string }).ip;
     };
 
-    t.equal((await sd.systemctl(['start', 'fleetkit-agent.service'])).code, 0, 'agent started');
+    t.equal((await sd.systemctl(['start', 'fleetkit-agent-targets.service'])).code, 0, 'agent started');
     t.equal((await sd.systemctl(['start', container, sidekick])).code, 0, 'container unit and sidekick started');
     const first = await waitFor(ipOf, { what: `${key} announced`, ...WAIT });
     t.match(first, /^\d+\.\d+\.\d+\.\d+$/, 'announced with the container\'s address');

@@ -1,0 +1,165 @@
+/**
+ * Simulated fleet machines that run what fleetkit's units run, for the fleet test server's agent hooks:
+ *
+ * - `fleetkit-agent-CLUSTER.service`: a real fleetkit agent (in process) on the run's etcd and dockerd, with
+ *   the machine's id and a state directory of its own per machine and cluster;
+ * - `fleetkit-hosts-CLUSTER.service`: a real `watch-hosts` (in process) writing the machine's own hosts file;
+ * - a container unit: a real container on the run's dockerd, named as the unit names it;
+ * - a sidekick: its rendered ExecStart/ExecStop (`fleetkit announce …`), specifiers expanded as systemd would,
+ *   run in process against the machine's agent for its cluster.
+ *
+ * What the machines share and real machines don't: the one dockerd. So the specs run here publish no host
+ * ports (the seed's port 80 would be taken twice) and no global service runs a container (two machines
+ * would start the same container name). Everything else is per machine: identity, agent socket and
+ * registry, hosts file. This is the feasible choice on a 2-core CI runner: a network namespace and a dockerd
+ * per simulated machine would cost seconds of start-up and ~100 MB each.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
+import type { Test } from 'tap';
+import { announceCli, inProcessAgent } from '../announce/fixtures/fixture.js';
+import type { DockerPart, EtcdPart } from '../env/parts.js';
+import { clusterDir } from '../../src/etcd/key-layout.js';
+import { watchHosts } from '../../src/hosts/watch-hosts.js';
+import { parseCommandLine } from '../../src/unit/parse-command-line.js';
+import type { AgentSimulation, AgentUnit, FleetServer, MachineView, SystemdState } from './server.js';
+
+const RUNNING: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
+const EXITED: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'exited' };
+const STARTING: SystemdState = { loadState: 'loaded', activeState: 'activating', subState: 'start' };
+const FAILED: SystemdState = { loadState: 'loaded', activeState: 'failed', subState: 'failed' };
+const DEAD: SystemdState = { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
+
+export interface HostSim {
+  /** The hooks to give the fleet test server (`agent`), with `reconcileMs`. */
+  readonly agent: AgentSimulation;
+  /** Tells the simulation which server to report later states to. */
+  attach(server: FleetServer): void;
+  /** The hosts file of a machine. */
+  hostsFile(machineId: string): string;
+  /** Containers started (by name), for assertions. */
+  readonly containers: ReadonlySet<string>;
+  /** Sidekick commands that failed: `unit machine: output`. */
+  readonly errors: string[];
+  /** Waits for running sidekick commands, then stops everything still running. */
+  close(): Promise<void>;
+}
+
+const option = (u: AgentUnit, section: string, name: string): string | undefined => u.options.filter((o) => o.section === section && o.name === name).at(-1)?.value;
+
+/** `argv` of an Exec line with systemd's specifiers expanded for `unit` on `machine`. */
+function execArgv(unit: AgentUnit, machine: MachineView, line: string): string[] {
+  const at = unit.name.indexOf('@');
+  const instance = at >= 0 ? unit.name.slice(at + 1, unit.name.lastIndexOf('.')) : '';
+  const host = machine.metadata['host'] ?? `node-${machine.id.slice(0, 6)}`;
+  const prefix = unit.name.split('@')[0]!.replace(/\.service$/, '');
+  return parseCommandLine(line, { specifiers: { i: instance, I: instance, n: unit.name, N: unit.name.replace(/\.service$/, ''), p: prefix, P: prefix, H: host, l: host, m: machine.id } });
+}
+
+/** Starts the simulation; everything stops when `t` ends. */
+export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdClient: Etcd3, o: { prefix: string; reconcileMs?: number }): Promise<HostSim> {
+  const root = await mkdtemp(join(tmpdir(), 'fk-hostsim-'));
+  const running = new Map<string, () => Promise<void>>();
+  const pending = new Set<Promise<unknown>>();
+  const containers = new Set<string>();
+  const errors: string[] = [];
+  let server: FleetServer | undefined;
+  const key = (u: string, m: string): string => `${u} ${m}`;
+  const stateDir = (m: string, cluster: string): string => join(root, m, 'state', cluster);
+  const hostsFile = (m: string): string => join(root, m, 'hosts');
+  const report = (name: string, m: string, s: SystemdState): void => {
+    try {
+      server?.reportState(name, m, s);
+    } catch {
+      // unloaded meanwhile
+    }
+  };
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p)).catch(() => undefined);
+    return p;
+  };
+
+  /** A sidekick's Exec line, run in process with the machine's state directory. */
+  const announce = async (unit: AgentUnit, machine: MachineView, line: string): Promise<number> => {
+    const argv = execArgv(unit, machine, line);
+    const args = argv.slice(1).map((a, k, all) => (all[k - 1] === '--state-dir' ? stateDir(machine.id, a.split('/').at(-1)!) : a));
+    const r = await announceCli(args.slice(1));
+    if (r.code !== 0) errors.push(`${unit.name} ${machine.id.slice(0, 8)}: ${r.err.trim()}`);
+    return r.code;
+  };
+
+  const stop = async (unit: AgentUnit, machine: MachineView): Promise<void> => {
+    const k = key(unit.name, machine.id);
+    const s = running.get(k);
+    running.delete(k);
+    if (s) await track(s());
+  };
+
+  const launch = async (unit: AgentUnit, machine: MachineView): Promise<SystemdState> => {
+    const k = key(unit.name, machine.id);
+    const host = /^fleetkit-(agent|hosts)-(.+)\.service$/.exec(unit.name);
+    await mkdir(join(root, machine.id), { recursive: true });
+    if (host?.[1] === 'agent') {
+      const { agent } = await inProcessAgent(t, etcd, docker, { prefix: o.prefix, machineId: machine.id, stateDir: stateDir(machine.id, host[2]!), containerWaitMs: 1000 });
+      running.set(k, () => agent.close());
+      return RUNNING;
+    }
+    if (host?.[1] === 'hosts') {
+      const ac = new AbortController();
+      const done = watchHosts(etcdClient, {
+        cluster: host[2]!, out: hostsFile(machine.id), layout: { announcements: clusterDir(o.prefix, host[2]!), flannel: undefined },
+        writeMode: 'rename', quietMs: 10, maxDelayMs: 100, hook: undefined, env: {}, signal: ac.signal, log: () => undefined,
+        machineNames: [`node-${machine.id.slice(0, 6)}`], systemHostsFile: join(root, 'no-system-hosts'),
+      });
+      running.set(k, async () => {
+        ac.abort();
+        await done.catch(() => undefined);
+      });
+      return RUNNING;
+    }
+    const execStart = option(unit, 'Service', 'ExecStart') ?? '';
+    if (/-discovery(@[^.]*)?\.service$/.test(unit.name)) {
+      const execStop = option(unit, 'Service', 'ExecStop');
+      void track(announce(unit, machine, execStart)).then((code) => report(unit.name, machine.id, code === 0 ? EXITED : FAILED));
+      running.set(k, async () => {
+        if (execStop) await announce(unit, machine, execStop);
+      });
+      return STARTING;
+    }
+    const argv = execArgv(unit, machine, execStart);
+    const name = argv[argv.indexOf('--name') + 1];
+    if (!argv.includes('--name') || !name) return FAILED;
+    const r = await docker.docker(['run', '-d', '--name', name, docker.httpImage]);
+    if (r.code !== 0) {
+      errors.push(`${unit.name}: docker run: ${r.stderr.trim()}`);
+      return FAILED;
+    }
+    containers.add(name);
+    running.set(k, async () => {
+      await docker.docker(['rm', '-f', name]);
+      containers.delete(name);
+    });
+    return RUNNING;
+  };
+
+  const agent: AgentSimulation = {
+    reconcileMs: o.reconcileMs ?? 50,
+    onLaunch: (unit, machine) => launch(unit, machine),
+    onStop: async (unit, machine) => {
+      await stop(unit, machine);
+      return DEAD;
+    },
+    onUnload: (unit, machine) => stop(unit, machine),
+  };
+  const close = async (): Promise<void> => {
+    while (pending.size) await Promise.allSettled([...pending]);
+    for (const s of [...running.values()]) await s().catch(() => undefined);
+    running.clear();
+    await rm(root, { recursive: true, force: true });
+  };
+  t.teardown(close);
+  return { agent, attach: (s) => void (server = s), hostsFile, containers, errors, close };
+}
