@@ -17,6 +17,7 @@ import { CLUSTER_FLAGS_HELP, clusterFlagSpec, readClusterSpec } from './cluster-
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import type { Command } from './io.js';
 import { targetHelp, targetOption } from './target-option.js';
+import { agentStateDir } from '../render/view-parts.js';
 
 const HELP = `usage: fleetkit doctor [SPEC] [options]
 
@@ -41,7 +42,7 @@ ${targetHelp()}
   --endpoint URL           fleet's API (default FLEETCTL_ENDPOINT, else unix:///var/run/fleet.sock)
 ${FLEET_CONNECTION_HELP}  --docker PATH            the docker CLI the units run (default the spec's runtime.docker, else docker in PATH)
   --docker-host URL        the engine (default unix://runtime.dockerSocket, else DOCKER_HOST, else unix:///var/run/docker.sock)
-  --state-dir DIR          the agent's state dir (default the spec's runtime.stateDir, else /run/fleetkit)
+  --state-dir DIR          the agent's state dir (default the cluster's, runtime.stateDir/NAME, else /run/fleetkit)
   --hosts-file FILE        the hosts file (default the spec's hosts.file, else /etc/hosts); --keep-inode as watch-hosts
   --flannel-env FILE       flanneld's subnet.env (default /run/flannel/subnet.env); checks flannel without a SPEC too
   --flannel-prefix P       flannel's etcd prefix without a SPEC (default /coreos.com/network)
@@ -113,7 +114,7 @@ export const run: Command = async (argv, io) => {
         : spec
           ? 'the cluster has no flannel block'
           : 'no SPEC with a flannel block, and no --flannel-env',
-    stateDir: v['state-dir'] ?? spec?.runtime.stateDir ?? '/run/fleetkit',
+    stateDir: v['state-dir'] ?? (spec ? agentStateDir(spec) : '/run/fleetkit'),
     hostsFile: { path: v['hosts-file'] ?? spec?.hosts.file ?? '/etc/hosts', keepInode: Boolean(v['keep-inode']) || (spec?.hosts.keepInode ?? false) },
     maxClockSkewMs,
     timeoutMs,

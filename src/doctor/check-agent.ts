@@ -15,7 +15,7 @@ export function agentCheck(stateDir: string): CheckDef {
         return ok(`the agent answers on ${socket}${held === undefined ? '' : ` (${held} registration${held === 1 ? '' : 's'})`}`);
       } catch (e) {
         const code = (e as { code?: string }).code;
-        if (code === 'ERR_NO_AGENT') return fail((e as Error).message, `start it: systemctl start fleetkit-agent.service (or pass --state-dir where it runs)`);
+        if (code === 'ERR_NO_AGENT') return fail((e as Error).message, `start it: systemctl start fleetkit-agent-CLUSTER.service (or pass --state-dir where it runs)`);
         return failFrom(e);
       }
     },

@@ -25,7 +25,7 @@ function reason(e: unknown): string {
 
 export function hostsFileCheck(o: HostsFileCheckOptions): CheckDef {
   const dir = dirname(o.path);
-  const fixDir = `make ${dir} writable for the user fleetkit-hosts.service runs as (a read-only /etc: point hosts.file at a writable path and bind-mount it), or set hosts.file`;
+  const fixDir = `make ${dir} writable for the user fleetkit-hosts-CLUSTER.service runs as (a read-only /etc: point hosts.file at a writable path and bind-mount it), or set hosts.file`;
   return {
     name: 'hosts-file',
     async run() {
@@ -44,7 +44,7 @@ export function hostsFileCheck(o: HostsFileCheckOptions): CheckDef {
       const inPlace = o.keepInode || (exists && (l.dev !== d.dev || (await isMountPoint(o.path))));
       if (inPlace && exists) {
         const e = await access(o.path, constants.W_OK).then(() => undefined, (err: unknown) => err);
-        if (e) return fail(`${o.path} cannot be written in place: ${reason(e)}`, `make ${o.path} writable for fleetkit-hosts.service's user`);
+        if (e) return fail(`${o.path} cannot be written in place: ${reason(e)}`, `make ${o.path} writable for fleetkit-hosts-CLUSTER.service's user`);
         return ok(`${o.path} is writable in place${o.keepInode ? ' (hosts.keepInode)' : ' (it is a mount point of its own)'}`);
       }
       const e = await access(dir, constants.W_OK | constants.X_OK).then(() => undefined, (err: unknown) => err);

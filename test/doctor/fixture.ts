@@ -110,7 +110,9 @@ export async function healthyHost(t: TestLike, o: { agent?: boolean } = {}): Pro
   const tag = `${process.pid}-${++seq}`;
   const prefix = `/fk-doctor-${tag}`;
   const flannelPrefix = `/fk-doctor-${tag}/network`;
-  const stateDir = join(dir, 'state');
+  // The spec's runtime.stateDir; the cluster's agent keeps its socket in runtimeDir/NAME.
+  const runtimeDir = join(dir, 'state');
+  const stateDir = join(runtimeDir, 'doctor');
   const hostsFile = join(dir, 'hosts');
   await writeFile(hostsFile, '127.0.0.1 localhost\n');
   // flanneld's subnet.env for the subnet 10.77.42.0/24, and its lease: a key with a TTL (v3).
@@ -127,7 +129,7 @@ export async function healthyHost(t: TestLike, o: { agent?: boolean } = {}): Pro
 x-fleetkit:
 ${extra.target ? `  target: ${extra.target}\n` : ''}  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix}${extra.etcd ?? ''} }
   flannel: { network: 10.77.0.0/16, prefix: ${flannelPrefix} }
-  runtime: { dockerSocket: ${docker.socketPath}, stateDir: ${stateDir}${extra.runtime ?? ''} }
+  runtime: { dockerSocket: ${docker.socketPath}, stateDir: ${runtimeDir}${extra.runtime ?? ''} }
   hosts: { file: ${hostsFile} }
 services:
 ${extra.services ?? '  web: { image: local/busybox:latest }'}

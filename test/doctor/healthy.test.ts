@@ -65,7 +65,7 @@ t.test('the agent killed -9: its stale socket refuses', async (t) => {
   const a = r.byCheck.get('agent')!;
   t.equal(a.status, 'fail');
   t.match(a.message, /no fleetkit agent answers on .*agent\.sock \(ECONNREFUSED\)/);
-  t.match(a.hint, /systemctl start fleetkit-agent\.service/);
+  t.match(a.hint, /systemctl start fleetkit-agent-CLUSTER\.service/);
 });
 
 t.test('fleet\'s socket gone, flannel without subnet.env, without a lease, with a lease that never expires', async (t) => {
