@@ -15,6 +15,7 @@ import { renderCluster } from '../../src/render/render.js';
 import { dockerPart } from '../env/parts.js';
 import { ensureImage, IMAGE } from './image-build.js';
 import { ROOT, VERSION } from './standalone.js';
+import { agentUnitName } from '../../src/unit/names.js';
 
 const REGISTRY = 'registry.test:5000';
 /** Where `npm install -g` puts fleetkit with npm's default global prefix (/usr/local). */
@@ -38,7 +39,7 @@ t.test('every example names a fleetkit source that something makes', async (t) =
       t.equal(f.image, `${REGISTRY}/fleetkit:${VERSION}`, `${name}: the image npm run image tags (fleetkit:${VERSION}) in the user's registry`);
       const unset = await source(name, {});
       t.not(unset.runtime.fleetkit.kind === 'image' && unset.runtime.fleetkit.image, `fleetkit:${VERSION}`, `${name}: never the bare local tag, which no host can pull`);
-      const agent = renderCluster(spec).files.find((u) => u.name === 'fleetkit-agent.service')!;
+      const agent = renderCluster(spec).files.find((u) => u.name === agentUnitName(spec.name))!;
       t.match(agent.text, ` ${REGISTRY}/fleetkit:${VERSION} agent `, `${name}: the agent unit runs that image`);
     } else if (f.url !== undefined) {
       t.match(f.sha256, /^[0-9a-f]{64}$/, `${name}: a download is checked against its sha256`);
