@@ -108,7 +108,7 @@ t.test('one machine, no fleet: the guide as written ends with the example runnin
     const rec = JSON.parse((await client.get(`/services/hello/hello/${i + 1}`).string()) ?? 'null') as { ip?: string; port?: number } | null;
     t.match(rec, { ip: ips.get(c), port: 8080 }, `etcd: /services/hello/hello/${i + 1} announces ${c}`);
   }
-  for (const u of ['hello@1.service', 'hello@2.service', 'fleetkit-agent.service', 'fleetkit-hosts.service']) {
+  for (const u of ['hello@1.service', 'hello@2.service', 'fleetkit-agent-hello.service', 'fleetkit-hosts-hello.service']) {
     t.equal((await systemctl(['is-active', u])).stdout.trim(), 'active', `${u} active`);
   }
   // And it serves: the page each instance wrote, fetched at its announced address.
