@@ -1,6 +1,7 @@
 /**
  * The agent's registry on disk (`STATE_DIR/registry.json`), so a restarted agent knows what to announce
- * before any sidekick runs again. Written atomically (temp + fsync + rename + fsync of the dir): a crash
+ * before any sidekick runs again, and its leases (`STATE_DIR/leases.json`), so a restarted agent takes them
+ * over instead of granting new ones. Written atomically (temp + fsync + rename + fsync of the dir): a crash
  * leaves the old or the new file, never half of one.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -58,4 +59,36 @@ export async function ensureStateDir(stateDir: string): Promise<void> {
 export async function writeRegistry(stateDir: string, registrations: readonly Registration[]): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o750 });
   await writeFileSafe(join(stateDir, REGISTRY_FILE), `${JSON.stringify({ version: 1, registrations }, null, 1)}\n`, { mode: 0o640 });
+}
+
+/** The lease ids file's name inside the state dir. */
+export const LEASES_FILE = 'leases.json';
+
+/**
+ * The lease ids a previous agent process held, by TTL. Anything unreadable is dropped with a log line: the
+ * worst outcome is a new lease, whose keys are put again at once.
+ */
+export async function loadLeases(stateDir: string, log: Logger): Promise<Map<number, string>> {
+  const path = join(stateDir, LEASES_FILE);
+  const out = new Map<number, string>();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`cannot read ${path} (${(e as Error).message}): granting new leases`);
+    return out;
+  }
+  const leases = (doc as { leases?: unknown } | null)?.leases;
+  if (typeof leases !== 'object' || leases === null) return out;
+  for (const [ttl, id] of Object.entries(leases)) {
+    // etcd lease ids are positive int64, kept as decimal text (a double would round them).
+    if (/^[1-9]\d{0,5}$/.test(ttl) && typeof id === 'string' && /^[1-9]\d{0,18}$/.test(id) && BigInt(id) < 2n ** 63n) out.set(Number(ttl), id);
+    else log.warn(`${path}: dropped the entry ${JSON.stringify(ttl)}: not a TTL and a lease id`);
+  }
+  return out;
+}
+
+/** Writes the lease ids atomically (a crash leaves the old file or the new one). */
+export async function writeLeases(stateDir: string, leases: ReadonlyMap<number, string>): Promise<void> {
+  await writeFileSafe(join(stateDir, LEASES_FILE), `${JSON.stringify({ version: 1, leases: Object.fromEntries(leases) })}\n`, { mode: 0o640 });
 }

@@ -19,7 +19,8 @@ import { lookupFlannelPublicIP } from '../flannel/public-ip.js';
 import { loadHostIdentity } from './host-identity.js';
 import type { Logger } from '../log/logger.js';
 import { checkKey, validateRegistration, type Registration } from './registration.js';
-import { ensureStateDir, loadRegistry, writeRegistry } from './registry-file.js';
+import { ensureStateDir, loadLeases, loadRegistry, writeLeases, writeRegistry } from './registry-file.js';
+import { leaseFactory } from '../etcd/lease-takeover.js';
 import { prefixDir } from '../etcd/key-layout.js';
 import { readContainerFacts } from '../etcd/read-facts.js';
 import { FactsPublisher } from './facts-publisher.js';
@@ -75,7 +76,10 @@ export interface Agent {
   stateOf(key: string): AnnouncementState | undefined;
   /** Resolves when every desired change has reached etcd. */
   settled(): Promise<void>;
-  /** Stops; with `revoke` (default) every lease is revoked first so all keys vanish at once. */
+  /**
+   * Stops; with `revoke` (default) every lease is revoked first so all keys vanish at once. Without, the leases
+   * stay (recorded in the state dir) for the next agent process to take over; unclaimed, they expire.
+   */
   close(options?: { readonly revoke?: boolean }): Promise<void>;
 }
 
@@ -100,7 +104,16 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
   // Facts are rebuilt from docker once etcd answers again after an outage: etcd may have lost or kept stale keys.
   let facts: FactsPublisher | undefined;
-  const writer = new AnnounceWriter({ client, log, onRecovered: () => void facts?.resync() });
+  // The leases of the agent process before this one (an upgrade, a restart, a crash within the TTL): taken over
+  // while etcd still holds them, so their keys never go away. Each change is written in order.
+  let leaseFile: Promise<void> = Promise.resolve();
+  const saveLeases = (leases: ReadonlyMap<number, string>): void => {
+    if (!o.stateDir) return;
+    const dir = o.stateDir;
+    leaseFile = leaseFile.then(() => writeLeases(dir, leases)).catch((e: unknown) => log.warn(`cannot record the agent's leases in ${dir}: ${(e as Error).message}`));
+  };
+  const handover = o.stateDir ? { factory: await leaseFactory(client), takeOver: await loadLeases(o.stateDir, log), onChange: saveLeases } : undefined;
+  const writer = new AnnounceWriter({ client, log, onRecovered: () => void facts?.resync(), ...(handover ? { handover } : {}) });
   const flannelPath = o.flannelEnv ?? '/run/flannel/subnet.env';
   let flannel: FlannelEnv | undefined;
   let hostIP = o.ip;
@@ -252,7 +265,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       if (revoke) {
         if (failed.length) log.warn(`could not revoke ${failed.length} lease(s) (${failed.join('; ')}): their keys expire within their TTL`);
         log.info(`stopped: revoked ${revoked} lease(s), every announcement of this agent is gone`);
+        saveLeases(new Map());
+      } else {
+        log.info('stopped: leases kept; the next agent takes them over, else their keys expire within their TTL');
       }
+      await leaseFile;
       client.close();
     },
   };

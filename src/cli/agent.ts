@@ -1,6 +1,11 @@
 /**
- * `fleetkit agent`: the per-host announce agent (a global unit). Runs until SIGTERM/SIGINT, then revokes its
- * leases so every announcement of this host disappears at once, and exits 0.
+ * `fleetkit agent`: the per-host announce agent (a global unit). Runs until SIGTERM/SIGINT and exits 0.
+ *
+ * On the way out it keeps its leases (recorded in STATE_DIR/leases.json) unless `--revoke-on-exit` is given:
+ * a process cannot tell an upgrade or `systemctl restart` from a stop for good, and only a kept lease lets
+ * the next agent take every announcement over with no gap in any hosts file. A stop for good therefore
+ * costs at most the TTL: unclaimed, the leases expire, as after a crash. Announcements of containers that
+ * stop with their units go at once anyway (their sidekicks withdraw them and docker's events say so).
  */
 import { ExitCode } from '../errors.js';
 import { createLogger } from '../log/logger.js';
@@ -28,6 +33,9 @@ options:
   --machine-id ID            default /etc/machine-id
   --facts-ttl 60s            lease TTL of the container facts (<prefix>/_facts/<machine>/<unit>); the default
                              is the default announcement TTL, so both share one lease
+  --revoke-on-exit           revoke the leases on SIGTERM, so this host's keys go at once; without it they
+                             stay for the next agent to take over (an upgrade or restart keeps every
+                             announcement) and expire within their TTL if none comes
   --debug                    log every docker event (<7>)
 `;
 
@@ -59,6 +67,7 @@ export const run: Command = async (argv, io) => {
     ...hostFlagSpec,
     'state-dir': { type: 'string' },
     'facts-ttl': { type: 'string' },
+    'revoke-on-exit': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -81,7 +90,8 @@ export const run: Command = async (argv, io) => {
   });
   log.info(`agent ready (etcd ${etcd.endpoints.join(', ')}, prefix ${prefix})`);
   if (!io.signal.aborted) await new Promise((resolve) => io.signal.addEventListener('abort', resolve, { once: true }));
-  log.info('stopping: revoking leases');
-  await agent.close({ revoke: true });
+  const revoke = values['revoke-on-exit'] ?? false;
+  log.info(revoke ? 'stopping: revoking leases (--revoke-on-exit)' : 'stopping: keeping leases for the next agent');
+  await agent.close({ revoke });
   return ExitCode.ok;
 };

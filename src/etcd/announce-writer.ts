@@ -6,7 +6,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log/logger.js';
-import { LeasePool, type EtcdRequestCounts } from './lease-pool.js';
+import { LeasePool, type EtcdRequestCounts, type LeaseHandover } from './lease-pool.js';
 
 interface KeyState {
   /** Desired value; undefined: the key must not exist. */
@@ -28,6 +28,8 @@ export interface AnnounceWriterOptions {
   readonly maxRetryMs?: number;
   /** Called when a write lands after failed ones (etcd answers again): etcd may have lost what it held. */
   readonly onRecovered?: () => void;
+  /** Leases to take over from a previous agent process, and where to record the leases held. */
+  readonly handover?: LeaseHandover;
 }
 
 /** Desired-state writer for announcement keys. */
@@ -50,7 +52,7 @@ export class AnnounceWriter {
     this.#log = options.log;
     this.#maxRetry = options.maxRetryMs ?? 1000;
     this.#onRecovered = options.onRecovered;
-    this.#pool = new LeasePool(options.client, options.log, (ttl) => this.#leaseLost(ttl), this.counts);
+    this.#pool = new LeasePool(options.client, options.log, (ttl) => this.#leaseLost(ttl), this.counts, options.handover);
   }
 
   /** Announces `key` with `value` under the lease for `ttl`. */

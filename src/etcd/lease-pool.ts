@@ -5,6 +5,16 @@
  */
 import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '../log/logger.js';
+import type { LeaseFactory } from './lease-takeover.js';
+
+/** Leases a previous agent process left (by TTL), to take over, and where to report each lease granted. */
+export interface LeaseHandover {
+  readonly factory: LeaseFactory;
+  /** Lease ids by TTL, from the state dir; each is tried once per grant until one succeeds. */
+  readonly takeOver: ReadonlyMap<number, string>;
+  /** Called with every lease the pool holds after a grant or takeover (persist them for the next process). */
+  readonly onChange: (leases: ReadonlyMap<number, string>) => void;
+}
 
 /** Client-side request counters (what the agent asked of etcd). */
 export interface EtcdRequestCounts {
@@ -28,14 +38,19 @@ export class LeasePool {
   readonly #onLost: (ttl: number) => void;
   readonly #groups = new Map<number, Group>();
   readonly counts: EtcdRequestCounts;
+  readonly #handover: LeaseHandover | undefined;
+  readonly #takeOver: Map<number, string>;
+  readonly #held = new Map<number, string>();
   #closed = false;
 
   /** `onLost(ttl)` is called when a granted lease is gone: its keys must be put again on a new one. */
-  constructor(client: Etcd3, log: Logger, onLost: (ttl: number) => void, counts: EtcdRequestCounts) {
+  constructor(client: Etcd3, log: Logger, onLost: (ttl: number) => void, counts: EtcdRequestCounts, handover?: LeaseHandover) {
     this.#client = client;
     this.#log = log;
     this.#onLost = onLost;
     this.counts = counts;
+    this.#handover = handover;
+    this.#takeOver = new Map(handover?.takeOver ?? []);
   }
 
   /** The lease id (decimal string) for `ttl`, granting a lease first if there is none. Rejects during an outage. */
@@ -44,13 +59,25 @@ export class LeasePool {
     let g = this.#groups.get(ttl);
     if (!g) {
       this.counts.grants++;
-      const lease = this.#client.lease(ttl);
+      const previous = this.#takeOver.get(ttl);
+      const lease = this.#handover ? this.#handover.factory(ttl, previous) : this.#client.lease(ttl);
       const group: Group = { lease, id: lease.grant(), granted: false };
+      void group.id.then((id) => {
+        if (this.#groups.get(ttl) !== group || this.#closed) return;
+        this.#takeOver.delete(ttl);
+        if (previous === id) this.#log.info(`took over lease ${id} (TTL ${ttl}s) from the previous agent: its keys stay`);
+        else if (previous !== undefined) this.#log.info(`the previous agent's lease ${previous} (TTL ${ttl}s) is gone: granted lease ${id}`);
+        this.#held.set(ttl, id);
+        this.#handover?.onChange(new Map(this.#held));
+      }, () => undefined);
       g = group;
       this.#groups.set(ttl, group);
       lease.on('keepaliveFired', () => void this.counts.keepalives++);
       lease.on('lost', (err: Error) => {
-        if (this.#groups.get(ttl) === group) this.#groups.delete(ttl);
+        if (this.#groups.get(ttl) === group) {
+          this.#groups.delete(ttl);
+          this.#held.delete(ttl);
+        }
         // A failed grant also emits `lost`; leaseId's caller already sees that rejection and retries.
         if (!group.granted || this.#closed) return;
         this.#log.warn(`etcd lease for TTL ${ttl}s lost (${err.message}); granting a new one and putting its keys again`);
@@ -90,7 +117,10 @@ export class LeasePool {
     return { revoked, failed };
   }
 
-  /** Stops keep-alives without revoking (keys expire after their TTL): for tests of a crash. */
+  /**
+   * Stops keep-alives without revoking: the keys live until their TTL runs out, unless a new agent process
+   * takes the leases over first (an upgrade or restart), or this is a test of a crash.
+   */
   releaseAll(): void {
     this.#closed = true;
     for (const g of this.#groups.values()) g.lease.release();

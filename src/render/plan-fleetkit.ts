@@ -128,7 +128,7 @@ function plan(
       execStart: execLine([rt.path, ...what.args]),
       // The sidekicks' `fleetkit announce` waits for the agent's socket by itself.
       execStartPost: [],
-      // No ExecStop: SIGTERM is the clean stop (leases revoked, registry kept).
+      // No ExecStop: SIGTERM is the clean stop (leases and registry kept for the next agent to take over).
       execStop: [],
     };
   }

@@ -1,13 +1,16 @@
 /**
  * The agent as a real process: the sidekick command registers over the socket; kill -9 leaves keys to
  * expire within their TTL; a restart brings them back from the persisted registry (and `announce --list`
- * waits for it and lists them); SIGTERM revokes every lease before the process exits 0.
+ * waits for it and lists them); with --revoke-on-exit, SIGTERM revokes every lease before the process exits 0.
+ * A container labelled with its unit has facts on the same lease: they vanish with it after kill -9.
  */
 import t from 'tap';
 import { join } from 'node:path';
 import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
 import { MACHINE, announceCli, etcdReader, runHttpContainer, tempDir, uniqueName } from './fixtures/fixture.js';
 import { spawnCli } from './fixtures/cli-process.js';
+import { LABEL_UNIT } from '../../src/etcd/container-facts.js';
+import { factsKey } from '../../src/etcd/key-layout.js';
 
 t.test('kill -9, restart, SIGTERM', async (t) => {
   const etcd = await etcdPart(t);
@@ -16,10 +19,13 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   const stateDir = await tempDir(t, 'state');
   const prefix = `/fk-proc-${process.pid}`;
   const agentArgs = ['agent', '--etcd', etcd.clientUrl, '--etcd-prefix', prefix, '--state-dir', stateDir,
-    '--docker-host', docker.dockerHost, '--flannel-env', join(stateDir, 'none.env'), '--machine-id', MACHINE];
+    '--docker-host', docker.dockerHost, '--flannel-env', join(stateDir, 'none.env'), '--machine-id', MACHINE, '--revoke-on-exit', '--facts-ttl', '5s'];
   const names = [uniqueName('a'), uniqueName('b')];
-  await Promise.all(names.map((n) => runHttpContainer(t, docker, n)));
+  const unit = `fk-proc-${process.pid}@1.service`;
+  await runHttpContainer(t, docker, names[0]!, ['--label', `${LABEL_UNIT}=${unit}`]);
+  await runHttpContainer(t, docker, names[1]!);
   const keys = [`${prefix}/c/a/1`, `${prefix}/c/b/1`];
+  const facts = factsKey(prefix, MACHINE, unit);
 
   let agent = await spawnCli(t, agentArgs);
   await waitFor(() => agent.lines.some((l) => l.includes('agent ready')), { what: 'agent ready', timeoutMs: 40_000 });
@@ -30,6 +36,9 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   const present = async (): Promise<boolean> => (await Promise.all(keys.map((k) => reader.get(k).string()))).every((v) => v !== null);
   const absent = async (): Promise<boolean> => (await Promise.all(keys.map((k) => reader.get(k).string()))).every((v) => v === null);
   await waitFor(present, { what: 'both keys announced', timeoutMs: 40_000 });
+  await waitFor(async () => (await reader.get(facts).string()) !== null, { what: 'container facts published', timeoutMs: 15_000 });
+  const lease5 = async (k: string): Promise<string | undefined> => (await reader.get(k).exec()).kvs[0]?.lease;
+  t.equal(await lease5(facts), await lease5(keys[0]!), 'facts share the lease of the announcements with the same TTL');
 
   agent.child.kill('SIGKILL');
   const killedAt = Date.now();
@@ -37,6 +46,7 @@ t.test('kill -9, restart, SIGTERM', async (t) => {
   await waitFor(absent, { what: 'keys expired after kill -9', timeoutMs: 10_000, intervalMs: 50 });
   const expiredAfter = Date.now() - killedAt;
   t.ok(expiredAfter <= 6000 + 1000, `keys (TTL 5 s and 6 s) expired ${expiredAfter} ms after kill -9 (≤ TTL + 1 s)`);
+  t.equal(await reader.get(facts).string(), null, 'the facts went with the lease');
 
   // Restart over the stale socket: the registry file and docker ps bring both back, no sidekick involved.
   // `announce --list`, asked before the agent is up, waits for it (the image form's readiness check).

@@ -104,7 +104,7 @@ t.test('agent, announce and watch-hosts from the bundle on the real etcd and doc
   const ip = (await docker.docker(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', name])).stdout.trim();
   t.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
 
-  const agent = cli.start(t, ['agent', '--etcd', etcd.clientUrl, '--etcd-prefix', prefix, '--state-dir', stateDir,
+  const agent = cli.start(t, ['agent', '--revoke-on-exit', '--etcd', etcd.clientUrl, '--etcd-prefix', prefix, '--state-dir', stateDir,
     '--docker-host', docker.dockerHost, '--flannel-env', join(stateDir, 'none.env'), '--machine-id', '0123456789abcdef0123456789abcdef']);
   await waitFor(() => agent.out.join('').includes('agent ready'), { what: 'bundle agent ready', timeoutMs: 15_000 }).catch((e: Error) => {
     throw new Error(`${e.message}; agent output: ${agent.out.join('')}`);
