@@ -28,7 +28,7 @@ export function briefReason(text: string, timeoutMs: number): string {
     [/ECONNREFUSED/, 'connection refused'],
     [/ENOENT/, 'no such socket'],
     [/EACCES/, 'permission denied'],
-    [/ECONNRESET|EPIPE/, 'the connection was closed without an answer'],
+    [/ECONNRESET|EPIPE|closed the connection/, 'the connection was closed without an answer'],
     [/ETIMEDOUT|DEADLINE_EXCEEDED/, `no answer within ${timeoutMs} ms`],
   ];
   for (const [re, said] of known) if (re.test(text)) return said;

@@ -69,7 +69,7 @@ const PROPS_XML = `<node><interface name="org.freedesktop.DBus.Properties">
 
 /** What a service's history says (systemd 235 and later keep NRestarts). */
 export interface ServiceHistory {
-  /** Automatic restarts since the unit was last started by a job. */
+  /** Automatic restarts since the unit last left inactive (see restartsThisRun). */
   readonly nRestarts: number | undefined;
   /** The `Restart=` policy. */
   readonly restart: string | undefined;
@@ -78,6 +78,19 @@ export interface ServiceHistory {
   readonly exitStatus: number | undefined;
   /** When the unit last entered `active` (ms since the epoch); undefined when it never did. */
   readonly activeSince: number | undefined;
+}
+
+/**
+ * NRestarts counted from the unit's last start out of inactive. systemd flushes the count on a start only
+ * after a stop that was not followed by an automatic restart; a unit stopped or restarted by hand while it
+ * waited in `auto-restart` goes straight to dead (service.c: service_stop), so the count of the loop it
+ * left survives into the next run, and a repaired unit would read as still looping. Every automatic restart
+ * waits RestartUSec in `auto-restart`, then enters `active` again: a unit that became active less than
+ * RestartUSec after it left inactive has not restarted since, whatever the counter says. Timestamps are µs.
+ */
+export function restartsThisRun(nRestarts: number | undefined, activeEnterUs: number, inactiveExitUs: number, restartUs: number | undefined): number | undefined {
+  if (nRestarts === undefined || !nRestarts || !restartUs || activeEnterUs <= 0 || inactiveExitUs <= 0) return nRestarts;
+  return activeEnterUs >= inactiveExitUs && activeEnterUs - inactiveExitUs < restartUs ? 0 : nRestarts;
 }
 
 /** The bus address for a scope, from the usual environment variables. */
@@ -93,6 +106,24 @@ export function busAddressFor(user: boolean, env: Readonly<Record<string, string
   return env['DBUS_SYSTEM_BUS_ADDRESS'] || 'unix:path=/var/run/dbus/system_bus_socket';
 }
 
+/**
+ * Closes a bus connection at once. dbus-next's `disconnect()` only ends its side of the stream; a bus that
+ * never answers never ends the other, and the open socket would keep the process alive.
+ */
+export function closeBus(bus: MessageBus): void {
+  bus.disconnect();
+  (bus as unknown as { _connection?: { stream?: { destroy?: () => void } } })._connection?.stream?.destroy?.();
+}
+
+/**
+ * Calls `onLost` when the bus connection ends. dbus-next reports a connection the bus closed only as the
+ * stream's end, never as an error on the bus: without this, calls on a closed bus would wait forever.
+ */
+export function onBusLost(bus: MessageBus, onLost: (e: Error) => void): void {
+  (bus as unknown as { _connection?: { on(ev: 'end' | 'close', f: () => void): void } })._connection?.on('end', () => onLost(new Error('the bus closed the connection')));
+  bus.on('error', (e: unknown) => onLost(e instanceof Error ? e : new Error(String(e))));
+}
+
 /** A connected, subscribed manager. Call `close()` when done. */
 export class SystemdManager {
   readonly scope: 'user' | 'system';
@@ -100,11 +131,14 @@ export class SystemdManager {
   private readonly mgr: ClientInterface;
   private readonly finished = new Map<string, JobResult>();
   private readonly waiters = new Map<string, (r: JobResult) => void>();
+  /** Rejects once the bus is lost: every call in flight, and every later one, fails with it at once. */
+  private readonly lost: Promise<never>;
 
-  private constructor(scope: 'user' | 'system', bus: MessageBus, mgr: ClientInterface) {
+  private constructor(scope: 'user' | 'system', bus: MessageBus, mgr: ClientInterface, lost: Promise<never>) {
     this.scope = scope;
     this.bus = bus;
     this.mgr = mgr;
+    this.lost = lost;
     mgr.on('JobRemoved', (_id: number, job: string, _unit: string, result: string) => {
       const w = this.waiters.get(job);
       if (w) {
@@ -119,41 +153,43 @@ export class SystemdManager {
     });
   }
 
-  /** Connects to the user or system bus; fails unless a systemd manager owns its name there. */
+  /**
+   * Connects to the user or system bus; fails unless a systemd manager owns its name there. A bus that closes
+   * the connection fails at once; one that never answers fails after `connectTimeoutMs`, its socket closed.
+   */
   static async connect(o: SystemdConnectOptions): Promise<SystemdManager> {
     const scope = o.user ? 'user' : 'system';
     const address = busAddressFor(o.user, o.env);
     const dbus = await import('dbus-next');
     const bus = dbus.sessionBus({ busAddress: address });
-    let onError: ((e: unknown) => void) | undefined;
-    const failed = new Promise<never>((_, reject) => {
-      onError = (e: unknown) => reject(new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE',
-        `cannot connect to the ${scope} bus at ${address}: ${(e as Error)?.message ?? String(e)}`,
-        { cause: e, hint: o.user ? 'is the user manager running? check DBUS_SESSION_BUS_ADDRESS' : 'is the system bus running? run as root, or use --user' }));
-      bus.on('error', onError);
-    });
+    let lostWith: (e: Error) => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => (lostWith = reject));
+    lost.catch(() => undefined); // observed through the calls that race it
+    onBusLost(bus, (e) => lostWith(new RemoteError('systemd', 'ERR_SYSTEMD_BUS', `lost the ${scope} bus at ${address}: ${e.message}`, { cause: e })));
+    const unreachable = (e: unknown): RemoteError => new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE',
+      `cannot connect to the ${scope} bus at ${address}: ${(e as Error)?.message ?? String(e)}`,
+      { cause: e, hint: o.user ? 'is the user manager running? check DBUS_SESSION_BUS_ADDRESS' : 'is the system bus running? run as root, or use --user' });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE', `no answer on the ${scope} bus at ${address}`)), o.connectTimeoutMs ?? 5000);
+      timer = setTimeout(() => reject(new RemoteError('systemd', 'ERR_SYSTEMD_UNREACHABLE', `no answer on the ${scope} bus at ${address}`,
+        { cause: Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' }) })), o.connectTimeoutMs ?? 5000);
     });
     try {
-      const obj = await Promise.race([bus.getProxyObject(DEST, PATH, MANAGER_XML), failed, timeout]);
+      const obj = await Promise.race([bus.getProxyObject(DEST, PATH, MANAGER_XML), lost.catch((e: RemoteError) => Promise.reject(unreachable(e.cause))), timeout]);
       const mgr = obj.getInterface(MANAGER);
-      const self = new SystemdManager(scope, bus, mgr);
+      const self = new SystemdManager(scope, bus, mgr, lost);
       // One round trip that proves a manager is there (NameHasNoOwner otherwise), and, since the bus handles
       // a connection's messages in order, that the JobRemoved match rule is in place before the first job.
-      await self.invoke('connect', undefined, () => bus.call(new dbus.Message({
+      await Promise.race([self.invoke('connect', undefined, () => bus.call(new dbus.Message({
         destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetNameOwner', signature: 's', body: [DEST],
-      })));
+      }))), timeout]);
       return self;
     } catch (e) {
-      bus.disconnect();
+      closeBus(bus);
       if (e instanceof RemoteError) throw e;
       throw systemdError({ verb: 'connect', unit: undefined, scope }, e);
     } finally {
       clearTimeout(timer);
-      if (onError) bus.removeListener('error', onError);
-      bus.on('error', () => undefined); // later transport errors surface through the failing calls
     }
   }
 
@@ -164,8 +200,10 @@ export class SystemdManager {
 
   /** The manager's unit search path (to decide whether a unit dir needs linking). */
   async unitPath(): Promise<string[]> {
-    const props = await this.bus.getProxyObject(DEST, PATH, MANAGER_XML);
-    const v = await props.getInterface('org.freedesktop.DBus.Properties')['Get']!(MANAGER, 'UnitPath') as { value: string[] };
+    const v = await this.invoke('read the unit path', undefined, async () => {
+      const props = await this.bus.getProxyObject(DEST, PATH, MANAGER_XML);
+      return props.getInterface('org.freedesktop.DBus.Properties')['Get']!(MANAGER, 'UnitPath');
+    }) as { value: string[] };
     return v.value;
   }
 
@@ -239,8 +277,8 @@ export class SystemdManager {
   /** A service's `Result` (`exit-code`, `signal`, `timeout`, `success`…), undefined for other unit types. */
   async serviceResult(unitPath: string): Promise<string | undefined> {
     try {
-      const obj = await this.bus.getProxyObject(DEST, unitPath, PROPS_XML);
-      const v = await obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Service', 'Result') as { value: string };
+      const obj = await Promise.race([this.bus.getProxyObject(DEST, unitPath, PROPS_XML), this.lost]);
+      const v = await Promise.race([obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Service', 'Result'), this.lost]) as { value: string };
       return v.value;
     } catch {
       return undefined;
@@ -250,19 +288,20 @@ export class SystemdManager {
   /** A service's restart count, policy, result, last exit and when it became active; undefined for non-services. */
   async serviceHistory(unitPath: string): Promise<ServiceHistory | undefined> {
     try {
-      const obj = await this.bus.getProxyObject(DEST, unitPath, PROPS_XML);
+      const obj = await Promise.race([this.bus.getProxyObject(DEST, unitPath, PROPS_XML), this.lost]);
       const props = obj.getInterface('org.freedesktop.DBus.Properties');
-      const [svc, entered] = await Promise.all([
+      const [svc, entered, left] = await Promise.race([this.lost, Promise.all([
         props['GetAll']!('org.freedesktop.systemd1.Service') as Promise<Record<string, { value: unknown }>>,
         props['Get']!('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp') as Promise<{ value: bigint | number }>,
-      ]);
+        props['Get']!('org.freedesktop.systemd1.Unit', 'InactiveExitTimestamp') as Promise<{ value: bigint | number }>,
+      ])]);
       const num = (k: string): number | undefined => (svc[k] === undefined ? undefined : Number(svc[k]!.value));
       const str = (k: string): string | undefined => (svc[k] === undefined ? undefined : String(svc[k]!.value));
       // ExecMainCode 1 is CLD_EXITED: ExecMainStatus is then an exit status, not a signal number.
       const exited = num('ExecMainCode') === 1;
       const since = Number(entered.value);
       return {
-        nRestarts: num('NRestarts'),
+        nRestarts: restartsThisRun(num('NRestarts'), since, Number(left.value), num('RestartUSec')),
         restart: str('Restart'),
         result: str('Result'),
         exitStatus: exited ? num('ExecMainStatus') : undefined,
@@ -273,15 +312,17 @@ export class SystemdManager {
     }
   }
 
-  /** Disconnects from the bus. */
+  /** Disconnects from the bus, closing the socket even when the bus never answers. */
   close(): void {
-    this.bus.disconnect();
+    closeBus(this.bus);
   }
 
   private async invoke(verb: string, unit: string | undefined, fn: () => Promise<unknown>): Promise<unknown> {
     try {
-      return await fn();
+      // A lost bus ends the call at once: dbus-next never answers calls on a closed connection.
+      return await Promise.race([fn(), this.lost]);
     } catch (e) {
+      if (e instanceof RemoteError && e.code === 'ERR_SYSTEMD_BUS') throw e;
       throw systemdError({ verb, unit, scope: this.scope }, e);
     }
   }

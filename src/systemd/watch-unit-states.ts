@@ -6,7 +6,7 @@
  */
 import type { Message, MessageBus } from 'dbus-next';
 import { RemoteError } from '../errors.js';
-import { busAddressFor } from './systemd-manager.js';
+import { busAddressFor, closeBus, onBusLost } from './systemd-manager.js';
 import { systemdError } from './systemd-error.js';
 
 const DEST = 'org.freedesktop.systemd1';
@@ -37,15 +37,6 @@ export function unitNameFromPath(path: string): string | undefined {
   return path.slice(UNIT_PREFIX.length).replace(/_([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-/**
- * Closes the bus connection at once. dbus-next's `disconnect()` only ends its side of the stream; a bus
- * that never answers never ends the other, and the open socket would keep the process alive.
- */
-function closeBus(bus: MessageBus): void {
-  bus.disconnect();
-  (bus as unknown as { _connection?: { stream?: { destroy?: () => void } } })._connection?.stream?.destroy?.();
-}
-
 /** Watches until `signal` aborts. Rejects when the bus cannot be reached. */
 export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> {
   const scope = o.user ? 'user' : 'system';
@@ -56,10 +47,7 @@ export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> 
     bus.call(new dbus.Message({ destination, path, interface: iface, member, signature, body }));
   let failed: (e: unknown) => void = () => undefined;
   const broken = new Promise<never>((_, reject) => (failed = reject));
-  bus.on('error', (e: unknown) => failed(e));
-  // dbus-next reports a connection the bus closed only as the stream's end, never as an error on the bus:
-  // without this a watcher whose bus went away would wait forever, silently.
-  (bus as unknown as { _connection?: { on(ev: 'end', f: () => void): void } })._connection?.on('end', () => failed(new Error('the bus closed the connection')));
+  onBusLost(bus, (e) => failed(e));
   // A bus that accepts and never answers holds the start forever: the caller's signal ends the wait.
   const stopped = new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
   bus.on('message', (msg: Message) => {

@@ -80,7 +80,30 @@ t.test('a crash loop: named with its restart count and exit status', async (t) =
   t.ok((row?.restarts ?? 0) >= 3, `restart count in the JSON row (${row?.restarts})`);
   t.match(s.text, /crash loop/);
   await unit(`${W}@.service`, container('exec sleep 1000'));
-  // A stop and a start (not a restart of the looping unit) begin a new restart count, as a redeploy does.
+  // Repaired with `systemctl restart` while the loop waits in auto-restart: systemd then keeps NRestarts
+  // (service_stop goes straight to dead, so the count is not flushed), yet the unit no longer loops.
+  await waitFor(async () => (await sd.systemctl(['show', '-p', 'SubState', '--value', `${W}@1.service`])).stdout.trim() === 'auto-restart', { what: 'waiting in auto-restart' });
+  await sd.systemctl(['restart', `${W}@1.service`]);
+  await sd.systemctl(['start', `${W}-discovery@1.service`]);
+  const kept = Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', `${W}@1.service`])).stdout.trim());
+  t.ok(kept >= 3, `systemd kept the loop's count over the restart (NRestarts=${kept})`);
+  await healthy(t, 'repaired by systemctl restart, at once');
+  const after = await status();
+  t.equal(after.model?.services[0]?.instances[0]?.restarts, 0, 'restarts of this run: none');
+});
+
+t.test('a unit repaired by hand that loops again is a crash loop again', async (t) => {
+  await unit(`${W}@.service`, container('echo crashing; exit 3'));
+  await sd.systemctl(['restart', `${W}@1.service`]);
+  await waitFor(async () => Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', `${W}@1.service`])).stdout.trim()) >= 3, { what: '3 restarts', timeoutMs: 20_000 });
+  await waitFor(async () => (await sd.systemctl(['show', '-p', 'SubState', '--value', `${W}@1.service`])).stdout.trim() === 'auto-restart', { what: 'waiting in auto-restart' });
+  // Restarted by hand into the same broken command: the count survives, and the loop goes on.
+  await sd.systemctl(['restart', `${W}@1.service`]);
+  await waitFor(async () => {
+    const s = await status();
+    return s.code === 1 && /crash-loop: crash loop/.test(flags(s.model).join('\n')) ? s : undefined;
+  }, { what: "status names the crash loop again", timeoutMs: 20_000, intervalMs: 300 });
+  await unit(`${W}@.service`, container('exec sleep 1000'));
   await sd.systemctl(['stop', `${W}@1.service`]);
   await sd.systemctl(['start', `${W}@1.service`, `${W}-discovery@1.service`]);
   await healthy(t, 'repaired');
