@@ -6,16 +6,14 @@
  * while it was away is reported when it is back.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort, systemdPart } from '../env/parts.js';
 import { startFleetkit } from './stream-io.js';
+import { cuttableProxy, fleetkitProcess } from '../support/reach.js';
 
-const BIN = fileURLToPath(new URL('../../bin/fleetkit.cjs', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'fk-reach-'));
 const sd = await systemdPart(t);
 
@@ -43,25 +41,7 @@ await silent((s) => s.listen(silentSock));
 const closedPort = await freePort(); // nothing listens there
 const missingSock = join(dir, 'nothing-here.sock');
 
-/** Runs `fleetkit ARGS` as a process; kills it (and says so) if it is still running after `killAfterMs`. */
-function fleetkit(args: readonly string[], env: Record<string, string>, killAfterMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, killAfterMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, killed });
-    });
-  });
-}
+const fleetkit = fleetkitProcess;
 
 const fleetCheck = 'is fleetd running there\\? check --endpoint or FLEETCTL_ENDPOINT';
 const etcdCheck = 'is etcd running and reachable there\\? check --etcd, ETCDCTL_ENDPOINTS or etcd.endpoints in the spec';
@@ -92,21 +72,7 @@ t.test('a bus lost mid-stream: said once, reconnected, and what changed meanwhil
   // A proxy in front of the real bus, so the connection can be cut as a restarting bus would cut it.
   const real = sd.env.DBUS_SESSION_BUS_ADDRESS.replace(/^unix:path=/, '');
   const proxySock = join(dir, 'proxy.sock');
-  const pairs = new Set<Socket>();
-  const proxy = createServer((client) => {
-    const upstream = connect(real);
-    pairs.add(client);
-    pairs.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => proxy.listen(proxySock, resolve));
-  t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+  const { server: proxy, cut } = await cuttableProxy(t, real, proxySock);
   const unit = `fkre${process.pid}.service`;
   await writeFile(join(sd.unitDir, unit), '[Service]\nExecStart=/bin/sleep 1000\n');
   await sd.systemctl(['daemon-reload']);
@@ -124,7 +90,7 @@ t.test('a bus lost mid-stream: said once, reconnected, and what changed meanwhil
   await waitErr(/watching the user systemd/);
   // Cut every connection; while the proxy refuses new ones, the unit starts.
   proxy.close();
-  for (const s of pairs) s.destroy();
+  cut();
   await waitErr(/lost the user bus at unix:path=.*proxy\.sock: the bus closed the connection; reconnecting/);
   const started = await sd.systemctl(['start', unit]);
   t.equal(started.code, 0, started.stderr);

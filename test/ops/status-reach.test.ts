@@ -6,17 +6,15 @@
  * and the unreachable source is named as what could not be seen.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { announcementKey } from '../../src/etcd/key-layout.js';
 import { etcdPart, freePort } from '../env/parts.js';
+import { fleetkitProcess } from '../support/reach.js';
 
-const BIN = fileURLToPath(new URL('../../bin/fleetkit.cjs', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'fk-status-reach-'));
 const etcd = await etcdPart(t);
 
@@ -47,26 +45,7 @@ const prefix = `/fk-sr-${process.pid}`;
 const spec = join(dir, 'cluster.yaml');
 await writeFile(spec, `name: ${P}\nservices:\n  web:\n    image: local/busybox:latest\n    x-announce: { port: 80 }\n`);
 
-/** Runs `fleetkit ARGS` as a process; kills it (and says so) if it is still running after 20 s. */
-function fleetkit(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, killed, ms: Date.now() - started });
-    });
-  });
-}
+const fleetkit = fleetkitProcess;
 
 const busCheck = 'is the user manager running\\? check DBUS_SESSION_BUS_ADDRESS';
 const fleetCheck = 'is fleetd running there\\? check --endpoint or FLEETCTL_ENDPOINT';

@@ -5,11 +5,12 @@
  */
 import t from 'tap';
 import { mkdtemp } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemdManager } from '../../src/systemd/systemd-manager.js';
 import { systemdPart } from '../env/parts.js';
+import { cuttableProxy } from '../support/reach.js';
 
 const sd = await systemdPart(t);
 const dir = await mkdtemp(join(tmpdir(), 'fk-lost-bus-'));
@@ -18,27 +19,13 @@ t.test('a bus cut after connecting: the next call fails at once, naming the bus'
   // A proxy in front of the real bus, so the connection can be cut as a restarting bus would cut it.
   const real = sd.env.DBUS_SESSION_BUS_ADDRESS.replace(/^unix:path=/, '');
   const proxySock = join(dir, 'proxy.sock');
-  const pairs = new Set<Socket>();
-  const proxy = createServer((client) => {
-    const upstream = connect(real);
-    pairs.add(client);
-    pairs.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => proxy.listen(proxySock, resolve));
-  t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+  const { cut } = await cuttableProxy(t, real, proxySock);
 
   const mgr = await SystemdManager.connect({ user: true, env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${proxySock}` }, connectTimeoutMs: 5000 });
   t.teardown(() => mgr.close());
   const before = await mgr.states(['dbus.socket']);
   t.ok(before.has('dbus.socket'), 'answers while the bus is there');
-  for (const s of pairs) s.destroy();
+  cut();
   const started = Date.now();
   await t.rejects(mgr.states(['dbus.socket']), new RegExp(`lost the user bus at unix:path=${proxySock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'the call fails instead of waiting forever, naming the bus');
   t.ok(Date.now() - started < 2000, `failed after ${Date.now() - started} ms`);
