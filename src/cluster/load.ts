@@ -18,6 +18,7 @@ import { checkClusterName, normalizeEtcd, normalizeFlannel, normalizeFleet, norm
 import { normalizeService, type ServiceContext } from './normalize-service.js';
 import { normalizeResources } from './normalize-resources.js';
 import { normalizeTarget } from './normalize-target.js';
+import { checkTargetKeys } from './check-target-keys.js';
 import { readDependsOn, resolveDependencies, type DependencyRef } from './normalize-depends.js';
 
 /** Our extension keys: at the top level they would be ignored, which is never what the author meant. */
@@ -93,6 +94,8 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
   const refs = new Map<string, DependencyRef[]>();
   const services = resolveDependencies(normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p, refs), refs, { runtime: runtime.fleetkit.kind }, p);
   const fleet = normalizeFleet(own.raw.fleet, own.at('fleet'));
+  const target = normalizeTarget(data['x-fleetkit'], p);
+  checkTargetKeys(services, raw.services ?? {}, target, p);
   const spec: ClusterSpec = {
     file,
     name,
@@ -102,7 +105,7 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
     hosts: normalizeHosts(own.raw.hosts, own.at('hosts')),
     services,
     roles: normalizeRoles(own.raw.roles, own.at('roles')),
-    target: normalizeTarget(data['x-fleetkit'], p),
+    target,
     ...(fleet ? { fleet } : {}),
     warnings: sortProblems(p.warnings),
   };

@@ -33,8 +33,9 @@ t.test('x-fleetkit.target selects the units', async (t) => {
   t.match(current, /^Upholds=web-discovery@%i\.service$/m);
   t.match(current, / --pull=missing -p /);
   t.notMatch(current, /--init/, '--init only with init: true');
-  t.throws(() => renderCluster(parseSpec(`x-fleetkit:\n  target: legacy\n${SPEC}    init: true\n`, 'c.yaml')), { code: 'ERR_UNIT_TARGET', message: /docker run --init needs Docker 1\.13; target legacy has Docker 1\.12/ }, 'init: true asked for is not dropped silently');
-  t.throws(() => renderCluster(parseSpec(`${SPEC}    healthcheck: { test: [CMD, "true"], start_interval: 2s }\n`, 'c.yaml')), { code: 'ERR_UNIT_TARGET', message: /docker run --health-start-interval needs Docker 25\.0; target current has Docker 20\.10/ });
+  // Refused when the file is read, at the key's line (test/cluster/target-keys.test.ts has the locations).
+  t.throws(() => parseSpec(`x-fleetkit:\n  target: legacy\n${SPEC}    init: true\n`, 'c.yaml'), { code: 'ERR_SPEC', message: /services\.web\.init: docker run --init needs Docker 1\.13; target legacy has Docker 1\.12/ }, 'init: true asked for is not dropped silently');
+  t.throws(() => parseSpec(`${SPEC}    healthcheck: { test: [CMD, "true"], start_interval: 2s }\n`, 'c.yaml'), { code: 'ERR_SPEC', message: /services\.web\.healthcheck\.start_interval: docker run --health-start-interval needs Docker 25\.0; target current has Docker 20\.10/ });
   const gpus = renderCluster(parseSpec(`${SPEC}    x-docker: { args: [--annotation, com.example=1] }\n`, 'c.yaml'));
   t.match(gpus.warnings, [/^web@\.service: x-docker\.args: docker run --annotation is not in fleetkit's table of docker flags/], 'x-docker.args: unchecked flags are a warning, not an error');
   t.notOk(gpus.warnings.some((w) => w.includes('passed through unchecked')), 'current: no blanket warning');
