@@ -7,7 +7,7 @@
  * the example running, announced in etcd and in the hosts file; the test then checks each against the
  * containers' real addresses.
  *
- * Where the test environment is not a user's machine, the script text is adapted (readme-guide.ts): etcd's
+ * Where the test environment is not a user's machine, the script text is adapted (test/support/readme-guide.ts): etcd's
  * address, the install prefix, the state dir and hosts file (temporary), the manager (`--user` with its
  * unit and journal dirs), and `npm pack` of this checkout from another directory, without the build script
  * (`npm test` built dist/ already; a build here would rewrite it under the run's other test files). The
@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
 import { newPartDir, readPartEnv, runCommand, runScript } from '../env/part-runtime.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
-import { adapt, guideBlocks, ROOT } from './readme-guide.js';
+import { adapt, guideBlocks, ROOT } from '../support/readme-guide.js';
 
 const VERSION = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const [etcd, docker] = await Promise.all([etcdPart(t), dockerPart(t)]);

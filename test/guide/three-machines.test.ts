@@ -7,7 +7,7 @@
  * fleet-install.service runs for real (test/support/boot-install.ts) against a loopback server that serves
  * the release the guide's sha256sum was computed from.
  *
- * Adapted for the test environment (readme-guide.ts): the fleet release's URL (a loopback server) and the
+ * Adapted for the test environment (test/support/readme-guide.ts): the fleet release's URL (a loopback server) and the
  * pipe into fleetctl (gen-units' output is kept and handed to the fleetctl-style client, split as xargs
  * splits it). The release tarball is one the test makes, laid out as fleet's releases are.
  */
@@ -23,7 +23,7 @@ import { bootDocumentProblems } from '../../src/cloud-config/validate.js';
 import { fleetServerPart } from '../fleet-server/server.js';
 import { runInstallUnit } from '../support/boot-install.js';
 import { fleetctlStart } from '../support/fleetctl.js';
-import { adapt, guideBlocks, ROOT } from './readme-guide.js';
+import { adapt, guideBlocks, ROOT } from '../support/readme-guide.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fk-guide-three-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
@@ -95,7 +95,7 @@ t.test('three machines with fleet: the guide as written ends with every unit act
   // `| xargs fleetctl start`: gen-units' output, split on white space, to fleetctl against the fleet of the three.
   const fleet = await fleetServerPart(t, { tcp: true, machines });
   const args = readFileSync(unitsOut, 'utf8').split(/\s+/).filter(Boolean);
-  t.same(args.map((a) => a.replace(/^units\//, '')).sort(), ['cache-discovery@1.service', 'cache@1.service', 'fleetkit-agent.service', 'fleetkit-hosts.service', 'web-discovery@1.service', 'web-discovery@2.service', 'web@1.service', 'web@2.service'], 'gen-units lists the units to start');
+  t.same(args.map((a) => a.replace(/^units\//, '')).sort(), ['cache-discovery@1.service', 'cache@1.service', 'fleetkit-agent-shop.service', 'fleetkit-hosts-shop.service', 'web-discovery@1.service', 'web-discovery@2.service', 'web@1.service', 'web@2.service'], 'gen-units lists the units to start');
   const started = await fleetctlStart(args, { endpoint: fleet.httpUrl!, cwd: dir });
   t.equal(started.code, 0, 'fleetctl start exits 0');
   if (started.code !== 0) t.comment(`${started.stdout}${started.stderr}`);
