@@ -7,6 +7,8 @@ import { ExitCode, UsageError } from '../errors.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { execute } from '../load/execute.js';
+import { etcdEvidence } from '../load/rolling-facts.js';
+import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import { failureJournal } from '../load/failure-journal.js';
 import { describePlan, plan, type Verb } from '../load/plan.js';
 import { resolveSelection } from '../load/selection.js';
@@ -41,6 +43,8 @@ const optionSpec = {
   timeout: { type: 'string' },
   json: { type: 'boolean' },
   replace: { type: 'boolean' },
+  'max-unavailable': { type: 'string' },
+  ...etcdFlagSpec,
   prune: { type: 'boolean' },
   'no-start': { type: 'boolean' },
   target: { type: 'string' },
@@ -74,7 +78,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
   --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1)\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            with --replace: where the agents publish container facts and announcements\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         a replaced unit counts once its new container runs and it is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
 ${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
@@ -110,6 +114,8 @@ export function unitCommand(verb: UnitVerb): Command {
     if (v['no-start'] && verb !== 'load') throw new UsageError('--no-start is an option of load');
     if ((v.replace || v.prune) && verb !== 'load' && verb !== 'start') throw new UsageError(`--${v.replace ? 'replace' : 'prune'} is an option of load and start`);
     if (v.wait && (v['no-wait'] || v['no-block'])) throw new UsageError(`--wait and --${v['no-wait'] ? 'no-wait' : 'no-block'} contradict each other`);
+    if (v['max-unavailable'] !== undefined && !v.replace) throw new UsageError('--max-unavailable needs --replace', 'it says how many running units a replace may take down at a time');
+    const maxUnavailable = intOption('max-unavailable', v['max-unavailable'], 1);
     const parallel = intOption('parallel', v.parallel, 16);
     const timeoutMs = v['block-attempts'] !== undefined ? intOption('block-attempts', v['block-attempts'], 1) * 250 : durationOption('timeout', v.timeout, 60_000);
     const requestTimeoutMs = durationOption('request-timeout', v['request-timeout'], 10_000);
@@ -132,6 +138,7 @@ export function unitCommand(verb: UnitVerb): Command {
       ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env, warn }
       : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal, ...(connection ? { connection } : {}) });
     let result;
+    const closers: (() => void)[] = [];
     try {
       const desired = sel.kind === 'names' ? undefined : sel.desired.map((d) => ({ desired: d, def: host.definitionOf(d) }));
       // Only what the plan compares is read: every definition for a spec (stale ones are recognised by their
@@ -150,14 +157,20 @@ export function unitCommand(verb: UnitVerb): Command {
         io.stdout.write(json ? `${JSON.stringify({ verb, host: host.endpoint, steps }, null, 2)}\n` : `${host.endpoint}: ${verb} would\n${text.map((l) => `  ${l}`).join('\n') || '  change nothing'}\n`);
         return steps.some((st) => st.kind === 'conflict') ? ExitCode.failed : ExitCode.ok;
       }
+      // A rolling replace of a spec sees each new container run through the agents' facts in its etcd.
+      // Unit files name no etcd: --etcd gives it.
+      const evidence = v.replace && (sel.kind === 'spec' || v.etcd?.length) ? etcdEvidence(etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env)) : undefined;
+      if (evidence) closers.push(() => evidence.close());
       result = await execute(host, steps, {
-        verb, wait, timeoutMs, parallel, signal: io.signal,
+        ...(evidence ? { evidence } : {}),
+        verb, wait, timeoutMs, parallel, signal: io.signal, maxUnavailable,
         desired: desired?.map((x) => ({ desired: x.desired, id: x.def.id })),
         health: { stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env) },
         progress: (total, label) => new Progress(io.stderr, total, label, json),
       });
     } finally {
       host.close();
+      for (const close of closers) close();
     }
     const ok = printSummary(io, result.outcomes, { json, verb, stale: result.stale, pruned: Boolean(v.prune) });
     return ok ? ExitCode.ok : ExitCode.failed;

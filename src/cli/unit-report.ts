@@ -83,7 +83,7 @@ export function printSummary(io: CliIO, outcomes: readonly UnitOutcome[], o: { j
     io.stdout.write(`${line(header)}\n${table.map(line).join('\n')}\n`);
   }
   for (const x of outcomes) {
-    if (x.ok && x.change !== 'conflict' && x.change !== 'kept') continue;
+    if (x.ok && x.change !== 'conflict' && x.change !== 'kept' && x.change !== 'held') continue;
     if (x.error) io.stderr.write(`${x.name}: ${x.error}${x.result ? ` (result: ${x.result})` : ''}\n`);
     for (const d of x.diff ?? []) io.stderr.write(`    ${d}\n`);
     if (x.journal?.length) io.stderr.write(`  last journal lines of ${x.name}:\n${x.journal.map((l) => `    ${l}`).join('\n')}\n`);

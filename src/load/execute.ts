@@ -9,6 +9,8 @@ import type { DesiredUnit } from './desired-unit.js';
 import type { UnitChange, UnitOutcome } from './outcome.js';
 import { foreignMessage, type Step, type Verb } from './plan.js';
 import { placementRefusal } from './placement-check.js';
+import { roll, splitRolling } from './rolling.js';
+import type { ReplaceEvidence } from './rolling-facts.js';
 import { waitHealthy, type HealthOptions } from './wait-healthy.js';
 
 /** A progress display: one call per unit as it settles. */
@@ -26,6 +28,10 @@ export interface ExecuteOptions {
   /** The desired units, in the order rows are shown (load/start/stop/unload of a spec or files). */
   readonly desired: ReadonlyArray<{ readonly desired: DesiredUnit; readonly id: string }> | undefined;
   readonly health: Omit<HealthOptions, 'timeoutMs' | 'signal'>;
+  /** Running units whose definition is replaced change this many at a time (`rolling.ts`); 0 or absent: all at once. */
+  readonly maxUnavailable?: number;
+  /** The agents' container facts, for a rolling replace to see each new container run. */
+  readonly evidence?: ReplaceEvidence;
   /** A progress display for `total` units. */
   progress(total: number, label: string): ProgressSink;
 }
@@ -79,6 +85,17 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   // A unit no machine can take is refused before anything is sent, instead of being waited on until the timeout.
   const unplaceable = o.wait && (o.verb === 'load' || o.verb === 'start') ? await placementRefusal(host, steps, o.desired) : undefined;
   if (unplaceable) return { outcomes: unplaceable, stale };
+  if (o.maxUnavailable && o.desired) {
+    const { rest, groups } = splitRolling(steps, o.desired);
+    if (groups.length) {
+      // Everything else first (new units, shared files), then the running units one batch at a time.
+      const first = await execute(host, rest, { ...o, maxUnavailable: 0 });
+      const progress = o.progress(groups.reduce((n, g) => n + g.members.length, 0), 'replaced');
+      const rolled = new Map((await roll(host, groups, { ...o, maxUnavailable: o.maxUnavailable, ...(o.evidence ? { evidence: o.evidence } : {}), onSettled: (r) => progress.settled(r.name, r.state ?? '', r.ok, r.error) })).map((r) => [r.name, r]));
+      progress.finish();
+      return { outcomes: first.outcomes.map((r) => rolled.get(r.name) ?? r), stale: first.stale };
+    }
+  }
 
   // 1. Definitions. Units whose definition stays are moved first, without waiting: they were named before the
   // new ones and must not lose a free machine to them (fleet schedules in the order requests arrive).

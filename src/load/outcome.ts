@@ -7,7 +7,9 @@ export type UnitChange = 'created' | 'replaced' | 'unchanged' | 'conflict' | 'st
   /** Not sent, because another unit of the request was refused (nothing is sent then). */
   | 'skipped'
   /** Left alone: it belongs to another cluster. */
-  | 'kept';
+  | 'kept'
+  /** Still runs its old version: a rolling replace stopped before it (see `rolling.ts`). */
+  | 'held';
 
 /** One row of the summary. */
 export interface UnitOutcome {

@@ -12,6 +12,7 @@ import { parseUnit } from '../unit/parse.js';
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitFile } from '../unit/model.js';
 import type { TargetName } from '../target/targets.js';
+import type { EtcdSpec } from '../cluster/types.js';
 
 /** `-p/--project-name` and `--env-file` of the command (src/cli/cluster-flags.ts). */
 export interface SpecFileOptions {
@@ -21,7 +22,7 @@ export interface SpecFileOptions {
 
 /** The resolved arguments of a unit command. */
 export type UnitSelection =
-  | { readonly kind: 'spec'; readonly file: string; readonly cluster: string; readonly desired: readonly DesiredUnit[]; readonly warnings: readonly string[] }
+  | { readonly kind: 'spec'; readonly file: string; readonly cluster: string; readonly desired: readonly DesiredUnit[]; readonly warnings: readonly string[]; readonly etcd: EtcdSpec }
   | { readonly kind: 'files'; readonly desired: readonly DesiredUnit[] }
   | { readonly kind: 'names'; readonly names: readonly string[] };
 
@@ -121,7 +122,7 @@ async function fromSpec(file: string, shown: string, target: TargetName | undefi
     if (!tmpl) throw new UsageError(`${shown}: the render lists ${name} to start but has neither it nor its template`);
     desired.push({ unit: instantiate(tmpl.unit, name), file: tmpl.name, text: tmpl.text, start: true });
   }
-  return { kind: 'spec', file: shown, cluster: spec.name, desired, warnings: out.warnings.map(String) };
+  return { kind: 'spec', file: shown, cluster: spec.name, desired, warnings: out.warnings.map(String), etcd: spec.etcd };
 }
 
 /** A unit file argument: the file itself, or for an instance, its template beside it. */

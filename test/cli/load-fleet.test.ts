@@ -81,7 +81,9 @@ t.test('a second load sends no PUT; a change is refused without --replace and re
   const replaced = await load('load', ...files, '--replace');
   t.equal(replaced.code, 0, replaced.stderr);
   t.match(replaced.stdout, /3 replaced, 2 unchanged/);
-  t.same(puts(server).slice(first).map((r) => r.path).sort(), ['/fleet/v1/units/web@1.service', '/fleet/v1/units/web@2.service', '/fleet/v1/units/web@3.service']);
+  // One instance at a time: stopped (desiredState loaded), then its new version sent launched.
+  const sent = puts(server).slice(first).map((r) => { const b = JSON.parse(r.body) as { desiredState: string; options?: unknown[] }; return `${r.path.split('/').pop()} ${b.options ? 'new' : ''}${b.desiredState}`; });
+  t.same(sent, [1, 2, 3].flatMap((i) => [`web@${i}.service loaded`, `web@${i}.service newlaunched`]));
   t.ok(server.units().filter((u) => u.name.startsWith('web@')).every((u) => u.options.some((o) => o.value === '/bin/sleep 2000')));
   t.ok(server.states().every((s) => s.state.activeState === 'active'));
   healthy(t, server);

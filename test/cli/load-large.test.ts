@@ -40,7 +40,7 @@ t.test('the large example: metadata, conflicts, global units; one changed servic
   t.match(refused.stderr, /db@1.service: differs from the unit in fleet/);
   const replaced = await load(s, 'load', spec, '--replace', '--json');
   t.equal(replaced.code, 0, replaced.stderr);
-  t.same(putUnits(s).slice(before).sort(), ['db@.service', 'db@1.service'], 'exactly the db units');
+  t.same(putUnits(s).slice(before).sort(), ['db-discovery@1.service', 'db-discovery@1.service', 'db@.service', 'db@1.service', 'db@1.service'], 'the db units: the running instance stopped with its sidekick, then its new version and the sidekick started');
   const doc = JSON.parse(replaced.stdout) as { units: { name: string; change: string }[] };
   t.same(doc.units.filter((u) => u.change === 'replaced').map((u) => u.name).sort(), ['db@.service', 'db@1.service']);
   t.ok(s.units().find((u) => u.name === 'db@1.service')!.options.some((o) => o.value.includes('POSTGRES_DB=shop2')));

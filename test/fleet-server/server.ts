@@ -46,6 +46,18 @@ export interface FleetServerOptions {
   readonly agent?: AgentSimulation;
   /** The Server header. @default 'fleetd/v1.0.0' */
   readonly serverHeader?: string;
+  /** Keep every change of a published unit state in `stateHistory()` (off by default: it costs a scan per change). */
+  readonly recordStates?: boolean;
+}
+
+/** One change of a published unit state; `state` undefined: no longer published (unloaded). */
+export interface StateChange {
+  /** Milliseconds since the server started (`clock()`). */
+  readonly at: number;
+  readonly name: string;
+  readonly machineID: string;
+  readonly hash: string | undefined;
+  readonly state: SystemdState | undefined;
 }
 
 /** An injected fault: matches requests by method/path, `times` times (default 1). */
@@ -93,6 +105,8 @@ export interface FleetServer {
   units(): UnitSnapshot[];
   machines(): MachineView[];
   states(): { name: string; machineID: string; hash: string; state: SystemdState }[];
+  /** Every change of a published state, oldest first (with `recordStates`; else empty). */
+  stateHistory(): readonly StateChange[];
   setMachine(id: string, change: { online?: boolean; metadata?: Record<string, string> }): Promise<void>;
   reportState(name: string, machineID: string, state: SystemdState | null): void;
   /** Applies one pending transition (returns it), or null when settled. */
@@ -126,6 +140,31 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
   const tickMs = fleetPace ? AGENT_RECONCILE_MS * fleetPace.timeScale : (agent.reconcileMs ?? 0);
   const mode = agent.manual ? 'manual' : tickMs > 0 ? 'paced' : 'immediate';
 
+  const history: StateChange[] = [];
+  const lastSeen = new Map<string, { hash: string; text: string; state: SystemdState }>();
+  const record = (): void => {
+    if (!opts.recordStates) return;
+    const now = new Map(cluster.states().map((x) => [`${x.name} ${x.machineID}`, x]));
+    for (const [k, x] of now) {
+      const text = JSON.stringify([x.hash, x.state]);
+      if (lastSeen.get(k)?.text === text) continue;
+      lastSeen.set(k, { hash: x.hash, text, state: x.state });
+      history.push({ at: clock(), name: x.name, machineID: x.machineID, hash: x.hash, state: x.state });
+    }
+    for (const k of [...lastSeen.keys()].filter((k) => !now.has(k))) {
+      const [name = '', machineID = ''] = k.split(' ');
+      lastSeen.delete(k);
+      history.push({ at: clock(), name, machineID, hash: undefined, state: undefined });
+    }
+  };
+  const apply = async (t: Transition): Promise<void> => {
+    try {
+      await cluster.apply(t);
+    } finally {
+      record();
+    }
+  };
+
   // One transition at a time: hooks may be slow (a real systemd) and must not interleave.
   let chain: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -136,12 +175,12 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
   const step = (): Promise<Transition | null> =>
     exclusive(async () => {
       const t = cluster.nextTransition();
-      if (t) await cluster.apply(t);
+      if (t) await apply(t);
       return t;
     });
   const settle = (): Promise<void> =>
     exclusive(async () => {
-      for (let t = cluster.nextTransition(); t; t = cluster.nextTransition()) await cluster.apply(t);
+      for (let t = cluster.nextTransition(); t; t = cluster.nextTransition()) await apply(t);
     });
   let timer: NodeJS.Timeout | undefined;
   if (mode === 'paced') {
@@ -159,7 +198,7 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
           if (engine(t)) engineMoves++;
           else moved.add(`${t.unit} ${t.machineID}`);
           if (t.kind === 'unload') unloadedOn.add(t.machineID);
-          await cluster.apply(t);
+          await apply(t);
         }
       }).finally(() => {
         if (timer) timer = setTimeout(tick, tickMs);
@@ -278,7 +317,11 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
       cluster.setMachine(id, change);
       if (mode === 'immediate') await settle();
     },
-    reportState: (name, machineID, state) => cluster.reportState(name, machineID, state),
+    stateHistory: () => history,
+    reportState: (name, machineID, state) => {
+      cluster.reportState(name, machineID, state);
+      record();
+    },
     step,
     settle,
     clock,
