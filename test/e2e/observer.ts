@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connectEtcd } from '../../src/etcd/connect.js';
+import { isFactsKey } from '../../src/etcd/key-layout.js';
 import { waitFor } from '../env/parts.js';
 import { hostsEntries } from './e2e-cluster.js';
 
@@ -52,12 +53,17 @@ export class Observer {
     const initial = await client.getAll().prefix(`${prefix}/`).exec();
     const watcher = await client.watch().prefix(`${prefix}/`).startRevision(String(Number(initial.header.revision) + 1)).create();
     const o = new Observer(client, watcher, hostsFile);
-    for (const kv of initial.kvs) o.keys.set(kv.key.toString(), { at: Date.now(), value: kv.value.toString() });
+    // The agents' container facts (`<prefix>/_facts/…`) are bookkeeping beside the announcements, not keys of
+    // the cluster: they stay with the agent's lease after a destroy, saying the container is gone.
+    const kept = (kv: { key: Buffer }): boolean => !isFactsKey(prefix, kv.key.toString());
+    for (const kv of initial.kvs.filter(kept)) o.keys.set(kv.key.toString(), { at: Date.now(), value: kv.value.toString() });
     watcher.on('put', (kv) => {
+      if (!kept(kv)) return;
       o.keys.set(kv.key.toString(), { at: Date.now(), value: kv.value.toString() });
       o.gone.delete(kv.key.toString());
     });
     watcher.on('delete', (kv) => {
+      if (!kept(kv)) return;
       o.keys.delete(kv.key.toString());
       o.gone.set(kv.key.toString(), Date.now());
     });
