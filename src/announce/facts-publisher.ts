@@ -34,6 +34,12 @@ export interface FactsPublisherOptions {
   readonly readPrevious: () => Promise<ReadonlyMap<string, ContainerFactsRecord>>;
   /** Least time between two writes of one unit's facts, ms. Default 250. */
   readonly minIntervalMs?: number;
+  /**
+   * How long the facts of a unit whose container is gone are kept, ms. Default 10 minutes: far beyond any
+   * RestartSec, so a crash loop of `--rm` containers keeps its count, while a destroyed unit's facts do not
+   * stay on the host's lease for ever.
+   */
+  readonly retainAbsentMs?: number;
 }
 
 interface UnitState {
@@ -56,6 +62,8 @@ interface UnitState {
   seq: number;
   lastWrite: number;
   timer: NodeJS.Timeout | undefined;
+  /** Deletes the facts once the container has stayed absent for retainAbsentMs. */
+  expiry: NodeJS.Timeout | undefined;
 }
 
 /** Most distinct bad label values remembered, so each is logged once without growing without end. */
@@ -82,7 +90,10 @@ export class FactsPublisher {
   /** Stops pending writes (the agent is stopping; the writer decides whether the lease is revoked). */
   close(): void {
     this.#closed = true;
-    for (const s of this.#units.values()) clearTimeout(s.timer);
+    for (const s of this.#units.values()) {
+      clearTimeout(s.timer);
+      clearTimeout(s.expiry);
+    }
   }
 
   /** Reacts to one docker event of any container; those without a valid unit label are ignored. */
@@ -242,6 +253,7 @@ export class FactsPublisher {
       s = {
         unit, containerId: undefined, phase: 'absent', started: false, restarts: 0, lastExit: undefined, stopRequested: undefined,
         stopFor: undefined, diedId: undefined, configHash: undefined, startedAt: undefined, finishedAt: undefined, seq: 0, lastWrite: 0, timer: undefined,
+        expiry: undefined,
       };
       this.#units.set(unit, s);
     }
@@ -250,7 +262,20 @@ export class FactsPublisher {
 
   /** Schedules a write of `s`: at once when none was made within the interval, else at its end (one write for the burst). */
   #touch(s: UnitState, force = false): void {
-    if (this.#closed || s.timer) return;
+    if (this.#closed) return;
+    clearTimeout(s.expiry);
+    s.expiry = undefined;
+    if (s.phase === 'absent') {
+      const seq = s.seq;
+      s.expiry = setTimeout(() => {
+        if (this.#closed || s.seq !== seq || s.phase !== 'absent' || this.#units.get(s.unit) !== s) return;
+        clearTimeout(s.timer);
+        this.#units.delete(s.unit);
+        this.#o.writer.delete(factsKey(this.#o.prefix, this.#o.machine, s.unit), '(facts: the container has been gone a while)');
+      }, this.#o.retainAbsentMs ?? 600_000);
+      s.expiry.unref();
+    }
+    if (s.timer) return;
     const wait = force ? 0 : Math.max(0, s.lastWrite + (this.#o.minIntervalMs ?? 250) - Date.now());
     s.timer = setTimeout(() => {
       s.timer = undefined;

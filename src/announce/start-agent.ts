@@ -59,6 +59,8 @@ export interface AgentOptions {
   readonly factsTtl?: number | undefined;
   /** Least time between two writes of one unit's facts, ms (the publisher's default, 250); tests may change it. */
   readonly factsIntervalMs?: number | undefined;
+  /** How long facts of a unit whose container is gone are kept, ms (the publisher's default, 10 min). */
+  readonly factsRetainMs?: number | undefined;
   /** Fail at start when etcd does not answer (standalone); the agent instead logs and keeps retrying. */
   readonly requireEtcd?: boolean | undefined;
 }
@@ -138,6 +140,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     facts = new FactsPublisher({
       docker, writer, log, prefix: o.prefix, machine, ttl: o.factsTtl ?? 60,
       ...(o.factsIntervalMs !== undefined ? { minIntervalMs: o.factsIntervalMs } : {}),
+      ...(o.factsRetainMs !== undefined ? { retainAbsentMs: o.factsRetainMs } : {}),
       readPrevious: async () => new Map([...await readContainerFacts(client, o.prefix, undefined, { machine })].map(([u, rs]) => [u, rs[0]!])),
     });
   }

@@ -39,7 +39,7 @@ t.test('facts of a crash loop, a stop and a kill', async (t) => {
   const etcd = await etcdPart(t);
   const docker = await dockerPart(t);
   const reader = await etcdReader(t, etcd);
-  const { prefix } = await inProcessAgent(t, etcd, docker, { factsTtl: 5 });
+  const { prefix } = await inProcessAgent(t, etcd, docker, { factsTtl: 5, factsRetainMs: 4000 });
 
   t.test('a container that exits 1, started again by hand 3 times', async (t) => {
     const unit = unitName('crash');
@@ -89,6 +89,8 @@ t.test('facts of a crash loop, a stop and a kill', async (t) => {
     t.equal((await docker.docker(['rm', name])).code, 0);
     const gone = await until(reader, prefix, unit, 'absent', (r) => r.phase === 'absent');
     t.equal(gone.lastExit, 137, 'the last exit outlives the container');
+    // Gone for longer than the retention (4 s here, 10 min by default): the facts go too.
+    await waitFor(async () => (await reader.get(factsKey(prefix, MACHINE, unit)).string()) === null, { what: 'facts deleted after the retention', timeoutMs: 15_000 });
   });
 
   t.test('labels that are not unit names: skipped, one log line each, nothing malformed in etcd', async (t) => {
