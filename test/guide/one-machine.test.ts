@@ -15,6 +15,7 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
+import { readFileSync, watch } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,6 +48,16 @@ t.teardown(async () => {
 });
 
 const prefix = join(work, 'prefix');
+let env: NodeJS.ProcessEnv = {};
+let up = false;
+
+/** Runs a guide script with sh -e -x in `cwd`. */
+function sh(script: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile('sh', ['-e', '-x', '-c', script], { cwd, env, encoding: 'utf8', timeout: 90_000, maxBuffer: 8 << 20 }, (e, stdout, stderr) =>
+      done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }));
+  });
+}
 const hostsFile = join(work, 'hosts');
 const stateDir = join(work, 'state');
 
@@ -68,7 +79,7 @@ t.test('one machine, no fleet: the guide as written ends with the example runnin
   const tagged = await docker.docker(['tag', docker.busyboxImage, 'busybox:1.36']);
   t.equal(tagged.code, 0, tagged.stderr);
 
-  const env: NodeJS.ProcessEnv = {
+  env = {
     PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`,
     HOME: work,
     ...managerEnv,
@@ -82,10 +93,7 @@ t.test('one machine, no fleet: the guide as written ends with the example runnin
     NO_COLOR: '1',
   };
   const started = Date.now();
-  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile('sh', ['-e', '-x', '-c', script], { cwd: work, env, encoding: 'utf8', timeout: 90_000, maxBuffer: 8 << 20 }, (e, stdout, stderr) =>
-      done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }));
-  });
+  const r = await sh(script, work);
   t.comment(`the guide took ${Date.now() - started} ms`);
   t.equal(r.code, 0, 'every command of the guide exits 0');
   if (r.code !== 0) t.comment(`the last commands run (the last one failed):\n${r.stderr.split('\n').filter((l) => l.startsWith('+ ')).slice(-3).join('\n')}\n${r.stdout}\n${r.stderr.slice(-3000)}`);
@@ -111,7 +119,50 @@ t.test('one machine, no fleet: the guide as written ends with the example runnin
   for (const u of ['hello@1.service', 'hello@2.service', 'fleetkit-agent-hello.service', 'fleetkit-hosts-hello.service']) {
     t.equal((await systemctl(['is-active', u])).stdout.trim(), 'active', `${u} active`);
   }
+  up = t.passing();
   // And it serves: the page each instance wrote, fetched at its announced address.
   await waitFor(async () => (await fetch(`http://${ips.get('hello-1')}:8080/`).then((x) => x.text(), () => '')).startsWith('hello from'), { what: 'hello-1 answers', timeoutMs: 5000 })
     .then(() => t.pass('hello-1 answers on its announced address'), (e: Error) => t.fail(e.message));
+});
+
+t.test('upgrading fleetkit on the live cluster: no announcement and no hosts line is lost, the leases are kept', async (t) => {
+  if (!up) return void t.fail('not run: the one-machine cluster did not come up');
+  const [block] = guideBlocks('Upgrading fleetkit on a live cluster');
+  t.ok(block, 'the guide has the upgrade commands');
+  const script = adapt(block!, [
+    ['systemctl restart', 'systemctl --user restart'],
+    ['fleetkit status cluster.yaml --systemd', 'fleetkit status cluster.yaml --systemd --user'],
+  ]);
+  const client = await connectEtcd({ endpoints: etcd.endpoints });
+  t.teardown(() => client.close());
+  const leases = async (): Promise<string[]> => {
+    const r = await client.getAll().prefix('/services/hello/').exec();
+    return r.kvs.map((kv) => `${kv.key.toString()} ${kv.lease}`).sort();
+  };
+  const before = await leases();
+  t.equal(before.length, 2, 'both instances announced before');
+  // Every change under the prefix while the guide runs, and every version of the hosts file.
+  const deletes: string[] = [];
+  const watcher = await client.watch().prefix('/services/hello/').create();
+  watcher.on('delete', (kv) => deletes.push(kv.key.toString()));
+  const lost: string[] = [];
+  const check = (): void => {
+    const text = readFileSync(hostsFile, 'utf8');
+    for (const c of CONTAINERS) if (!new RegExp(` ${c} ${c}\\.hello$`, 'm').test(text)) lost.push(`${c} missing from a version of the hosts file`);
+  };
+  const fsw = watch(dirname(hostsFile), () => check());
+  const pid = async (u: string): Promise<string> => (await systemctl(['show', '-P', 'MainPID', u])).stdout.trim();
+  const pids = [await pid('fleetkit-agent-hello.service'), await pid('fleetkit-hosts-hello.service')];
+  const r = await sh(script, join(work, 'hello'));
+  check();
+  fsw.close();
+  await watcher.cancel();
+  t.equal(r.code, 0, 'every command of the upgrade exits 0');
+  if (r.code !== 0) t.comment(`${r.stdout}\n${r.stderr.slice(-3000)}`);
+  t.match(r.stdout, /^everything agrees$/m, 'status after the upgrade: everything agrees');
+  t.not(await pid('fleetkit-agent-hello.service'), pids[0], 'the agent was restarted (a new process)');
+  t.not(await pid('fleetkit-hosts-hello.service'), pids[1], 'the hosts watcher was restarted');
+  t.same(deletes, [], 'no announcement was withdrawn, not even for a moment');
+  t.same(await leases(), before, 'each key is held by the same lease: the new agent took them over');
+  t.same(lost, [], 'every version of the hosts file listed both instances');
 });
