@@ -18,6 +18,18 @@ export interface WaitTarget {
    * only states of this hash count.
    */
   readonly hash?: string;
+  /**
+   * What each machine reported before the request (`machineID` → `active/sub` text), read just before it was
+   * sent. A state from before the request is never its outcome: after a stop, fleet keeps publishing the
+   * `failed` state the stopped `docker run` left until its agent has started the unit again, so a failure
+   * counts only once that machine's state has changed since.
+   */
+  readonly before?: ReadonlyMap<string, string>;
+  /**
+   * For a global unit: the machines that match it (online, with its metadata). It counts as active only when
+   * each of them reports it active; fleet publishes a global unit's state late and republishes it every 24 s.
+   */
+  readonly machines?: readonly string[];
 }
 
 /** How one unit ended up. */
@@ -45,8 +57,11 @@ export interface WaitOptions {
 export async function waitForUnits(client: FleetClient, targets: readonly WaitTarget[], o: WaitOptions): Promise<WaitResult[]> {
   const results = new Map<string, WaitResult>();
   const deadline = Date.now() + o.timeoutMs;
-  const needState = targets.some((t) => t.state === 'launched' || t.state === 'absent');
+  // A stop is judged by systemd's state too: fleet says `loaded` before the process has stopped.
+  const needState = targets.some((t) => t.state === 'launched' || t.state === 'absent' || t.state === 'loaded');
   let last: { units: Map<string, FleetUnit>; states: Map<string, FleetUnitState[]> } = { units: new Map(), states: new Map() };
+  // Per target, the machines whose state is still the one from before the request.
+  const stale = new Map(targets.map((t) => [t.name, new Map(t.before ?? [])]));
   while (results.size < targets.length) {
     let units: FleetUnit[];
     let states: FleetUnitState[];
@@ -64,7 +79,9 @@ export async function waitForUnits(client: FleetClient, targets: readonly WaitTa
     }
     for (const t of targets) {
       if (results.has(t.name)) continue;
-      const r = judge(t, last.units.get(t.name), last.states.get(t.name) ?? []);
+      const old = stale.get(t.name)!;
+      for (const s of last.states.get(t.name) ?? []) if (old.get(s.machineID ?? '') !== stateText(s)) old.delete(s.machineID ?? '');
+      const r = judge(t, last.units.get(t.name), last.states.get(t.name) ?? [], old);
       if (r) {
         results.set(t.name, r);
         o.onSettled?.(r);
@@ -79,41 +96,70 @@ export async function waitForUnits(client: FleetClient, targets: readonly WaitTa
     if (done) return done;
     const r = o.signal?.aborted
       ? { name: t.name, ok: false, state: 'interrupted', machines: [], reason: 'interrupted before it settled' }
-      : timedOut(t, last.units.get(t.name), last.states.get(t.name) ?? [], o.timeoutMs);
+      : timedOut(t, last.units.get(t.name), last.states.get(t.name) ?? [], o.timeoutMs, stale.get(t.name)!);
     o.onSettled?.(r);
     return r;
   });
 }
 
-/** A settled result, or undefined while the unit is still on its way. */
-function judge(t: WaitTarget, unit: FleetUnit | undefined, allStates: readonly FleetUnitState[]): WaitResult | undefined {
+/** `active/running`: how a machine's state is compared with the one from before the request. */
+function stateText(s: FleetUnitState): string {
+  return `${s.systemdActiveState ?? '?'}/${s.systemdSubState ?? '?'}`;
+}
+
+/** systemd states in which the unit's process may still run: a stop is not done yet. */
+const UP = new Set(['active', 'activating', 'deactivating', 'reloading']);
+
+/** A settled result, or undefined while the unit is still on its way. `old`: machines still showing their state from before. */
+function judge(t: WaitTarget, unit: FleetUnit | undefined, allStates: readonly FleetUnitState[], old: ReadonlyMap<string, string>): WaitResult | undefined {
   const states = t.hash ? allStates.filter((s) => s.hash === undefined || s.hash === t.hash) : allStates;
   const machines = unit?.machineID ? [unit.machineID] : states.map((s) => s.machineID ?? '').filter(Boolean);
   if (t.state === 'absent') {
     return !unit && states.length === 0 ? { name: t.name, ok: true, state: 'absent', machines: [], reason: undefined } : undefined;
   }
   if (!unit) return { name: t.name, ok: false, state: 'missing', machines: [], reason: 'the unit disappeared from fleet while waiting (destroyed by someone else?)' };
-  const failed = states.find((s) => s.systemdActiveState === 'failed');
-  if (t.state === 'launched' && failed) {
-    return { name: t.name, ok: false, state: 'failed', machines, reason: `systemd reports it failed (${failed.systemdSubState ?? 'failed'}) on machine ${short(failed.machineID)}; see 'fleetkit logs ${t.name}'` };
-  }
   if (t.state === 'launched') {
-    const running = states.length > 0 && states.every((s) => s.systemdActiveState === 'active');
+    const fresh = states.filter((s) => !old.has(s.machineID ?? ''));
+    const failed = fresh.find((s) => s.systemdActiveState === 'failed');
+    if (failed) {
+      return { name: t.name, ok: false, state: 'failed', machines, reason: `systemd reports it failed (${failed.systemdSubState ?? 'failed'}) on machine ${short(failed.machineID)}; see 'fleetkit logs ${t.name}'` };
+    }
+    // A global unit: every machine that matches it, when known; else every machine that has reported it.
+    const expected = t.global && t.machines ? t.machines : undefined;
+    const reporting = new Set(states.filter((s) => s.systemdActiveState === 'active').map((s) => s.machineID ?? ''));
+    const running = expected
+      ? expected.length > 0 && expected.every((m) => reporting.has(m))
+      : states.length > 0 && states.every((s) => s.systemdActiveState === 'active');
     const launched = t.global || unit.currentState === 'launched';
-    return running && launched ? { name: t.name, ok: true, state: 'active', machines, reason: undefined } : undefined;
+    return running && launched ? { name: t.name, ok: true, state: 'active', machines: expected ? [...expected] : machines, reason: undefined } : undefined;
   }
-  if (t.global) return { name: t.name, ok: true, state: t.state, machines, reason: undefined };
+  // A stop (or unload) is done when fleet says so and no machine reports the process up any more: fleet says
+  // `loaded` as soon as its agent has asked systemd to stop, seconds before the container has stopped.
+  if (states.some((s) => UP.has(s.systemdActiveState ?? ''))) return undefined;
+  const down = states.some((s) => s.systemdActiveState === 'failed') ? 'failed' : undefined;
+  if (t.global) return { name: t.name, ok: true, state: down ?? t.state, machines, reason: undefined };
   return unit.currentState === t.state || (t.state === 'inactive' && unit.currentState === undefined)
     ? { name: t.name, ok: true, state: t.state, machines, reason: undefined }
     : undefined;
 }
 
-function timedOut(t: WaitTarget, unit: FleetUnit | undefined, states: readonly FleetUnitState[], timeoutMs: number): WaitResult {
+function timedOut(t: WaitTarget, unit: FleetUnit | undefined, states: readonly FleetUnitState[], timeoutMs: number, old: ReadonlyMap<string, string>): WaitResult {
   const secs = `${Math.round(timeoutMs / 100) / 10} s`;
   if (!unit && t.state !== 'absent') return { name: t.name, ok: false, state: 'missing', machines: [], reason: 'the unit is not in fleet' };
   if (t.state === 'absent') return { name: t.name, ok: false, state: 'timeout', machines: [], reason: `still reported by its machines after ${secs}` };
   const scheduled = t.global ? states.length > 0 : Boolean(unit?.machineID);
-  const now = states.map((s) => `${s.systemdActiveState ?? '?'}/${s.systemdSubState ?? '?'}`).join(', ') || unit?.currentState || 'unknown';
+  if (t.state === 'launched' && states.length > 0 && states.every((s) => old.has(s.machineID ?? '') && s.systemdActiveState === 'failed')) {
+    return { name: t.name, ok: false, state: 'failed', machines: unit?.machineID ? [unit.machineID] : [], reason: `still failed from before after ${secs}: fleet's agent never reported it starting` };
+  }
+  if (t.global && t.machines && t.state === 'launched') {
+    const active = new Set(states.filter((s) => s.systemdActiveState === 'active').map((s) => s.machineID ?? ''));
+    const missing = t.machines.filter((m) => !active.has(m));
+    if (missing.length) {
+      const what = missing.map((m) => `${short(m)} ${states.find((s) => s.machineID === m) ? stateText(states.find((s) => s.machineID === m)!) : 'no state published'}`).join(', ');
+      return { name: t.name, ok: false, state: 'timeout', machines: [...active], reason: `active on ${active.size} of ${t.machines.length} machines after ${secs} (not on ${what})` };
+    }
+  }
+  const now = states.map(stateText).join(', ') || unit?.currentState || 'unknown';
   const reason = scheduled
     ? `not ${t.state === 'launched' ? 'active' : t.state} after ${secs} (now ${now})`
     : `not scheduled after ${secs}: no machine satisfies its [X-Fleet] options (MachineMetadata, Conflicts, MachineOf, MachineID)`;

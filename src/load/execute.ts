@@ -4,7 +4,7 @@
  * here knows whether it is fleet or systemd.
  */
 import { isFleetkitError } from '../errors.js';
-import type { BatchOptions, TargetItem, UnitHost, UnitResult } from '../unithost/unit-host.js';
+import type { BatchOptions, TargetItem, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitChange, UnitOutcome } from './outcome.js';
 import { foreignMessage, type Step, type Verb } from './plan.js';
@@ -47,6 +47,9 @@ function message(e: unknown): string {
 }
 
 const CHANGE: Record<string, UnitChange> = { create: 'created', replace: 'replaced' };
+
+/** States in which a unit's process may still run. */
+const UP = new Set(['active', 'activating', 'deactivating', 'reloading']);
 
 /** Runs `steps` on `host`. */
 export async function execute(host: UnitHost, steps: readonly Step[], o: ExecuteOptions): Promise<ExecuteResult> {
@@ -103,6 +106,17 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   const targets: TargetItem[] = steps.flatMap((s) => (s.kind === 'target' ? [{ name: s.name, target: s.target, restart: s.restart }] : []));
   const defOf = new Map((o.desired ?? []).map((x) => [x.desired.unit.name, x.id]));
   const submitted = new Set(submits.map((s) => s.id));
+  // Units whose definition stays: what they were before says whether this run moved them ("started",
+  // "stopped") or found them where they should be ("unchanged").
+  const staying = targets.filter((t) => !submitted.has(defOf.get(t.name) ?? t.name));
+  const before = staying.length ? await host.states(staying.map((t) => t.name)).catch(() => new Map<string, UnitState>()) : new Map<string, UnitState>();
+  const moved = new Map(staying.flatMap((t): Array<[string, UnitChange]> => {
+    const was = before.get(t.name)?.activeState;
+    if (was === undefined) return [];
+    if (t.target === 'launched') return [[t.name, was === 'active' ? 'unchanged' : 'started']];
+    if (t.target === 'loaded') return [[t.name, UP.has(was) ? 'stopped' : 'unchanged']];
+    return [];
+  }));
   const early = submits.length ? targets.filter((t) => !submitted.has(defOf.get(t.name) ?? '')) : [];
   if (early.length) await host.setTargets(early, { ...batch('', 0), wait: false });
   const change = new Map<string, UnitChange>(steps.flatMap((s) => (s.kind === 'unchanged' ? [[s.id, 'unchanged' as UnitChange] as const] : [])));
@@ -149,7 +163,8 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
 
   const row = (name: string, id: string | undefined): UnitOutcome => {
     const failed = id === undefined ? undefined : failedDefs.get(id);
-    const ch: UnitChange = id === undefined ? 'none' : change.get(id) ?? 'none';
+    const defChange: UnitChange = id === undefined ? 'none' : change.get(id) ?? 'none';
+    const ch: UnitChange = (defChange === 'unchanged' || defChange === 'none') && moved.has(name) ? moved.get(name)! : defChange;
     if (failed) return { name, change: 'none', state: undefined, ok: false, error: failed };
     const r = byName.get(name);
     if (!r) return { name, change: ch, state: undefined, ok: true };

@@ -4,6 +4,8 @@
 
 /** What happened to a unit's definition. */
 export type UnitChange = 'created' | 'replaced' | 'unchanged' | 'conflict' | 'stale' | 'pruned' | 'destroyed' | 'absent' | 'none'
+  /** The definition stayed, and this run moved the unit: it was not running (or was) before. */
+  | 'started' | 'stopped'
   /** Not sent, because another unit of the request was refused (nothing is sent then). */
   | 'skipped'
   /** Left alone: it belongs to another cluster. */

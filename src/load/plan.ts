@@ -6,7 +6,7 @@
 import { lineEdits } from '../render/unified-diff.js';
 import type { UnitFile } from '../unit/model.js';
 import { clusterOf } from '../unit/cluster-marker.js';
-import { isTemplate } from '../unit/names.js';
+import { isHostUnit, isTemplate } from '../unit/names.js';
 import type { DefinitionRef, HostDefinition, TargetState } from '../unithost/unit-host.js';
 import type { DesiredUnit } from './desired-unit.js';
 
@@ -121,7 +121,10 @@ export function plan(input: PlanInput): Step[] {
   if (!desired) return input.names.map((name) => ({ kind: 'target', name, target: targetOf(verb, true), restart: false }));
   const starting = desired.filter((x) => x.desired.start && !isTemplate(x.desired.unit.name));
   if (verb === 'stop' || verb === 'unload') {
-    return [...foreign, ...starting.map((x): Step => ({ kind: 'target', name: x.desired.unit.name, target: targetOf(verb, true), restart: false }))];
+    // A stop takes containers and sidekicks down and leaves the cluster's agent and hosts watcher running (the
+    // sidekicks withdraw through the agent); host units stop only when named on the command line.
+    const stopping = verb === 'stop' ? starting.filter((x) => !isHostUnit(x.desired.unit.name)) : starting;
+    return [...foreign, ...stopping.map((x): Step => ({ kind: 'target', name: x.desired.unit.name, target: targetOf(verb, true), restart: false }))];
   }
   // Nothing is sent when a unit of another cluster has the same name: a replace would take it over.
   if (foreign.length) return foreign;

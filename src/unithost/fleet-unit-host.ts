@@ -18,6 +18,7 @@ import { fleetHash } from '../unit/hash.js';
 import type { UnitFile } from '../unit/model.js';
 import { isTemplate, templateOf } from '../unit/names.js';
 import { parseXFleet } from '../unit/xfleet.js';
+import { hasMetadata } from '../load/placement.js';
 import type { BatchOptions, DefinitionRef, HostDefinition, HostView, JournalRef, SubmitItem, TargetItem, TargetState, UnitChange, UnitHost, UnitResult, UnitState } from './unit-host.js';
 
 function message(e: unknown): string {
@@ -63,6 +64,9 @@ export class FleetUnitHost implements UnitHost {
   }
 
   async setTargets(items: readonly TargetItem[], o: BatchOptions): Promise<UnitResult[]> {
+    // What machines report before the request: a state from before it is never its outcome (wait-units.ts).
+    const launching = o.wait && items.some((i) => i.target === 'launched');
+    const [before, machines] = launching ? await Promise.all([this.client.listStates(), this.client.listMachines()]) : [[], []];
     const results = await mapLimit(items, o.parallel, async ({ name, target }) => {
       const have = this.known.get(name);
       if (have) {
@@ -89,7 +93,14 @@ export class FleetUnitHost implements UnitHost {
       const target = items.find((x) => x.name === r.name)!.target;
       const u = this.known.get(r.name);
       const hash = this.submitted.get(r.name);
-      return { name: r.name, state: target, global: u ? isGlobal(u) : false, ...(hash ? { hash } : {}) };
+      const global = u ? isGlobal(u) : false;
+      const old = new Map(before.filter((s) => s.name === r.name).map((s) => [s.machineID ?? '', `${s.systemdActiveState ?? '?'}/${s.systemdSubState ?? '?'}`]));
+      // A global unit must be active on every machine that matches it, not only on those that have reported.
+      const meta = u && global ? parseXFleet(u as unknown as UnitFile).machineMetadata : undefined;
+      return {
+        name: r.name, state: target, global, ...(hash ? { hash } : {}), ...(target === 'launched' ? { before: old } : {}),
+        ...(meta && target === 'launched' ? { machines: machines.filter((m) => hasMetadata(m, meta)).map((m) => m.id) } : {}),
+      };
     });
     return this.merge(out, await this.wait(waitFor, o));
   }

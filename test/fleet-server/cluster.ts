@@ -57,7 +57,15 @@ export interface AgentSimulation {
    * real fleet), and publishes a global unit's state only when it republishes, every 24 s from a phase of its
    * own, so machines are missing from /state for a while after a submit. Overrides `reconcileMs`.
    */
-  readonly fleetPace?: { readonly timeScale: number };
+  readonly fleetPace?: {
+    readonly timeScale: number;
+    /**
+     * How long a stopped unit's container takes to stop (ms at time scale 1; default 0): fleet says `loaded`
+     * at once, while systemd's state stays `deactivating` until `docker stop` has ended the container (5–9 s
+     * were seen on a real fleet).
+     */
+    readonly containerStopMs?: number;
+  };
   onLoad?(unit: AgentUnit, machine: MachineView): HookResult;
   onLaunch?(unit: AgentUnit, machine: MachineView): HookResult;
   onStop?(unit: AgentUnit, machine: MachineView): HookResult;
@@ -85,6 +93,8 @@ interface AgentRecord {
   launched: boolean;
   state: SystemdState | undefined;
   pending: SystemdState | undefined;
+  /** Under fleet's pace: the clock time before which `pending` (the end of a stop) is not published. */
+  dueAt?: number;
 }
 
 interface Machine {
@@ -119,6 +129,7 @@ export const REPUBLISH_MS = 24_000;
 const LOADED: SystemdState = { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
 const RUNNING: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
 const FAILED: SystemdState = { loadState: 'loaded', activeState: 'failed', subState: 'failed' };
+const DEACTIVATING: SystemdState = { loadState: 'loaded', activeState: 'deactivating', subState: 'stop-sigterm' };
 
 /** Whether a stored desiredState is one fleet can read back (else the unit is poisoned). */
 export function isPoisoned(u: UnitRecord): boolean {
@@ -417,6 +428,7 @@ export class Cluster {
   publishDue(t: Transition): boolean {
     if (!this.pace || t.kind !== 'publish') return true;
     const rec = this.agents.get(t.unit)?.get(t.machineID);
+    if (rec?.dueAt !== undefined && this.pace.now() < rec.dueAt) return false;
     if (!rec || !rec.unit.reqs.global) return true;
     const period = REPUBLISH_MS * this.pace.timeScale;
     const phase = (parseInt(t.machineID.slice(-6), 16) || 0) % REPUBLISH_MS * this.pace.timeScale;
@@ -476,14 +488,23 @@ export class Cluster {
       }
     } else if (t.kind === 'start') {
       rec.launched = true;
+      rec.dueAt = undefined;
       rec.pending = (await this.hook(u, machine, 'onLaunch')) ?? RUNNING;
     } else if (t.kind === 'publish') {
       rec.state = rec.pending;
       rec.pending = undefined;
+      rec.dueAt = undefined;
     } else {
       rec.launched = false;
       rec.pending = undefined;
-      rec.state = (await this.hook(u, machine, 'onStop')) ?? stoppedState(u.options);
+      const stopped = (await this.hook(u, machine, 'onStop')) ?? stoppedState(u.options);
+      if (this.pace || (this.agent.reconcileMs ?? 0) > 0) {
+        // fleet's currentState is `loaded` from here on, but systemd reports the stop job under way until the
+        // container has stopped; the end state is published at a later reconcile.
+        rec.state = DEACTIVATING;
+        rec.pending = stopped;
+        if (this.pace) rec.dueAt = now + (this.agent.fleetPace?.containerStopMs ?? 0) * this.pace.timeScale;
+      } else rec.state = stopped;
     }
   }
 
