@@ -220,6 +220,7 @@ export class Announcer {
         machine: this.#o.identity.machine,
         container,
         version: RECORD_VERSION as typeof RECORD_VERSION,
+        ...(reg.aliases ? { aliases: reg.aliases } : {}),
         ...(reg.extra ? { extra: reg.extra } : {}),
       };
       // The time stamp changes on every call: compare without it, so a resync does not rewrite unchanged keys.

@@ -25,6 +25,11 @@ export interface AnnouncementRecord {
   readonly version: typeof RECORD_VERSION;
   /** When this announcement was made (ISO 8601, UTC). */
   readonly time: string;
+  /**
+   * Further names for the containers' hosts file (`fleetkit watch-hosts --containers-file`): the bare service
+   * name, then Compose `aliases`. Absent when there are none.
+   */
+  readonly aliases?: readonly string[] | undefined;
   /** Extra string fields from the registration (`--extra NAME=VALUE`); absent when there are none. */
   readonly extra?: Readonly<Record<string, string>> | undefined;
 }
@@ -41,6 +46,7 @@ export function serializeRecord(r: AnnouncementRecord): string {
     container: r.container,
     version: r.version,
     time: r.time,
+    ...(r.aliases === undefined ? {} : { aliases: r.aliases }),
     ...(r.extra === undefined ? {} : { extra: r.extra }),
   });
 }

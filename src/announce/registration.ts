@@ -16,6 +16,11 @@ export interface Registration {
   readonly ttl: number;
   /** Name for hosts files (RFC 1123 label). */
   readonly hostname: string;
+  /**
+   * Further names of the container inside the cluster's containers (the bare service name, then Compose
+   * `aliases`): RFC 1123 labels, shared by every instance of a service. Absent when there are none.
+   */
+  readonly aliases?: readonly string[] | undefined;
   /** Extra string fields added to the record. */
   readonly extra?: Readonly<Record<string, string>> | undefined;
 }
@@ -31,7 +36,11 @@ export interface RegistrationLimits {
 /** Longest TTL accepted: a day (flannel's own lease length). */
 export const MAX_TTL = 86_400;
 /** Fields of the record that `extra` may not override. */
-const RESERVED = new Set(['ip', 'port', 'hostname', 'host', 'hostIP', 'machine', 'container', 'version', 'time', 'extra']);
+const RESERVED = new Set(['ip', 'port', 'hostname', 'host', 'hostIP', 'machine', 'container', 'version', 'time', 'extra', 'aliases']);
+/** Most aliases one registration may carry: a service name and its Compose aliases fit easily. */
+export const MAX_ALIASES = 32;
+/** An RFC 1123 label, as a hosts-file name part must be. */
+const LABEL = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 
 function fail(code: string, message: string, hint: string): never {
   const e = new UsageError(message, hint);
@@ -73,8 +82,14 @@ export function validateRegistration(raw: unknown, limits: RegistrationLimits): 
     fail('ERR_PORT', `port ${JSON.stringify(port)} for key ${r['key']} is not 1–65535`, 'pass --port with the container port');
   }
   const hostname = r['hostname'] ?? container;
-  if (typeof hostname !== 'string' || !/^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(hostname)) {
+  if (typeof hostname !== 'string' || !LABEL.test(hostname)) {
     fail('ERR_HOSTNAME', `hostname ${JSON.stringify(hostname)} for key ${r['key']} is not an RFC 1123 label`, 'pass --hostname like web-1 (letters, digits, inner dashes)');
+  }
+  const aliases = r['aliases'];
+  if (aliases !== undefined) {
+    if (!Array.isArray(aliases) || aliases.length > MAX_ALIASES || !aliases.every((a) => typeof a === 'string' && LABEL.test(a))) {
+      fail('ERR_ALIAS', `aliases ${JSON.stringify(aliases).slice(0, 200)} for key ${r['key']} must be up to ${MAX_ALIASES} RFC 1123 labels`, 'pass --alias like db (letters, digits, inner dashes)');
+    }
   }
   let extra: Record<string, string> | undefined;
   if (r['extra'] !== undefined) {
@@ -87,5 +102,5 @@ export function validateRegistration(raw: unknown, limits: RegistrationLimits): 
       extra[k] = v;
     }
   }
-  return { key: r['key'], container, ...(port === undefined ? {} : { port: port as number }), ttl, hostname, ...(extra ? { extra } : {}) };
+  return { key: r['key'], container, ...(port === undefined ? {} : { port: port as number }), ttl, hostname, ...(aliases?.length ? { aliases: [...new Set(aliases as string[])] } : {}), ...(extra ? { extra } : {}) };
 }

@@ -15,7 +15,7 @@ import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import { hostFlagSpec, hostOptionsFrom } from './agent.js';
 import type { CliIO, Command } from './io.js';
 
-const HELP = `usage: fleetkit announce --key KEY --container NAME [--port P] [--ttl 60s] [--hostname H] [--extra NAME=VALUE…]
+const HELP = `usage: fleetkit announce --key KEY --container NAME [--port P] [--ttl 60s] [--hostname H] [--alias A…] [--extra NAME=VALUE…]
        fleetkit announce --withdraw --key KEY
        fleetkit announce --list
        fleetkit announce --standalone --etcd URL … --key KEY --container NAME …
@@ -26,6 +26,8 @@ holds, one JSON object per line (key, container, port, ttl, state); it waits for
 so the agent's unit uses it as its readiness check.
 
 options:
+  --alias A         a further name for the cluster's containers (the bare service name, a Compose alias);
+                    repeatable
   --state-dir DIR   where the agent's socket is (default /run/fleetkit)
   --agent-wait D    how long to retry a socket nobody listens on yet (default 5s: the agent may be starting)
   --no-wait         exit once the agent holds the registration, without waiting for the container (the
@@ -43,6 +45,7 @@ const announceFlagSpec = {
   port: { type: 'string' },
   ttl: { type: 'string' },
   hostname: { type: 'string' },
+  alias: { type: 'string', multiple: true },
   extra: { type: 'string', multiple: true },
   'state-dir': { type: 'string' },
   'agent-wait': { type: 'string' },
@@ -78,6 +81,7 @@ function registrationFrom(values: Record<string, unknown>, prefix: string): Regi
     ...(values['port'] === undefined ? {} : { port: intOption('port', values['port'] as string, 0, 1) }),
     ttl: ttlMs / 1000,
     ...(values['hostname'] === undefined ? {} : { hostname: values['hostname'] }),
+    ...(values['alias'] === undefined ? {} : { aliases: values['alias'] }),
     ...(Object.keys(extra).length ? { extra } : {}),
   }, { prefix });
 }

@@ -2,6 +2,7 @@
  * `fleetkit watch-hosts [SPEC] [options] [-- HOOK ARGV…]`: keeps the cluster's block of a hosts file in step
  * with the announcements in etcd (see src/hosts/watch-hosts.ts). Runs until SIGTERM, or once with --once.
  */
+import { resolve } from 'node:path';
 import { ExitCode, isFleetkitError, UsageError } from '../errors.js';
 import { connectEtcd, etcdError } from '../etcd/connect.js';
 import { FLANNEL_DEFAULT_PREFIX } from '../flannel/flannel-etcd.js';
@@ -26,6 +27,9 @@ options:
   --cluster NAME           cluster name (default: the spec's name)
   --out FILE               the hosts file (default: the spec's hosts.file, else /etc/hosts)
   --keep-inode             write in place instead of renaming, so containers that bind-mount FILE see updates
+  --containers-file FILE   also keep FILE whole, for the cluster's containers to mount as /etc/hosts:
+                           localhost, every instance, bare service names and aliases (always in place)
+  --prepare                make the --containers-file (localhost lines) if it is missing, then exit
   --follow-symlink         when FILE is a symbolic link, write the file it points to (default: refuse)
   --flannel-prefix P       only count entries inside the flannel subnet of their host (spec: flannel.prefix,
                            ${FLANNEL_DEFAULT_PREFIX} by default when the spec has a flannel block)
@@ -54,6 +58,8 @@ const options = {
   'max-delay': { type: 'string' },
   'keep-inode': { type: 'boolean' },
   'follow-symlink': { type: 'boolean' },
+  'containers-file': { type: 'string' },
+  prepare: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,8 +85,19 @@ export const run: Command = async (argv, io) => {
   const cluster = v.cluster ?? spec?.name;
   if (!cluster) throw new UsageError('watch-hosts needs a cluster name', 'pass --cluster NAME or a cluster.yaml');
   if (!isHostName(cluster)) throw new UsageError(`--cluster "${cluster}" is not a DNS name (letters, digits, hyphens, dots)`, 'hosts entries are HOST.CLUSTER');
+  if (v.prepare) {
+    const file = v['containers-file'] ?? spec?.hosts.containers;
+    if (file === undefined) throw new UsageError('--prepare needs --containers-file FILE (or a spec with hosts.containers)');
+    const { prepareContainersFile } = await import('../hosts/watch-hosts.js');
+    await prepareContainersFile(file, cluster);
+    return ExitCode.ok;
+  }
   const etcd = etcdOptionsFrom({ ...v, 'etcd-prefix': v.prefix ?? v['etcd-prefix'] }, spec?.etcd, io.env);
   const out = v.out ?? spec?.hosts.file ?? '/etc/hosts';
+  const containersFile = v['containers-file'] ?? spec?.hosts.containers;
+  if (containersFile !== undefined && resolve(containersFile) === resolve(out)) {
+    throw new UsageError(`--containers-file and --out are both ${out}`, 'the containers\' file is fleetkit\'s alone; give it a path of its own');
+  }
   const flannelFlag = v['flannel-prefix'] ?? spec?.flannel?.prefix;
   const flannel = flannelFlag === undefined ? undefined : trimSlash(flannelFlag) || FLANNEL_DEFAULT_PREFIX;
 
@@ -108,6 +125,7 @@ export const run: Command = async (argv, io) => {
       layout: { announcements: clusterDir(etcd.prefix, cluster), flannel },
       writeMode: v['keep-inode'] ? 'in-place' : 'rename',
       followSymlink: Boolean(v['follow-symlink']),
+      ...(containersFile === undefined ? {} : { containersFile }),
       quietMs,
       maxDelayMs,
       hook: hookArgv && { argv: hookArgv, timeoutMs: hookTimeoutMs },

@@ -102,7 +102,7 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
     etcd,
     flannel: normalizeFlannel(own.raw.flannel, own.at('flannel')),
     runtime,
-    hosts: normalizeHosts(own.raw.hosts, own.at('hosts')),
+    hosts: normalizeHosts(own.raw.hosts, own.at('hosts'), name),
     services,
     roles: normalizeRoles(own.raw.roles, own.at('roles')),
     target,

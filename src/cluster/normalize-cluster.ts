@@ -94,8 +94,13 @@ export function normalizeFleet(raw: RawFleetkit['fleet'], p: Problems): FleetRel
   return raw.url !== undefined && raw.sha256 !== undefined ? { url: raw.url, sha256: raw.sha256 } : undefined;
 }
 
-/** `hosts:` with default file /etc/hosts; `exec` is an argv (no shell). */
-export function normalizeHosts(raw: RawFleetkit['hosts'], p: Problems): HostsSpec {
+/** Where the containers' hosts file of cluster NAME lives unless `hosts.containers` names a path. */
+export function defaultContainersFile(cluster: string): string {
+  return `/run/fleetkit/hosts/${cluster}`;
+}
+
+/** `hosts:` with default file /etc/hosts; `exec` is an argv (no shell); `containers` true, false or a path. */
+export function normalizeHosts(raw: RawFleetkit['hosts'], p: Problems, cluster: string): HostsSpec {
   const file = raw?.file ?? '/etc/hosts';
   if (raw?.file !== undefined) absolute(file, ['hosts', 'file'], p);
   if (raw?.exec !== undefined) {
@@ -103,7 +108,14 @@ export function normalizeHosts(raw: RawFleetkit['hosts'], p: Problems): HostsSpe
     else absolute(raw.exec[0] ?? '', ['hosts', 'exec', 0], p);
     raw.exec.forEach((a, i) => a.includes('\0') && p.add(['hosts', 'exec', i], 'an argument cannot contain a NUL character', 'remove it'));
   }
-  return { file, exec: raw?.exec, keepInode: raw?.keepInode ?? false };
+  const c = raw?.containers ?? true;
+  const containers = c === false ? undefined : c === true ? defaultContainersFile(cluster) : c;
+  if (typeof c === 'string') {
+    absolute(c, ['hosts', 'containers'], p);
+    if (!/^[A-Za-z0-9._/@+-]*$/.test(c)) p.add(['hosts', 'containers'], `${describeValue(c)}: the path goes into docker's --mount list, where a comma, quote or space would change its meaning`, 'use letters, digits and . _ / @ + - only');
+    if (c === file) p.add(['hosts', 'containers'], `the containers' hosts file cannot be hosts.file (${file}) too: it is written whole, and holds bare names the host must not get`, 'give it a path of its own, e.g. /run/fleetkit/hosts/NAME, or remove it for the default');
+  }
+  return { file, exec: raw?.exec, keepInode: raw?.keepInode ?? false, containers };
 }
 
 /** `roles:` → roles in file order, for cloud-config. */

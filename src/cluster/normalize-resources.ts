@@ -11,7 +11,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { VolumeSpec } from './types.js';
 import { configSchema, networkSchema, secretSchema, volumeSchema, type RawService } from './schema-service.js';
-import { CONTROL } from './compose-values.js';
+import { CONTROL, isLabel } from './compose-values.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
 
 /** What services may refer to, by the key they use. */
@@ -87,6 +87,22 @@ export function checkServiceNetworks(raw: RawService['networks'], res: Resources
   for (const [name, at] of names) {
     if (name !== 'default' && !res.networks.has(name)) p.add(at, `network ${describeValue(name)} is not declared under the top-level networks:`, `add networks: { ${name}: {} } at the top level`, Array.isArray(raw) ? 'value' : 'key');
   }
+}
+
+/**
+ * A service's Compose `aliases` (of every network it names: all are one cluster network), in file order,
+ * without repeats. Each must be one DNS label, since it becomes a hosts-file name.
+ */
+export function serviceAliases(raw: RawService['networks'], p: Problems, path: SpecPath): string[] {
+  if (raw === undefined || Array.isArray(raw)) return [];
+  const out: string[] = [];
+  for (const [net, n] of Object.entries(raw)) {
+    (n?.aliases ?? []).forEach((a, i) => {
+      if (!isLabel(a)) p.add([...path, net, 'aliases', i], `alias ${describeValue(a)} must be a DNS label (letters, digits, inner hyphens, at most 63 characters): it becomes a hosts-file name`, 'write e.g. aliases: [database]');
+      else if (!out.some((x) => x.toLowerCase() === a.toLowerCase())) out.push(a);
+    });
+  }
+  return out;
 }
 
 /** A service's `secrets:` or `configs:` → read-only bind mounts of the files on the hosts. */

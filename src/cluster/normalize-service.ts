@@ -6,7 +6,7 @@ import type { HealthcheckSpec, PortSpec, ServiceSpec, VolumeSpec } from './types
 import type { RawService } from './schema-service.js';
 import { CONTROL, isImageReference, isLabel, parseBytes, parseDuration, parsePortLong, parsePortShort, parseVolumeLong, parseVolumeShort, splitShellWords } from './compose-values.js';
 import { normalizeAnnounce, normalizeXFleet, normalizeXSystemd, parseConstraint } from './normalize-extensions.js';
-import { checkServiceNetworks, fileMounts, hostPath, resolveVolumes, type Resources } from './normalize-resources.js';
+import { checkServiceNetworks, fileMounts, serviceAliases, hostPath, resolveVolumes, type Resources } from './normalize-resources.js';
 import { normalizeRun } from './normalize-run.js';
 import { readAwaitTimeout } from './normalize-depends.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
@@ -96,6 +96,7 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
     user: raw.user === undefined ? undefined : String(raw.user),
     workingDir: raw.working_dir,
     hostname: raw.hostname,
+    aliases: serviceAliases(raw.networks, p, at('networks')),
     fleet,
     announce: normalizeAnnounce(name, raw['x-announce'], { ...ctx, global, replicas, ports }, p, at('x-announce')),
     systemd: normalizeXSystemd(raw['x-systemd'], p, at('x-systemd')),

@@ -135,7 +135,7 @@ const xAnnounce = z.union([
 ]);
 
 const serviceNetwork = z.nullable(z.strictObject({
-  aliases: unsupported('network aliases are not resolved yet (planned with bare service names)', 'remove it; peers reach the container as NAME-N'),
+  aliases: o(z.array(str)),
   ipv4_address: unsupported('addresses come from flannel and the Docker bridge', 'remove it'),
   ipv6_address: unsupported('addresses come from flannel and the Docker bridge', 'remove it'),
   link_local_ips: unsupported('addresses come from flannel and the Docker bridge', 'remove it'),

@@ -40,7 +40,7 @@ export const fleetkitSchema = z.strictObject({
     fleetkit: o(z.strictObject({ binary: o(str), url: o(str), sha256: o(str), image: o(str) })),
     stateDir: o(str),
   })),
-  hosts: o(z.strictObject({ file: o(str), exec: o(z.array(z.string())), keepInode: o(z.boolean()) })),
+  hosts: o(z.strictObject({ file: o(str), exec: o(z.array(z.string())), keepInode: o(z.boolean()), containers: o(z.union([z.boolean(), str])) })),
   // A fleet release for hosts that ship no fleet: read by normalize-cluster.ts (normalizeFleet).
   fleet: o(z.strictObject({ url: o(str), sha256: o(str) })),
   roles: o(z.record(z.string(), z.strictObject({

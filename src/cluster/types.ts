@@ -104,6 +104,13 @@ export interface HostsSpec {
    * Default false.
    */
   readonly keepInode: boolean;
+  /**
+   * The cluster's containers' hosts file (`watch-hosts --containers-file`): instance names, bare service
+   * names and aliases, mounted read-only as /etc/hosts into the cluster's containers (see
+   * src/render/hosts-mount.ts for which). Default `/run/fleetkit/hosts/CLUSTER`; undefined when switched off
+   * (`x-fleetkit.hosts.containers: false`).
+   */
+  readonly containers: string | undefined;
 }
 
 export interface PortSpec {
@@ -260,6 +267,8 @@ export interface ServiceSpec {
   readonly user: string | undefined;
   readonly workingDir: string | undefined;
   readonly hostname: string | undefined;
+  /** Compose `networks.*.aliases` of every network, in file order, without repeats: names in the containers' hosts file. */
+  readonly aliases: readonly string[];
   readonly fleet: FleetPlacement;
   readonly announce: AnnounceSpec | undefined;
   /** `x-systemd`: extra directives per section, in order, appended after the rendered ones. */

@@ -24,14 +24,19 @@ export interface Announcement {
   readonly entry: HostEntry;
 }
 
-/** Why a value was refused (one line, safe to log). */
 /** One hosts line: `IP HOSTNAME HOSTNAME.CLUSTER`. */
 export interface HostEntry {
   readonly ip: string;
   readonly hostname: string;
   readonly key: string;
+  /** The record's further names (bare service name, Compose aliases), for the containers' file only. */
+  readonly aliases?: readonly string[];
 }
 
+/** Most aliases a record may carry (the agent accepts as many: src/announce/registration.ts). */
+export const MAX_RECORD_ALIASES = 32;
+
+/** Why a value was refused (one line, safe to log). */
 export interface Rejection {
   readonly reject: string;
 }
@@ -93,6 +98,12 @@ export function parseAnnouncement(key: string, value: Buffer | string): Announce
     if (o[f] !== undefined && typeof o[f] !== 'string') return reject(`"${f}" is not a string`);
   }
   if (o['version'] !== undefined && typeof o['version'] !== 'number') return reject('"version" is not a number');
+  const aliases = o['aliases'];
+  if (aliases !== undefined) {
+    if (!Array.isArray(aliases) || aliases.length > MAX_RECORD_ALIASES) return reject(`"aliases" is not a list of at most ${MAX_RECORD_ALIASES} names`);
+    const bad = aliases.find((a) => typeof a !== 'string' || !isHostLabel(a));
+    if (bad !== undefined) return reject(`"aliases" holds ${quoteForLog(typeof bad === 'string' ? bad : JSON.stringify(bad) ?? String(bad))}, not a host name label (letters, digits, inner hyphens, ≤63)`);
+  }
   const record = {
     ip: o['ip'],
     ...(o['port'] === undefined ? {} : { port: o['port'] as number }),
@@ -103,8 +114,10 @@ export function parseAnnouncement(key: string, value: Buffer | string): Announce
     container: (o['container'] as string | undefined) ?? '',
     version: 1,
     time: (o['time'] as string | undefined) ?? '',
+    ...(aliases === undefined ? {} : { aliases: aliases as string[] }),
   } as AnnouncementRecord;
-  return { key, record, ip, hostIP, nameKey: record.hostname.toLowerCase(), entry: { ip: record.ip, hostname: record.hostname, key } };
+  const entry = { ip: record.ip, hostname: record.hostname, key, aliases: (aliases as string[] | undefined) ?? [] };
+  return { key, record, ip, hostIP, nameKey: record.hostname.toLowerCase(), entry };
 }
 
 /** Type guard for the rejection branch of parseAnnouncement / parseLease. */

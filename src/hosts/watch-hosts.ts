@@ -3,13 +3,15 @@
  * cluster's block → the hook. The last good file stays whatever etcd does: the state only changes on a
  * successful read or a delivered change, never on an error.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { FleetkitError, isFleetkitError } from '../errors.js';
 import { readPrefixes, watchPrefixes } from '../etcd/watch-prefixes.js';
 import { Coalescer } from './coalescer.js';
+import { assignBareNames, containerLinesOf, renderContainerHosts, renderContainerLines } from './container-hosts.js';
+import type { HostEntry } from './parse-announcement.js';
 import { HostsState, type HostsKeyLayout } from './hosts-state.js';
 import { managedEntryLines, mergeManagedBlock, renderEntryLines, renderHosts } from './render-hosts.js';
 import { reservedNames } from './reserved-names.js';
@@ -44,6 +46,11 @@ export interface WatchHostsOptions {
   readonly machineNames?: readonly string[];
   /** The system's hosts file, whose names no entry may take (besides those of `out`). Default /etc/hosts. */
   readonly systemHostsFile?: string;
+  /**
+   * The cluster's containers' hosts file (src/hosts/container-hosts.ts: instance names, bare service names,
+   * aliases), kept besides `out`. Always written in place: the containers bind-mount it as /etc/hosts.
+   */
+  readonly containersFile?: string;
   /** Header-probe interval for the watch, ms (tests shorten it). */
   readonly probeIntervalMs?: number;
 }
@@ -64,6 +71,19 @@ async function readExisting(path: string): Promise<string> {
   }
 }
 
+/**
+ * Creates the containers' hosts file with the base lines only (localhost, no entries) when it does not exist;
+ * an existing file is left as it is. The hosts unit runs it before the watcher (`watch-hosts --prepare`), so
+ * containers, ordered after that unit, never find the file missing. True when it wrote.
+ */
+export async function prepareContainersFile(file: string, cluster: string): Promise<boolean> {
+  if ((await readExisting(file)) !== '') return false;
+  await mkdir(dirname(file), { recursive: true, mode: 0o755 });
+  // Created by rename (nothing mounts it yet); the watcher writes it in place from then on.
+  await writeFileSafe(file, renderContainerHosts([], { cluster, revision: 0 }), { mode: 0o644, inPlace: true, followSymlink: false });
+  return true;
+}
+
 /** Runs the watcher until the signal aborts (or once). Resolves when stopped; the stats say what it did. */
 export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promise<WatchHostsStats> {
   const { log, cluster, out } = opts;
@@ -81,6 +101,31 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
   const systemHosts = opts.systemHostsFile ?? '/etc/hosts';
   const machineNames = opts.machineNames ?? [hostname(), hostname().split('.')[0]!];
 
+  /** The containers' file as last written, and the alias refusals last logged per key. */
+  let lastContainers: { readonly content: string; readonly lines: string } | undefined;
+  const aliasLogged = new Map<string, string>();
+
+  /** Writes the containers' file when its lines changed; true when it wrote. */
+  const writeContainers = async (file: string, entries: readonly HostEntry[]): Promise<boolean> => {
+    const bare = assignBareNames(entries);
+    for (const key of [...aliasLogged.keys()]) if (!bare.refused.has(key)) aliasLogged.delete(key);
+    for (const [key, why] of bare.refused) {
+      if (aliasLogged.get(key) === why) continue;
+      aliasLogged.set(key, why);
+      log(`<4>${JSON.stringify(key)}: ${why}; left out of ${file}`);
+    }
+    const lines = renderContainerLines(entries, cluster, bare);
+    const existing = await readExisting(file);
+    const current = existing === lastContainers?.content ? lastContainers.lines : containerLinesOf(existing);
+    if (existing !== '' && current === lines) return false;
+    const content = renderContainerHosts(entries, { cluster, revision: state.revision }, lines);
+    await mkdir(dirname(file), { recursive: true, mode: 0o755 });
+    await writeFileSafe(file, content, { mode: 0o644, inPlace: true, followSymlink: false });
+    lastContainers = { content, lines };
+    log(`<6>wrote ${file}: ${entries.length} entries at revision ${state.revision}`);
+    return true;
+  };
+
   const flush = async (): Promise<void> => {
     try {
       // Read every time (someone may have edited the rest of /etc/hosts); parse only when it is not ours.
@@ -90,19 +135,25 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
       const { entries } = state.select(reserved);
       const lines = renderEntryLines(entries, cluster);
       const current = existing === lastWrite?.content ? lastWrite.lines : managedEntryLines(existing, cluster);
-      if (current === lines) {
+      let wrote = false;
+      if (current !== lines) {
+        const next = mergeManagedBlock(existing, renderHosts(entries, { cluster, revision: state.revision }, lines), cluster);
+        const res = await writeFileSafe(out, next, { mode: 0o644, inPlace: opts.writeMode === 'in-place', followSymlink: opts.followSymlink ?? false });
+        lastWrite = { content: next, lines };
+        wrote = true;
+        if (res.fellBack) log(`<5>${out} is a mount point: rename is impossible, writing it in place`);
+        log(`<6>wrote ${out}: ${entries.length} entries at revision ${state.revision}`);
+      }
+      // Its own comparison: a changed alias alters this file alone.
+      if (opts.containersFile !== undefined && (await writeContainers(opts.containersFile, entries))) wrote = true;
+      if (!wrote) {
         stats.skipped++;
         log(`<7>revision ${state.revision}: entries unchanged, ${out} left alone`);
         return; // unchanged: no write, no hook
       }
-      const next = mergeManagedBlock(existing, renderHosts(entries, { cluster, revision: state.revision }, lines), cluster);
-      const res = await writeFileSafe(out, next, { mode: 0o644, inPlace: opts.writeMode === 'in-place', followSymlink: opts.followSymlink ?? false });
-      lastWrite = { content: next, lines };
       stats.writes++;
-      if (res.fellBack) log(`<5>${out} is a mount point: rename is impossible, writing it in place`);
       if (failures > 0) log(`<5>${out} is writable again after ${failures} failed ${failures === 1 ? 'attempt' : 'attempts'}`);
       failures = 0;
-      log(`<6>wrote ${out}: ${entries.length} entries at revision ${state.revision}`);
     } catch (e) {
       writeError = e;
       if (opts.once) return;
@@ -118,6 +169,15 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
     hook?.request({ action: last?.action ?? 'set', key: last?.key ?? '', value: last?.value ?? Buffer.alloc(0), file: out, revision: state.revision });
   };
   const coalescer = new Coalescer({ quietMs: opts.quietMs, maxDelayMs: opts.maxDelayMs, minIntervalMs: opts.minIntervalMs ?? 50, flush });
+
+  // The containers mount the file: it must exist (localhost at least) before etcd has answered.
+  // A failure here is logged; the first flush tries again and owns the retry.
+  if (opts.containersFile !== undefined) {
+    const file = opts.containersFile;
+    await readExisting(file)
+      .then((text) => (text === '' ? writeContainers(file, []) : false))
+      .catch((e: unknown) => log(`<3>cannot create ${file}: ${(e as Error).message}; retrying with the first write`));
+  }
 
   const prefixes = [opts.layout.announcements, ...(opts.layout.flannel ? [`${opts.layout.flannel}/`] : [])];
   if (opts.once) {

@@ -19,7 +19,7 @@ import type { HealthcheckSpec, PortSpec, RunOptions, ServiceSpec, VolumeSpec } f
  *   refuses to start otherwise). Without one, a program that ignores SIGTERM as PID 1 (busybox, most shells)
  *   makes each stop wait for the grace period and a kill, as under `docker compose`.
  */
-export function dockerRunArgs(service: ServiceSpec, containerName: string, ownLabels: readonly (readonly [string, string])[] = []): string[] {
+export function dockerRunArgs(service: ServiceSpec, containerName: string, ownLabels: readonly (readonly [string, string])[] = [], mounts: readonly string[] = []): string[] {
   const r = service.run;
   const a: string[] = ['run', '--rm', '--name', containerName, `--pull=${r.pull}`];
   if (r.init) a.push('--init');
@@ -34,6 +34,8 @@ export function dockerRunArgs(service: ServiceSpec, containerName: string, ownLa
   for (const [name, value] of service.environment) a.push('-e', value === undefined ? name : `${name}=${value}`);
   if (service.volumeDriver !== undefined) a.push('--volume-driver', service.volumeDriver);
   for (const v of service.volumes) a.push('-v', volumeArg(v));
+  // Mounts the renderer adds (the cluster's hosts file: src/render/hosts-mount.ts).
+  a.push(...mounts);
   flags(a, 'tmpfs', r.tmpfs);
   for (const [name, value] of service.labels) a.push('--label', `${name}=${value}`);
   // fleetkit's own labels after the file's: docker keeps the last value of a repeated key, so a file cannot

@@ -3,13 +3,14 @@
  * services, `NAME.service` for `x-fleet.global`. Pure: spec in, finished (quoted) values out.
  */
 import type { ServiceSpec } from '../cluster/types.js';
-import { sidekickName, sidekickTemplate } from '../unit/names.js';
+import { hostsUnitName, sidekickName, sidekickTemplate } from '../unit/names.js';
 import { runArgsFor } from '../target/adapt-run-args.js';
 import { hasUpholds } from '../target/unit-features.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { dockerRunArgs } from './docker-run-args.js';
 import { configHashOfArgv } from './config-hash.js';
 import { LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT } from '../etcd/container-facts.js';
+import { hostsMountArgs } from './hosts-mount.js';
 import { execLine, specifier, textValue } from './exec-line.js';
 import { extraLines, trailingSections, type HostView, type LineView, type SectionView } from './view-parts.js';
 
@@ -106,9 +107,10 @@ export const STOP_MARGIN = 15;
  * that all instances share it and the agent can publish which configuration a container runs.
  */
 export function containerRunArgs(service: ServiceSpec, host: HostView, cluster: string, names: ServiceNames): string[] {
-  const hash = configHashOfArgv(runArgsFor(host.target, dockerRunArgs(service, names.container)));
+  const mounts = hostsMountArgs(host.hosts, service, host.target);
+  const hash = configHashOfArgv(runArgsFor(host.target, dockerRunArgs(service, names.container, [], mounts)));
   const labels = [[LABEL_UNIT, specifier('n')], [LABEL_CLUSTER, cluster], [LABEL_CONFIG_HASH, hash]] as const;
-  return runArgsFor(host.target, dockerRunArgs(service, names.container, labels));
+  return runArgsFor(host.target, dockerRunArgs(service, names.container, labels, mounts));
 }
 
 /**
@@ -119,6 +121,7 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
   const docker = host.docker;
   const extra = extraLines(service, names.unit);
   const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
+  const mounts = hostsMountArgs(host.hosts, service, host.target);
   const instance = service.fleet.global ? '' : ` ${specifier('i')}`;
   const deps = (service.dependsOn ?? []).flatMap((d) => d.units.map((u) => textValue('After', u)));
   return {
@@ -129,7 +132,9 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
     // depends_on: where a dependency's units run on this machine, they start first (on another machine these
     // lines name units systemd does not have, which it ignores; the wait in ExecStart covers that case).
     wants: ['docker.service', ...deps],
-    after: ['docker.service', ...deps],
+    // The cluster's containers' hosts file, when mounted, is made by the hosts unit before its watcher starts
+    // (docker refuses a missing bind source): start after that unit.
+    after: ['docker.service', ...(mounts.length ? [hostsUnitName(cluster)] : []), ...deps],
     // Where systemd lacks Upholds=, the sidekick keeps the announcement without it (templates/discovery-legacy.hbs).
     upholds: names.discoveryRef && hasUpholds(host.target) ? [textValue('Upholds', names.discoveryRef)] : [],
     unitExtra: [...startLimit(service), ...extra.unit],

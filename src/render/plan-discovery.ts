@@ -4,6 +4,7 @@
  * co-scheduling (`[X-Fleet] MachineOf=`, or `Global=` with the same metadata for a global service).
  */
 import type { AnnounceSpec, ClusterSpec, FleetPlacement, ServiceSpec } from '../cluster/types.js';
+import { isLabel } from '../cluster/compose-values.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, specifier, textValue, withSpecifiers } from './exec-line.js';
 import { serviceNames } from './plan-container.js';
@@ -39,10 +40,13 @@ export function discoveryPlacement(service: ServiceSpec): FleetPlacement {
 }
 
 /** `announce` argv (after the fleetkit command) that registers the container. */
-export function announceArgs(spec: ClusterSpec, announce: AnnounceSpec, container: string): string[] {
+export function announceArgs(spec: ClusterSpec, service: ServiceSpec, announce: AnnounceSpec, container: string): string[] {
   const a = ['announce', '--key', withSpecifiers(announce.key, ['i', 'H', 'l', 'm']), '--container', container];
   if (announce.port !== undefined) a.push('--port', String(announce.port));
   a.push('--ttl', `${announce.ttl}s`, '--hostname', withSpecifiers(announce.hostname, ['i', 'l']));
+  // The names the containers' hosts file gives the lowest live instance: the service's own (as Compose's DNS
+  // resolves it) and its aliases. A service name that is no DNS label (`my_db`) cannot be a hosts name.
+  for (const alias of [...(isLabel(service.name) ? [service.name] : []), ...service.aliases]) a.push('--alias', alias);
   // --no-wait: the sidekick is active as soon as the agent holds the registration. fleetctl start gives a
   // unit 2 s to be active once fleet says launched, and the container it announces may still be starting.
   a.push('--state-dir', agentStateDir(spec), '--no-wait');
@@ -76,7 +80,7 @@ export function planDiscovery(spec: ClusterSpec, service: ServiceSpec, header: s
     // The agent, where this systemd runs it, is up before the first registration.
     after: [ref, agentUnitName(spec.name)],
     environment: spec.runtime.fleetkit.kind === 'image' ? host.environment : [],
-    execStart: execLine([...fleetkit, ...announceArgs(spec, announce, names.container), ...wait]),
+    execStart: execLine([...fleetkit, ...announceArgs(spec, service, announce, names.container), ...wait]),
     execStop: execLine([...fleetkit, 'announce', '--withdraw', '--key', key, '--state-dir', agentStateDir(spec)]),
     restartSec: '5',
     sections: trailingSections(renderXFleet(discoveryPlacement(service)), [], spec.name),

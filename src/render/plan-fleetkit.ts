@@ -58,9 +58,14 @@ function secretMounts(spec: ClusterSpec): string[] {
   return files.filter((f): f is string => f !== undefined).flatMap((f) => ['-v', `${f}:${f}:ro`]);
 }
 
-/** The hosts file as the watcher sees it (under HOST_ROOT in the image form). */
+/** A host path as the watcher sees it (under HOST_ROOT in the image form). */
+function asSeen(spec: ClusterSpec, path: string): string {
+  return spec.runtime.fleetkit.kind === 'image' ? `${HOST_ROOT}${path}` : path;
+}
+
+/** The hosts file as the watcher sees it. */
 function hostsOut(spec: ClusterSpec): string {
-  return spec.runtime.fleetkit.kind === 'image' ? `${HOST_ROOT}${spec.hosts.file}` : spec.hosts.file;
+  return asSeen(spec, spec.hosts.file);
 }
 
 /** `list` without repeats, first occurrence kept. */
@@ -92,6 +97,7 @@ export function hostsArgs(spec: ClusterSpec): string[] {
   const a = ['watch-hosts', ...etcdArgs(spec), '--prefix', spec.etcd.prefix, '--cluster', spec.name, '--out', hostsOut(spec)];
   if (spec.flannel) a.push('--flannel-prefix', spec.flannel.prefix);
   if (spec.hosts.keepInode) a.push('--keep-inode');
+  if (spec.hosts.containers !== undefined) a.push('--containers-file', asSeen(spec, spec.hosts.containers));
   // After `--`: the hook's argv exactly as the spec gives it (no word splitting, no shell).
   if (spec.hosts.exec?.length) a.push('--', ...spec.hosts.exec);
   return a;
@@ -105,7 +111,7 @@ export function hostsArgs(spec: ClusterSpec): string[] {
 function plan(
   spec: ClusterSpec,
   header: string,
-  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[]; ready?: { mounts: string[]; args: string[] } },
+  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[]; ready?: { mounts: string[]; args: string[] }; prepare?: string[] },
 ): FleetkitUnitView {
   const rt = spec.runtime.fleetkit;
   const docker = spec.runtime.docker;
@@ -124,7 +130,7 @@ function plan(
       after: unique(['network-online.target', ...what.after]),
       // The binary form runs no docker command (the agent is given the socket as --docker-host).
       environment: [],
-      execStartPre: [],
+      execStartPre: what.prepare ? [execLine([rt.path, ...what.prepare])] : [],
       execStart: execLine([rt.path, ...what.args]),
       // The sidekicks' `fleetkit announce` waits for the agent's socket by itself.
       execStartPost: [],
@@ -139,7 +145,11 @@ function plan(
     wants: ['docker.service'],
     after: unique(['docker.service', 'network-online.target', ...what.after]),
     environment: hostView(spec).environment,
-    execStartPre: [execLine([docker, 'kill', what.container], '-'), execLine([docker, 'rm', what.container], '-')],
+    execStartPre: [
+      execLine([docker, 'kill', what.container], '-'),
+      execLine([docker, 'rm', what.container], '-'),
+      ...(what.prepare ? [execLine([docker, 'run', '--rm', '--net=none', ...what.mounts, rt.image, ...what.prepare])] : []),
+    ],
     execStart: execLine(run),
     // `docker run` is forked before its container exists, and the sidekicks' `docker exec CONTAINER …` fails
     // until it does: the unit becomes active (and the sidekicks, ordered after it, start) only once the
@@ -172,13 +182,16 @@ export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
 
 /** `fleetkit-hosts-NAME.service`. */
 export function planHosts(spec: ClusterSpec, header: string): FleetkitUnitView {
-  const dir = dirOf(spec.hosts.file);
+  const dirs = unique([spec.hosts.file, ...(spec.hosts.containers === undefined ? [] : [spec.hosts.containers])].map(dirOf));
   return plan(spec, header, {
     description: `fleetkit hosts file ${spec.hosts.file} of cluster ${spec.name}`,
     container: hostsContainer(spec),
     args: hostsArgs(spec),
     // The directory, not the file: the atomic rename needs its directory.
-    mounts: ['-v', `${dir}:${HOST_ROOT}${dir === '/' ? '' : dir}`, ...secretMounts(spec)],
+    mounts: [...dirs.flatMap((dir) => ['-v', `${dir}:${HOST_ROOT}${dir === '/' ? '' : dir}`]), ...secretMounts(spec)],
     after: [],
+    // The containers' hosts file exists before the unit is started: container units that mount it are
+    // ordered after this unit, and docker refuses a missing bind source.
+    ...(spec.hosts.containers === undefined ? {} : { prepare: ['watch-hosts', '--cluster', spec.name, '--containers-file', asSeen(spec, spec.hosts.containers), '--prepare'] }),
   });
 }

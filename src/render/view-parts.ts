@@ -2,7 +2,7 @@
  * Pieces every view model shares: the generated-file header, `x-systemd` entries sorted into their
  * sections, and the command prefix that runs fleetkit on a host (binary or image form).
  */
-import type { ClusterSpec, ServiceSpec } from '../cluster/types.js';
+import type { ClusterSpec, HostsSpec, ServiceSpec } from '../cluster/types.js';
 import type { UnitOption } from '../unit/model.js';
 import { UnitError } from '../errors.js';
 import { TARGETS, type Target } from '../target/targets.js';
@@ -71,6 +71,8 @@ export interface HostView {
   readonly docker: string;
   /** `Environment=` values (quoted) for every unit that runs docker: `DOCKER_HOST` for a non-default socket. */
   readonly environment: readonly string[];
+  /** The hosts settings: whether and where containers mount the cluster's containers' hosts file. */
+  readonly hosts: HostsSpec;
 }
 
 /**
@@ -83,6 +85,7 @@ export function hostView(spec: ClusterSpec): HostView {
     target: TARGETS[spec.target],
     docker: spec.runtime.docker,
     environment: socket === undefined ? [] : [quoteEnvironment('DOCKER_HOST', `unix://${socket}`)],
+    hosts: spec.hosts,
   };
 }
 

@@ -215,6 +215,7 @@ export const DOCKER_FLAGS: readonly DockerFlagRow[] = [
   { command: 'run', names: ['--cpus'], value: true, since: [1, 13], source: 'Docker 1.13.0 release notes: "--cpus" (moby/moby#27958)' },
   { command: 'run', names: ['--dns-option'], value: true, since: [1, 13], source: 'Docker 1.13.0: --dns-option (the 1.9 spelling --dns-opt kept as an alias)' },
   { command: 'run', names: ['--device-cgroup-rule'], value: true, since: [17, 4], source: 'Docker 17.04 release notes: "--device-cgroup-rule" (moby/moby#22563)' },
+  { command: 'run', names: ['--mount'], value: true, since: [17, 6], source: 'Docker 17.06.0-ce release notes: "Add --mount flag to docker run and docker create" (moby/moby#32251)' },
   { command: 'run', names: ['--gpus'], value: true, since: [19, 3], source: 'Docker 19.03 release notes: "--gpus" for NVIDIA GPUs (docker/cli#1714)' },
   { command: 'run', names: ['--cgroupns'], value: true, since: [20, 10], source: 'Docker 20.10 release notes: "--cgroupns" (cgroup v2 support)' },
   { command: 'run', names: ['--health-start-interval'], value: true, since: [25, 0], source: 'Docker 25.0 release notes / Engine API 1.44: HealthConfig.StartInterval, "--health-start-interval" (moby/moby#40894)' },

@@ -100,7 +100,7 @@ t.test('refused in one located line each, all in one pass', async (t) => {
   t.strictSame(problemsOf([
     '    network_mode: "service:b"',
     '    pid: "container:x"',
-    '    networks: { front: { aliases: [web] } }',
+    '    networks: { front: { aliases: [web_1] } }',
     '    secrets: [nope]',
     '    volumes: [undeclared:/data]',
     '    pull_policy: build',
@@ -110,7 +110,7 @@ t.test('refused in one located line each, all in one pass', async (t) => {
     '3:19 secrets.env.environment',
     '7:19 services.a.network_mode',
     '8:10 services.a.pid',
-    '9:26 services.a.networks.front.aliases',
+    '9:36 services.a.networks.front.aliases[0]',
     '10:15 services.a.secrets[0]',
     '11:15 services.a.volumes[0]',
     '12:18 services.a.pull_policy',

@@ -18,7 +18,7 @@ t.test('the seed example', async (t) => {
   t.same(spec.etcd, { endpoints: ['http://127.0.0.1:2379'], prefix: '/services', tls: undefined, auth: undefined });
   t.same(spec.flannel, { network: '10.1.0.0/16', subnetLen: 24, backend: 'vxlan', prefix: '/coreos.com/network' });
   t.same(spec.runtime, { docker: '/usr/bin/docker', stateDir: '/run/fleetkit', fleetkit: { kind: 'image', image: `${process.env['FLEETKIT_REGISTRY'] || 'registry.example.com'}/fleetkit:0.1.0` } });
-  t.same(spec.hosts, { file: '/etc/hosts', exec: undefined, keepInode: false });
+  t.same(spec.hosts, { file: '/etc/hosts', exec: undefined, keepInode: false, containers: '/run/fleetkit/hosts/web' });
   const [first] = spec.services;
   const { run, containerName, externalVolumes, ...apache } = first!;
   t.same([run.init, run.pull, run.network, containerName, externalVolumes], [false, 'missing', undefined, undefined, []], 'Compose defaults: no --init, pull when missing');
@@ -26,7 +26,7 @@ t.test('the seed example', async (t) => {
     name: 'apache', image: 'coreos/apache', command: ['/usr/sbin/apache2ctl', '-D', 'FOREGROUND'], entrypoint: undefined,
     environment: [], ports: [{ hostIp: undefined, host: 80, container: 80, count: 1, protocol: 'tcp' }],
     volumes: [], volumeDriver: undefined, labels: [], restart: 'always', replicas: 2, healthcheck: undefined,
-    stopGracePeriod: undefined, user: undefined, workingDir: undefined, hostname: undefined,
+    stopGracePeriod: undefined, user: undefined, workingDir: undefined, hostname: undefined, aliases: [],
     fleet: { conflicts: ['apache@*.service'], machineOf: [], machineMetadata: [], global: false, machineID: undefined, replaces: undefined },
     announce: { port: 80, ttl: 60, hostname: 'apache-%i', key: '/services/web/apache/%i' },
     systemd: [],
@@ -159,7 +159,7 @@ t.test('top-level sections with their defaults and options', async (t) => {
   t.same(spec.etcd.auth, { user: 'fk', passwordFile: '/etc/fk/pw' });
   t.same(spec.flannel, { network: '10.5.0.0/16', subnetLen: 24, backend: 'host-gw', prefix: '/coreos.com/network' });
   t.same(spec.runtime.fleetkit, { kind: 'binary', path: '/usr/bin/fleetkit', url: 'https://x/fk', sha256: 'a'.repeat(64) });
-  t.same(spec.hosts, { file: '/run/hosts', exec: ['/usr/bin/systemctl', 'reload', 'dnsmasq'], keepInode: true });
+  t.same(spec.hosts, { file: '/run/hosts', exec: ['/usr/bin/systemctl', 'reload', 'dnsmasq'], keepInode: true, containers: '/run/fleetkit/hosts/c1' });
   t.equal(spec.services[0]!.image, 'nginx');
   t.equal(spec.file, 'c.yaml');
 });

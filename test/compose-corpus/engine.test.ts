@@ -32,7 +32,12 @@ const specs = Object.entries(BESIDE).map(([name, files]) => {
     mkdirSync(dirname(join(dir, name, f)), { recursive: true });
     writeFileSync(join(dir, name, f), `${f}\n`);
   }
-  return parseSpec(readFileSync(`${here}files/${name}.yaml`, 'utf8'), file);
+  const spec = parseSpec(readFileSync(`${here}files/${name}.yaml`, 'utf8'), file);
+  // The cluster's containers' hosts file in the run's own dir, made before anything mounts it, as watch-hosts
+  // makes it on a host.
+  const containers = join(dir, name, 'containers-hosts');
+  writeFileSync(containers, '127.0.0.1\tlocalhost\n');
+  return { ...spec, hosts: { ...spec.hosts, containers } };
 });
 
 // The probe: waits until the stop signal the file names (TERM by default, INT, QUIT) and exits 0.
@@ -83,6 +88,7 @@ t.test('wordpress-mysql: secrets, named volumes, the exec-form check, the comman
   t.strictSame(db.Config.Cmd, ['--default-authentication-plugin=mysql_native_password']);
   t.ok(db.Config.Env.includes('MYSQL_PASSWORD_FILE=/run/secrets/db_password'));
   t.strictSame(mounts(db), [
+    `bind ${wp}/containers-hosts:/etc/hosts ro`,
     `bind ${wp}/secrets/db_password.txt:/run/secrets/db_password ro`,
     `bind ${wp}/secrets/db_root_password.txt:/run/secrets/db_root_password ro`,
     'volume db_data:/var/lib/mysql rw',
@@ -92,13 +98,14 @@ t.test('wordpress-mysql: secrets, named volumes, the exec-form check, the comman
   t.notOk(db.HostConfig.Init, 'no --init unless the file asks');
   const site = await inspect('wordpress-1', 'wordpress@1.service');
   t.strictSame(site.HostConfig.PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
-  t.strictSame(mounts(site), [`bind ${wp}/secrets/db_password.txt:/run/secrets/db_password ro`, 'volume wp_content:/var/www/html/wp-content rw']);
+  t.strictSame(mounts(site), [`bind ${wp}/containers-hosts:/etc/hosts ro`, `bind ${wp}/secrets/db_password.txt:/run/secrets/db_password ro`, 'volume wp_content:/var/www/html/wp-content rw']);
 });
 
 t.test('nginx-configs: configs read-only at their targets, long-syntax bind and tmpfs, the stop signal', async (t) => {
   const c = await inspect('nginx-1', 'nginx@1.service');
   const d = join(dir, 'nginx-configs');
   t.strictSame(mounts(c), [
+    `bind ${d}/containers-hosts:/etc/hosts ro`,
     `bind ${d}/html:/usr/share/nginx/html ro`,
     `bind ${d}/nginx/conf.d/site.conf:/etc/nginx/conf.d/default.conf ro`,
     `bind ${d}/nginx/nginx.conf:/etc/nginx/nginx.conf ro`,

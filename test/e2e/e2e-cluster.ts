@@ -73,8 +73,10 @@ export interface ClusterFiles {
    * forms, and `runtime.fleetkit.binary` in the binary form.
    */
   readonly fleetkit: string;
-  /** The hosts file watch-hosts keeps and the client mounts as its /etc/hosts. */
+  /** The hosts file watch-hosts keeps (a block for the host). */
   readonly hostsFile: string;
+  /** The cluster's containers' hosts file watch-hosts keeps, which the containers mount as /etc/hosts. */
+  readonly containersFile: string;
   /** The agent's registry and socket (`runtime.stateDir`). */
   readonly stateDir: string;
   /** The announcement prefix, unique to this cluster: `<prefix>/e2e/web/1`. */
@@ -96,7 +98,7 @@ export interface ClusterOptions {
 
 /**
  * Writes `dir/cluster.yaml`: the example with etcd, the prefix, the engine's socket, fleetkit's form, the
- * state dir and the hosts file (also the client's mount of it) moved to `dir`. Everything else is the
+ * state dir, the hosts file and the containers' hosts file moved to `dir`. Everything else is the
  * example as committed.
  */
 export async function prepareCluster(dir: string, o: ClusterOptions): Promise<ClusterFiles> {
@@ -105,6 +107,7 @@ export async function prepareCluster(dir: string, o: ClusterOptions): Promise<Cl
     dir,
     fleetkit: join(dir, 'bin/fleetkit'),
     hostsFile: join(dir, 'hosts/hosts'),
+    containersFile: join(dir, 'hosts/containers'),
     stateDir: join(dir, 'state'),
     prefix: o.prefix,
   };
@@ -116,7 +119,6 @@ export async function prepareCluster(dir: string, o: ClusterOptions): Promise<Cl
   await chmod(files.fleetkit, 0o755);
 
   const doc = parseDocument(await readFile(EXAMPLE, 'utf8'));
-  const oldHosts = String(doc.getIn(['x-fleetkit', 'hosts', 'file']));
   doc.setIn(['x-fleetkit', 'etcd', 'endpoints'], [...o.etcd]);
   doc.setIn(['x-fleetkit', 'etcd', 'prefix'], o.prefix);
   // As an operator would say it: every unit that runs docker gets it as DOCKER_HOST, fleetkit's agent as
@@ -125,10 +127,7 @@ export async function prepareCluster(dir: string, o: ClusterOptions): Promise<Cl
   doc.setIn(['x-fleetkit', 'runtime', 'fleetkit'], doc.createNode(o.form === 'image' ? { image: IMAGE } : { binary: files.fleetkit }));
   doc.setIn(['x-fleetkit', 'runtime', 'stateDir'], files.stateDir);
   doc.setIn(['x-fleetkit', 'hosts', 'file'], files.hostsFile);
-  const volumes = doc.getIn(['services', 'client', 'volumes']) as { items: { value: unknown }[] } | undefined;
-  const mount = volumes?.items.findIndex((v) => String(v.value).startsWith(`${oldHosts}:`)) ?? -1;
-  if (mount < 0) throw new Error(`${EXAMPLE}: services.client.volumes has no mount of ${oldHosts}`);
-  doc.setIn(['services', 'client', 'volumes', mount], `${files.hostsFile}:/etc/hosts:ro`);
+  doc.setIn(['x-fleetkit', 'hosts', 'containers'], files.containersFile);
   await writeFile(files.spec, doc.toString());
   return files;
 }

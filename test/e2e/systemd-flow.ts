@@ -132,9 +132,17 @@ export async function runSystemdFlow(t: Test, ctx: FlowContext, form: FleetkitFo
     const text = await readFile(c.hostsFile, 'utf8');
     t.ok(text.startsWith(HOSTS_HEAD), 'the line outside the block is kept');
     t.match(text, `${ips.get('1')} web-1 web-1.${CLUSTER}\n`);
-    const inside = await docker.docker(['exec', 'client-1', 'cat', '/etc/hosts']);
-    t.equal(inside.stdout, text, 'the client container sees the same file as its /etc/hosts');
-    for (const host of ['web-1', 'web-2', `web-2.${CLUSTER}`]) {
+    // The containers' file is written in the same pass, after the host's: wait for it, bounded.
+    const bare = `${ips.get('1')}\tweb-1 web-1.${CLUSTER} web\n`;
+    const inside = await waitFor(async () => {
+      const r = await docker.docker(['exec', 'client-1', 'cat', '/etc/hosts']);
+      return r.stdout.includes(bare) ? r.stdout : undefined;
+    }, { what: 'client-1 sees web on web-1\'s line of its /etc/hosts', timeoutMs: 10_000 });
+    t.equal(inside, await readFile(c.containersFile, 'utf8'), 'the client container sees the containers\' file as its /etc/hosts');
+    t.match(inside, `${ips.get('2')}\tweb-2 web-2.${CLUSTER}\n`, 'one line per bare name: web-2 has none');
+    t.notMatch(text, /\sweb\s/, 'the host\'s block has no bare name');
+    // The bare service name, as Compose's DNS resolves it: the lowest-numbered instance.
+    for (const host of ['web', 'web-1', 'web-2', `web-2.${CLUSTER}`]) {
       const got = await fetchFromClient(docker, host);
       t.same(got, { code: 0, body: PAGE, err: '' }, `client-1: wget http://${host}:8080/`);
     }

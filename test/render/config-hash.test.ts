@@ -79,7 +79,11 @@ t.test('changes with what defines the container', async (t) => {
 
 t.test('does not change with where the container runs or with fleetkit\'s own labels', async (t) => {
   const base = render(WEB);
-  t.equal(render(WEB, 'shop2').hash, base.hash, 'the cluster\'s name is a label, not configuration');
+  // The default containers' hosts file is named after the cluster (a mount the container sees): with one path
+  // given, the name is a label only.
+  const shared = `${WEB}x-fleetkit: { hosts: { containers: /run/fleetkit/hosts/shared } }\n`;
+  t.equal(render(shared, 'shop2').hash, render(shared).hash, 'the cluster\'s name is a label, not configuration');
+  t.not(render(WEB, 'shop2').hash, base.hash, 'the default hosts file of another cluster is another mount');
   const socket = spec(WEB).replace('services:', 'x-fleetkit:\n  runtime: { dockerSocket: /run/other/docker.sock }\nservices:');
   const other = renderCluster(parseSpec(socket, 'cluster.yaml')).files.find((f) => f.name === 'web@.service')!;
   t.match(other.text, /DOCKER_HOST=unix:\/\/\/run\/other\/docker\.sock/, 'the engine socket is set');

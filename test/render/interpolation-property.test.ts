@@ -42,7 +42,8 @@ function envWords(execStart: string): Map<string, string> {
 function specFor(service: string, image = 'local/busybox:latest', docker = '/usr/bin/docker'): string {
   return [
     'name: prop',
-    `x-fleetkit: { runtime: { docker: ${docker} } }`,
+    // No containers' hosts file: no watcher runs here, and the values, not names, are under test.
+    `x-fleetkit: { runtime: { docker: ${docker} }, hosts: { containers: false } }`,
     'services:',
     `  ${service}:`,
     `    image: ${image}`,

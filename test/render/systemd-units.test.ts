@@ -87,7 +87,7 @@ t.test('units on systemd 252', async (t) => {
     t.ok(hash, 'the template has a configuration hash');
     // systemd resolves %n to the instance's own name: the agent knows the container's unit from its label.
     const labels = [[LABEL_UNIT, `${svc}@1.service`], [LABEL_CLUSTER, 'proof'], [LABEL_CONFIG_HASH, hash!]] as const;
-    const expected = dockerRunArgs(service, `${svc}-1`, labels);
+    const expected = dockerRunArgs(service, `${svc}-1`, labels, [`--mount=type=bind,source=/run/fleetkit/hosts/proof,target=/etc/hosts,readonly`]);
     t.strictSame(argv, expected, 'argv as docker received it');
     t.ok(argv.includes('100% "quoted" $HOME ${USER} a;b'), 'command word with %, $, quotes');
     t.ok(argv.includes('PRICE=$5 and 50%'), 'environment value with $ and %');

@@ -48,7 +48,7 @@ for (const target of TARGET_NAMES) {
 x-fleetkit: { target: ${target} }
 etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }
 runtime: { dockerSocket: ${socket}, fleetkit: { binary: ${fleetkit} }, stateDir: ${stateDir} }
-hosts: { file: ${join(dir, `hosts-${target}`)} }
+hosts: { file: ${join(dir, `hosts-${target}`)}, containers: ${join(dir, `containers-hosts-${target}`)} }
 services:
   ${svc}:
     image: ${docker.busyboxImage}
@@ -59,6 +59,8 @@ services:
     x-announce: { port: 80, ttl: 10s }
     x-systemd: { Service: { RestartSec: "1" } }
 `, 'cluster.yaml');
+    // The containers' hosts file exists before a container mounts it (watch-hosts makes it as it starts).
+    writeFileSync(join(dir, `containers-hosts-${target}`), '127.0.0.1\tlocalhost\n');
     const files = renderCluster(spec).files.filter((f) => f.name === 'fleetkit-agent-targets.service' || f.name.startsWith(svc));
     t.equal(files.length, 3, 'agent, container unit, sidekick');
     const text = files.map((f) => f.text).join('\n');
