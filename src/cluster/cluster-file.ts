@@ -66,8 +66,11 @@ export async function loadCluster(o: ClusterFileOptions): Promise<LoadedCluster>
   return { ...parsed, shown };
 }
 
-/** The first default-named file in `cwd` or the nearest parent that has one. */
-function findClusterFile(cwd: string, warnings: SpecProblem[]): { path: string; shown: string } {
+/**
+ * The first default-named file in `cwd` or the nearest parent that has one, as `docker compose` looks for it;
+ * `warnings` gets one line when a directory holds several. Throws UsageError when there is none.
+ */
+export function findClusterFile(cwd: string, warnings: SpecProblem[]): { path: string; shown: string } {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const candidates = CLUSTER_FILE_NAMES.map((n) => join(dir, n)).filter(isFile);
     const winner = candidates[0];

@@ -49,13 +49,16 @@ async function exists(path: string): Promise<boolean> {
  */
 export type ArgsAs = 'files' | 'names' | 'either';
 
-/** Resolves positionals. No positional means `./cluster.yaml`; `target` (`--target`) renders it for those hosts. */
+/**
+ * Resolves positionals. No positional means the cluster file found as `docker compose` finds it (compose.yaml
+ * … cluster.yaml, here or in a parent); `target` (`--target`) renders it for those hosts.
+ */
 export async function resolveSelection(positionals: readonly string[], cwd: string, argsAs: ArgsAs, target?: TargetName, cluster: SpecFileOptions = {}): Promise<UnitSelection> {
   const allowNames = argsAs !== 'files';
   if (positionals.length === 0) {
-    const file = join(cwd, 'cluster.yaml');
-    if (!(await exists(file))) throw new UsageError('no SPEC or units given, and there is no ./cluster.yaml', 'name a cluster.yaml, unit files, or units');
-    return fromSpec(file, 'cluster.yaml', target, cluster);
+    const { findClusterFile } = await import('../cluster/cluster-file.js');
+    const found = findClusterFile(cwd, []);
+    return fromSpec(found.path, found.shown, target, cluster);
   }
   if (positionals.length === 1 && isSpecPath(positionals[0]!)) {
     const file = resolve(cwd, positionals[0]!);
