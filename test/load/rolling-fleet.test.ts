@@ -38,7 +38,8 @@ await mkdir(join(dir, 'bin'));
 await mkdir(join(dir, 'state'));
 await writeFile(join(dir, 'bin/fleetkit'), `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'dist/fleetkit.cjs')} "$@"\n`);
 await chmod(join(dir, 'bin/fleetkit'), 0o755);
-await inProcessAgent(t, etcd, docker, { prefix, stateDir: join(dir, 'state'), machineId: M, containerWaitMs: 1000 });
+// The cluster's agent keeps its socket in runtime.stateDir/NAME, where the sidekicks of cluster `rolling` look.
+await inProcessAgent(t, etcd, docker, { prefix, stateDir: join(dir, 'state', 'rolling'), machineId: M, containerWaitMs: 1000 });
 const INSTANCES = ['1', '2', '3'];
 const names = INSTANCES.map((i) => `${S}-${i}`);
 const key = (i: string): string => `${prefix}/${CLUSTER}/${S}/${i}`;
