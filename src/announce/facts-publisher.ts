@@ -16,7 +16,7 @@
 import type { DockerClient, LabelledContainer } from '../docker/docker-client.js';
 import type { ContainerEvent, ContainerInfo } from '../docker/container-info.js';
 import type { AnnounceWriter } from '../etcd/announce-writer.js';
-import { decodeFacts, encodeFacts, LABEL_CONFIG_HASH, LABEL_UNIT, type ContainerFactsRecord, type ContainerPhase } from '../etcd/container-facts.js';
+import { decodeFacts, encodeFacts, LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT, type ContainerFactsRecord, type ContainerPhase } from '../etcd/container-facts.js';
 import { factsKey } from '../etcd/key-layout.js';
 import { validateUnitName } from '../unit/names.js';
 import type { Logger } from '../log/logger.js';
@@ -28,6 +28,11 @@ export interface FactsPublisherOptions {
   readonly log: Logger;
   readonly prefix: string;
   readonly machine: string;
+  /**
+   * Only containers labelled with this cluster: each cluster has its own agent, and two agents on one host
+   * publishing the same unit's key under two leases would overwrite each other. Undefined: every container.
+   */
+  readonly cluster?: string | undefined;
   /** Lease TTL of the facts keys, s. */
   readonly ttl: number;
   /** This machine's records as etcd holds them (a previous agent's), by unit; rejects when etcd does not answer. */
@@ -100,6 +105,7 @@ export class FactsPublisher {
   onEvent(ev: ContainerEvent): void {
     const label = ev.attributes[LABEL_UNIT];
     if (label === undefined || this.#closed) return;
+    if (this.#o.cluster !== undefined && ev.attributes[LABEL_CLUSTER] !== this.#o.cluster) return;
     const unit = this.#checkUnit(label, ev.name);
     if (!unit) return;
     const s = this.#state(unit);
@@ -184,6 +190,7 @@ export class FactsPublisher {
     // Newest container per unit (creation time; a running one first): the one its unit runs now.
     const current = new Map<string, LabelledContainer>();
     for (const c of list) {
+      if (this.#o.cluster !== undefined && c.labels[LABEL_CLUSTER] !== this.#o.cluster) continue;
       const unit = this.#checkUnit(c.labels[LABEL_UNIT] ?? '', c.name);
       if (!unit) continue;
       const other = current.get(unit);

@@ -30,6 +30,8 @@ export interface AgentOptions {
   readonly etcd: EtcdOptions;
   /** Keys must lie under this prefix (`--etcd-prefix`, default `/services`). */
   readonly prefix: string;
+  /** The cluster this agent serves (`--cluster`): container facts only for its containers. */
+  readonly cluster?: string | undefined;
   /** Registry and socket live here; undefined for `announce --standalone` (nothing persisted, no socket). */
   readonly stateDir?: string | undefined;
   /** Default `unix:///var/run/docker.sock`. */
@@ -138,7 +140,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   if (o.stateDir) {
     const machine = identity.machine;
     facts = new FactsPublisher({
-      docker, writer, log, prefix: o.prefix, machine, ttl: o.factsTtl ?? 60,
+      docker, writer, log, prefix: o.prefix, machine, cluster: o.cluster, ttl: o.factsTtl ?? 60,
       ...(o.factsIntervalMs !== undefined ? { minIntervalMs: o.factsIntervalMs } : {}),
       ...(o.factsRetainMs !== undefined ? { retainAbsentMs: o.factsRetainMs } : {}),
       readPrevious: async () => new Map([...await readContainerFacts(client, o.prefix, undefined, { machine })].map(([u, rs]) => [u, rs[0]!])),

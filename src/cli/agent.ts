@@ -26,6 +26,8 @@ options:
   --etcd-ca/-cert/-key FILE  etcd TLS files
   --etcd-user U --etcd-password-file FILE   etcd authentication
   --state-dir DIR            registry and socket (default /run/fleetkit)
+  --cluster NAME             publish container facts only for containers labelled fleetkit.cluster=NAME
+                             (each cluster's agent: two agents must not publish the same unit)
   --docker-host URL          default $DOCKER_HOST or unix:///var/run/docker.sock
   --flannel-env FILE         flannel's subnet.env (default /run/flannel/subnet.env)
   --flannel-prefix P         flannel's etcd prefix, where this host's lease (its PublicIP) is (default /coreos.com/network)
@@ -66,6 +68,7 @@ export const run: Command = async (argv, io) => {
     ...etcdFlagSpec,
     ...hostFlagSpec,
     'state-dir': { type: 'string' },
+    cluster: { type: 'string' },
     'facts-ttl': { type: 'string' },
     'revoke-on-exit': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -84,6 +87,7 @@ export const run: Command = async (argv, io) => {
     etcd,
     prefix,
     stateDir: values['state-dir'] ?? '/run/fleetkit',
+    cluster: values.cluster,
     factsTtl: factsTtlMs / 1000,
     ...hostOptionsFrom(values, io.env),
     log,

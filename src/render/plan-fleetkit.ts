@@ -83,7 +83,7 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 
 /** `agent …` argv. */
 export function agentArgs(spec: ClusterSpec): string[] {
-  const a = ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', agentStateDir(spec)];
+  const a = ['agent', ...etcdArgs(spec), '--etcd-prefix', spec.etcd.prefix, '--state-dir', agentStateDir(spec), '--cluster', spec.name];
   // In the image form the socket is mounted at the default path; a binary must be told where it is.
   const socket = spec.runtime.dockerSocket;
   if (spec.runtime.fleetkit.kind === 'binary' && socket !== undefined) a.push('--docker-host', `unix://${socket}`);

@@ -7,7 +7,7 @@ import t from 'tap';
 import type { Etcd3 } from 'etcd3';
 import { dockerPart, etcdPart, waitFor, type DockerPart, type TestLike } from '../env/parts.js';
 import { MACHINE, etcdReader, inProcessAgent, uniqueName } from './fixtures/fixture.js';
-import { decodeFacts, isCleanExit, LABEL_CONFIG_HASH, LABEL_UNIT, type ContainerFactsRecord } from '../../src/etcd/container-facts.js';
+import { decodeFacts, isCleanExit, LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT, type ContainerFactsRecord } from '../../src/etcd/container-facts.js';
 import { factsDir, factsKey } from '../../src/etcd/key-layout.js';
 import { readContainerFacts } from '../../src/etcd/read-facts.js';
 
@@ -149,4 +149,20 @@ t.test('containers found at start and after an etcd outage', async (t) => {
   await until(reader, prefix, removed, 'the removal during the outage', (r) => r.phase === 'absent');
   t.equal((await factsOf(reader, prefix, up))!.phase, 'running', 'the container that stayed up is still running');
   t.ok(lines.some((l) => l.includes('etcd answers again')));
+});
+
+t.test('an agent with --cluster publishes only its own cluster\'s containers (two agents on a host never share a key)', async (t) => {
+  const etcd = await etcdPart(t);
+  const docker = await dockerPart(t);
+  const reader = await etcdReader(t, etcd);
+  const { prefix } = await inProcessAgent(t, etcd, docker, { factsTtl: 5, cluster: 'shop' });
+  const own = unitName('own');
+  const other = unitName('other');
+  // The other cluster's container starts first: were it not left out, its record would be written first.
+  await run(t, docker, uniqueName('other'), { [LABEL_UNIT]: other, [LABEL_CLUSTER]: 'blog' }, [docker.busyboxImage, 'sh', '-c', 'exit 3']);
+  await run(t, docker, uniqueName('own'), { [LABEL_UNIT]: own, [LABEL_CLUSTER]: 'shop' }, [docker.busyboxImage, 'sh', '-c', 'exit 4']);
+  const r = await until(reader, prefix, own, 'own exit', (r) => r.phase === 'exited' && r.lastExit === 4);
+  t.equal(r.unit, own);
+  const keys = (await reader.getAll().prefix(factsDir(prefix)).keys()).sort();
+  t.same(keys, [factsKey(prefix, MACHINE, own)], 'only the own cluster\'s unit has a facts key');
 });
