@@ -15,6 +15,7 @@ import { compareInstances, hostUnitNames, sidekickName, sidekickOf, unitParts } 
 import { CRASH_LOOP_RESTARTS } from '../load/health.js';
 import { unscheduledReason } from './unscheduled-reason.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
+import { waitingFor } from '../cluster/dependency-wait.js';
 
 interface Group {
   readonly name: string;
@@ -239,10 +240,24 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, ad
   }
   const facts = row.machine ? factsOf(row.machine.id, row.unit) : undefined;
   const exit = row.lastExit !== null && row.lastExit !== undefined ? `, last exit status ${row.lastExit}` : '';
+  // A unit whose container waits inside it for its dependencies (`fleetkit await`) is active yet has no
+  // container: say what it waits for, not "running but not announced". With no facts the container is taken
+  // as not started only while nothing announces it (the wait starts docker only once every dependency is there).
+  const deps = inputs.spec?.services.find((s) => s.name === g.name)?.dependsOn ?? [];
+  const waiting = deps.length && inputs.announcementsError === undefined
+    ? waitingFor({
+      unitActive: running,
+      containerRunning: facts ? facts.phase === 'running' : ann ? undefined : false,
+      deps,
+      announced: new Set(inputs.announcements.map((kv) => kv.key)),
+    })
+    : undefined;
   if (row.active === 'failed') add('failed', 'ERROR', `failed (systemd ${row.active}/${row.sub ?? '?'}${exit})`);
   // A unit waiting to restart, or one restarted 3 times or more and up for less than a minute, is a crash loop.
   else if (row.sub === 'auto-restart' || ((row.restarts ?? 0) >= CRASH_LOOP_RESTARTS && !upFor(inputs, row.unit, facts, CRASH_LOOP_WINDOW_MS))) {
     add('crash-loop', 'ERROR', `crash loop: ${row.sub === 'auto-restart' ? 'waiting to restart' : `now ${row.active}/${row.sub ?? '?'}`}, restarted ${row.restarts ?? '?'} times${exit}`);
+  } else if (waiting) {
+    add('waiting', 'WARNING', waiting);
   } else if (running && facts && facts.phase !== 'running') {
     // The unit is up but its agent saw the container exit: the unit's command outlived its container.
     add('crash-loop', 'ERROR', `the container ${facts.phase === 'absent' ? 'is gone' : `exited (status ${facts.lastExit ?? '?'})`} while the unit is ${row.active}/${row.sub ?? '?'}`);
@@ -253,7 +268,7 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, ad
   const skFailed = sk !== undefined && (sk.activeState === 'failed' || sk.subState === 'auto-restart');
   if (skFailed && (running || ann)) {
     add('sidekick-failed', 'ERROR', `its sidekick ${sidekick} is ${sk.activeState}/${sk.subState ?? '?'}${ann ? '' : ': the container is not announced'}`);
-  } else if (running && g.announces && !ann && inputs.announcementsError === undefined) {
+  } else if (running && g.announces && !ann && !waiting && inputs.announcementsError === undefined) {
     add('not-announced', 'WARNING', `running but not announced${sk?.activeState && sk.activeState !== 'active' ? ` (its sidekick ${sidekick} is ${sk.activeState})` : ''}`);
   }
   if (ann && !running) {

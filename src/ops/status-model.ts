@@ -93,7 +93,8 @@ export type StatusFlagCode =
   | 'stale'
   | 'bad-announcement'
   | 'not-in-hosts'
-  | 'facts-unknown';
+  | 'facts-unknown'
+  | 'waiting';
 
 /** One disagreement on one instance. */
 export interface StatusFlag {
