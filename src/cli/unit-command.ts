@@ -8,6 +8,7 @@ import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { execute } from '../load/execute.js';
 import { etcdEvidence } from '../load/rolling-facts.js';
+import { etcdFacts } from '../load/facts-source.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import { failureJournal } from '../load/failure-journal.js';
 import { describePlan, plan, type Verb } from '../load/plan.js';
@@ -137,6 +138,9 @@ export function unitCommand(verb: UnitVerb): Command {
     const host = await openUnitHost(v.systemd
       ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env, warn }
       : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal, ...(connection ? { connection } : {}) });
+    // The agents' container facts: restart counts where the host keeps none (fleet), from the spec's etcd.
+    const factsEtcd = sel.kind === 'spec' && wait ? etcdOptionsFrom({}, sel.etcd, io.env) : undefined;
+    const facts = factsEtcd && etcdFacts(factsEtcd, factsEtcd.prefix, Math.min(requestTimeoutMs, 2000));
     let result;
     const closers: (() => void)[] = [];
     try {
@@ -165,12 +169,13 @@ export function unitCommand(verb: UnitVerb): Command {
         ...(evidence ? { evidence } : {}),
         verb, wait, timeoutMs, parallel, signal: io.signal, maxUnavailable,
         desired: desired?.map((x) => ({ desired: x.desired, id: x.def.id })),
-        health: { stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env) },
+        health: { stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env), ...(facts ? { facts: facts.facts } : {}) },
         progress: (total, label) => new Progress(io.stderr, total, label, json),
       });
     } finally {
       host.close();
       for (const close of closers) close();
+      facts?.close();
     }
     const ok = printSummary(io, result.outcomes, { json, verb, stale: result.stale, pruned: Boolean(v.prune) });
     return ok ? ExitCode.ok : ExitCode.failed;

@@ -46,7 +46,10 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
     const open = names.filter((n) => !verdicts.has(n));
     if (!open.length) break;
     const final = Date.now() >= deadline || o.signal.aborted;
-    const [states, facts] = await Promise.all([host.states(open), o.facts ? o.facts(open).catch(() => new Map<string, ContainerFacts>()) : Promise.resolve(new Map<string, ContainerFacts>())]);
+    const states = await host.states(open);
+    // Facts only where the host keeps no count (fleet; systemd before 235): systemd's own is first-hand.
+    const need = open.filter((n) => states.get(n)?.restarts === undefined);
+    const facts = o.facts && need.length ? await o.facts(need).catch(() => new Map<string, ContainerFacts>()) : new Map<string, ContainerFacts>();
     const now = Date.now();
     for (const n of open) {
       const state = states.get(n);

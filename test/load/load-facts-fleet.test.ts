@@ -1,0 +1,74 @@
+/**
+ * load's health wait on fleet, whose API keeps no restart count: the count comes from the container facts
+ * the agent on the unit's machine publishes in etcd (real etcd; the agent's part played by the fleet test
+ * server's launch hook, which writes the record an agent writes). A container that keeps restarting fails
+ * the load as a crash loop while fleet still says active; one whose facts show it started once passes.
+ */
+import t from 'tap';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectEtcd } from '../../src/etcd/connect.js';
+import { encodeFacts } from '../../src/etcd/container-facts.js';
+import { factsKey } from '../../src/etcd/key-layout.js';
+import { etcdPart } from '../env/parts.js';
+import { fleetServerPart, type MachineSpec } from '../fleet-server/server.js';
+import { runFleetkit } from '../cli/load-io.js';
+
+const etcd = await etcdPart(t);
+const client = await connectEtcd({ endpoints: etcd.endpoints });
+t.teardown(() => client.close());
+const dir = await mkdtemp(join(tmpdir(), 'fk-facts-load-'));
+const prefix = `/fk-facts-${process.pid}`;
+const M1 = 'a1'.repeat(16);
+const machines: MachineSpec[] = [{ id: M1, primaryIP: '10.0.0.1' }];
+const env = { PATH: process.env['PATH'] };
+
+async function spec(name: string): Promise<string> {
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(file, `name: ${name}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  web:\n    image: local/busybox:latest\n    restart: always\n`);
+  return file;
+}
+const record = (unit: string, restarts: number, lastExit?: number) => encodeFacts({
+  v: 1, unit, machine: M1, phase: 'running', restarts, ...(lastExit !== undefined ? { lastExit } : {}), startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(),
+});
+
+t.test('a container restarting under an active unit: the load fails as a crash loop, before its timeout', async (t) => {
+  const timers: NodeJS.Timeout[] = [];
+  t.teardown(() => timers.forEach(clearTimeout));
+  const server = await fleetServerPart(t, {
+    socketPath: join(dir, 'loop.sock'), machines,
+    agent: {
+      async onLaunch(unit, machine) {
+        if (!unit.name.startsWith('web@')) return;
+        // The agent sees the container start, exit 1 and start again, fast; fleet only sees active.
+        await client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, 0));
+        let n = 0;
+        const bump = (): void => {
+          n += 3; // three starts between two looks: certain within any two reads
+          void client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, n, 1));
+          if (n < 200) timers.push(setTimeout(bump, 300));
+        };
+        timers.push(setTimeout(bump, 300));
+      },
+    },
+  });
+  const started = Date.now();
+  const r = await runFleetkit(['load', await spec('loop'), '--endpoint', server.endpoint, '--timeout', '90s'], { env });
+  t.equal(r.code, 1, r.stdout + r.stderr);
+  t.match(r.stdout + r.stderr, /web@1\.service: crash loop: restarted \d+ times while waiting \(last exit status 1\)/);
+  t.ok(Date.now() - started < 60_000, `declared after ${Date.now() - started} ms, not at the 90 s timeout`);
+});
+
+t.test('facts showing one start: the load passes', async (t) => {
+  const server = await fleetServerPart(t, {
+    socketPath: join(dir, 'ok.sock'), machines,
+    agent: {
+      async onLaunch(unit, machine) {
+        if (unit.name.startsWith('web@')) await client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, 0));
+      },
+    },
+  });
+  const r = await runFleetkit(['load', await spec('fine'), '--endpoint', server.endpoint, '--timeout', '30s', '--stable', '1s'], { env });
+  t.equal(r.code, 0, r.stdout + r.stderr);
+});
