@@ -4,6 +4,8 @@
  *
  * - A unit is healthy when it is active and not restarting. A unit without `Restart=` (policy `no`, or a host
  *   that does not say) is healthy on its own state: active is final.
+ * - A container whose agent publishes facts (fleet) can restart under a unit that stays active, whatever the
+ *   unit's policy: its facts' restart count is judged, and it must stay up for `stableMs` like a unit that restarts.
  * - A unit that restarts must stay active for `stableMs` (since systemd's ActiveEnterTimestamp, or since the
  *   caller first saw it active) before it counts: a container that fails once and then stays up (waiting for
  *   its database) passes.
@@ -33,6 +35,8 @@ export interface HealthInput {
   readonly activeSince: number | undefined;
   readonly now: number;
   readonly stableMs: number;
+  /** The restart count comes from the container's facts (the host keeps none): the container may restart. */
+  readonly fromFacts?: boolean;
   /** The wait has ended (timeout): pending becomes a verdict. */
   readonly final: boolean;
 }
@@ -52,7 +56,7 @@ export function judgeHealth(i: HealthInput): Verdict {
   if (s.activeState === 'failed') return { kind: 'failed', why: `failed (${exitText(i)})` };
   const restarting = s.subState === 'auto-restart';
   if (s.activeState === 'active' && !restarting) {
-    const restarts = s.restartPolicy !== undefined && s.restartPolicy !== 'no';
+    const restarts = i.fromFacts === true || (s.restartPolicy !== undefined && s.restartPolicy !== 'no');
     if (!restarts && restarted === 0) return { kind: 'healthy' };
     if (i.activeSince !== undefined && i.now - i.activeSince >= i.stableMs) return { kind: 'healthy' };
     if (i.final) return restarted > 0 ? { kind: 'crash-loop', why: `restarted ${restarted} times and not yet stable when the wait ended (${exitText(i)})` } : { kind: 'healthy' };

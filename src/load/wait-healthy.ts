@@ -67,7 +67,8 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       if (activeNow && state.activeSince !== undefined) track.activeSince = state.activeSince;
       track.lastExit = state.exitStatus ?? f?.lastExit ?? track.lastExit;
       const lastExit = track.lastExit;
-      const verdict = judgeHealth({ state, restartsAtStart: track.restartsAtStart, restarts, lastExit, activeSince: track.activeSince, now, stableMs: o.stableMs, final });
+      const fromFacts = state.restarts === undefined && f !== undefined;
+      const verdict = judgeHealth({ state, restartsAtStart: track.restartsAtStart, restarts, lastExit, activeSince: track.activeSince, now, stableMs: o.stableMs, final, fromFacts });
       if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
     }
     if (final) break;

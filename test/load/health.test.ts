@@ -12,6 +12,8 @@ const judge = (s: Partial<UnitState>, o: Partial<HealthInput> = {}) => judgeHeal
 t.test('a unit without Restart= is healthy on its own state', async (t) => {
   t.equal(judge({ restartPolicy: 'no' }), 'healthy');
   t.equal(judge({ restartPolicy: undefined }), 'healthy', 'a host that does not say (fleet without facts)');
+  t.equal(judge({ restartPolicy: undefined, restarts: undefined }, { restarts: 0, fromFacts: true, activeSince: 9_000 }), 'pending', 'its container\'s facts exist: the container may restart, it must stay up');
+  t.equal(judge({ restartPolicy: undefined, restarts: undefined }, { restarts: 0, fromFacts: true, activeSince: 7_000 }), 'healthy');
   t.equal(judge({ restartPolicy: 'no', activeState: 'failed', result: 'exit-code' }, { lastExit: 3 }), 'failed');
 });
 

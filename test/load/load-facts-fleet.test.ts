@@ -46,7 +46,8 @@ t.test('a container restarting under an active unit: the load fails as a crash l
         let n = 0;
         const bump = (): void => {
           n += 3; // three starts between two looks: certain within any two reads
-          void client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, n, 1));
+          // etcd3's builders are lazy: exec() sends the put (a bare builder is never sent).
+          void client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, n, 1)).exec();
           if (n < 200) timers.push(setTimeout(bump, 300));
         };
         timers.push(setTimeout(bump, 300));
