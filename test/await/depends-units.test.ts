@@ -46,6 +46,8 @@ x-fleetkit:
   target: ${target}
   etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }
   runtime: { fleetkit: { binary: ${fleetkit} } }
+  # No hosts watcher runs here to make the cluster's containers' hosts file: the containers keep docker's own.
+  hosts: { containers: false }
 x-sleeper: &sleeper
   image: ${docker.busyboxImage}
   command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]

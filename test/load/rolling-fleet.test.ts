@@ -58,6 +58,8 @@ x-fleetkit:
     dockerSocket: ${docker.socketPath}
     fleetkit: { binary: ${join(dir, 'bin/fleetkit')} }
     stateDir: ${join(dir, 'state')}
+  # No hosts watcher runs here to make the cluster's containers' hosts file: the containers keep docker's own.
+  hosts: { containers: false }
 services:
   ${S}:
     image: ${docker.httpImage}
