@@ -25,7 +25,10 @@ t.test('a crash loop fails the unit as soon as it is certain, with exit status a
   const took = Date.now() - started;
   t.equal(r.code, 1, r.stdout + r.stderr);
   t.match(r.stdout, new RegExp(`${name}\\s+created\\s+crash-loop`));
-  t.match(r.stderr, /crash loop: restarted 3 times while waiting \(last exit status 1\)/);
+  // Three restarts make the loop certain; a slow first read (a loaded machine) may already see more, up to
+  // systemd's start limit (5), and the verdict names what it saw.
+  const seen = /crash loop: restarted (\d+) times while waiting \(last exit status 1\)/.exec(r.stderr);
+  t.ok(seen && Number(seen[1]) >= 3 && Number(seen[1]) <= 5, `the crash loop is declared with its restart count: ${seen?.[0] ?? r.stderr}`);
   t.match(r.stderr, new RegExp(`last journal lines of ${name}:`));
   t.match(r.stderr, /status=1\/FAILURE|loop-.* starting/);
   t.ok(took < 30_000, `declared before the timeout (${took} ms)`);
