@@ -40,7 +40,7 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
     `  dockerSocket: ${docker.socketPath}`,
     `  stateDir: ${dir}/run`,
     `  fleetkit: { image: "${IMAGE}" }`,
-    `hosts: { file: ${dir}/etc/hosts }`,
+    `hosts: { file: ${dir}/etc/hosts, containers: ${dir}/run/hosts/shipc }`,
     'services:',
     '  web:',
     `    image: ${docker.httpImage}`,
@@ -69,6 +69,15 @@ t.test('agent, sidekick and hosts watcher from the image, as rendered', async (t
   await waitFor(() => agent.out.join('').includes('agent ready'), { what: 'agent ready in its container', timeoutMs: 30_000 }).catch((e: Error) => {
     throw new Error(`${e.message}; agent output: ${agent.out.join('')}`);
   });
+
+  // The hosts unit's ExecStartPre makes the cluster's containers' hosts file (from the image, through its
+  // directory mount) before any container mounts it: docker refuses a missing bind source.
+  const prepares = execArgvs(rendered, 'fleetkit-hosts-shipc.service', 'ExecStartPre').filter((p) => p.prefix !== '-');
+  t.equal(prepares.length, 1, 'one ExecStartPre that must succeed: --prepare');
+  mkdirSync(join(dir, 'run/hosts'), { recursive: true });
+  const prepared = await runArgv(prepares[0]!.argv, env);
+  t.equal(prepared.code, 0, prepared.out);
+  t.match(readFileSync(join(dir, 'run/hosts/shipc'), 'utf8'), /^127\.0\.0\.1\s+localhost/m, 'the containers\' hosts file is made, with docker\'s localhost line');
 
   // The service's container (its unit's ExecStart, instance 1), then its sidekick.
   const [webRun] = execArgvs(rendered, 'web@.service', 'ExecStart', '1');
