@@ -20,6 +20,19 @@ export interface ReadFactsOptions {
 }
 
 /**
+ * The record stored at one facts key, or why it is left out: the one check every reader of facts keys makes
+ * (this module's range read, and status's single read of the whole prefix).
+ */
+export function factsAtKey(prefix: string, key: string, value: string): { readonly record: ContainerFactsRecord } | { readonly invalid: string } {
+  const where = parseFactsKey(prefix, key);
+  if (!where) return { invalid: 'not a facts key (<prefix>/_facts/<machine>/<unit>)' };
+  const record = decodeFacts(value);
+  if (!record) return { invalid: 'not a well-formed container facts record' };
+  if (record.unit !== where.unit || record.machine !== where.machine) return { invalid: `the record names ${record.machine}/${record.unit}, not its key` };
+  return { record };
+}
+
+/**
  * The facts of `units` (full names: `web@2.service`; every unit when undefined), by unit: one record per
  * machine whose agent published one, ordered by machine id. A unit no agent reported is absent from the map.
  */
@@ -35,22 +48,15 @@ export async function readContainerFacts(
   const out = new Map<string, ContainerFactsRecord[]>();
   for (const key of Object.keys(kv).sort()) {
     const where = parseFactsKey(prefix, key);
-    if (!where) {
-      options.onInvalid?.(key, 'not a facts key (<prefix>/_facts/<machine>/<unit>)');
+    if (wanted && where && !wanted.has(where.unit)) continue;
+    const fact = factsAtKey(prefix, key, kv[key]!);
+    if ('invalid' in fact) {
+      options.onInvalid?.(key, fact.invalid);
       continue;
     }
-    if (wanted && !wanted.has(where.unit)) continue;
-    const record = decodeFacts(kv[key]!);
-    if (!record) {
-      options.onInvalid?.(key, 'not a well-formed container facts record');
-      continue;
-    }
-    if (record.unit !== where.unit || record.machine !== where.machine) {
-      options.onInvalid?.(key, `the record names ${record.machine}/${record.unit}, not its key`);
-      continue;
-    }
-    let list = out.get(where.unit);
-    if (!list) out.set(where.unit, (list = []));
+    const record = fact.record;
+    let list = out.get(record.unit);
+    if (!list) out.set(record.unit, (list = []));
     list.push(record);
   }
   return out;

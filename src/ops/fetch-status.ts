@@ -10,8 +10,9 @@ import type { Etcd3 } from 'etcd3';
 import { UsageError, type RemoteError } from '../errors.js';
 import { connectEtcd, etcdError, type EtcdOptions } from '../etcd/connect.js';
 import { readPrefixes } from '../etcd/watch-prefixes.js';
-import { decodeFacts, type ContainerFactsRecord } from '../etcd/container-facts.js';
-import { isFactsKey, parseFactsKey, prefixDir } from '../etcd/key-layout.js';
+import type { ContainerFactsRecord } from '../etcd/container-facts.js';
+import { factsAtKey } from '../etcd/read-facts.js';
+import { isFactsKey, prefixDir } from '../etcd/key-layout.js';
 import { openUnitHost, type UnitHostOptions } from '../unithost/open-unit-host.js';
 import type { HostView, UnitHost } from '../unithost/unit-host.js';
 import { serviceNames } from '../render/plan-container.js';
@@ -146,9 +147,8 @@ export class StatusSources {
           continue;
         }
         // A record that does not parse, or names another unit or machine than its key, is no facts (unknown).
-        const where = parseFactsKey(o.prefix, kv.key);
-        const r = decodeFacts(kv.value.toString('utf8'));
-        if (where && r && r.unit === where.unit && r.machine === where.machine) facts.push(r);
+        const fact = factsAtKey(o.prefix, kv.key, kv.value.toString('utf8'));
+        if ('record' in fact) facts.push(fact.record);
       }
       return { announcements, facts };
     } catch (e) {
