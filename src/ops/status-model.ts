@@ -93,7 +93,6 @@ export type StatusFlagCode =
   | 'stale'
   | 'bad-announcement'
   | 'not-in-hosts'
-  | 'facts-unknown'
   | 'waiting';
 
 /** One disagreement on one instance. */
