@@ -16,6 +16,7 @@ import { CRASH_LOOP_RESTARTS } from '../load/health.js';
 import { unscheduledReason } from './unscheduled-reason.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import { waitingFor } from '../cluster/dependency-wait.js';
+import { globalRowFlags, globalSpread, placeGlobals } from './global-spread.js';
 
 interface Group {
   readonly name: string;
@@ -56,6 +57,7 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
   const serviceSet = new Set([...groups.keys(), ...inputs.units.map((u) => unitParts(u.name).service)]);
   const isGlobal = (u: StatusUnit | undefined): boolean => (u ? parseXFleet({ name: u.name, options: u.options }).global : false);
   const factsOf = factsIndex(inputs);
+  const globals = placeGlobals(inputs, isGlobal);
 
   // Units → groups (templates are not instances; sidekicks are shown through their service's announcement).
   for (const u of inputs.units) {
@@ -81,7 +83,7 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
         instance: unitParts(name).instance,
         machine: machineID ? { id: machineID, ip: ipOf.get(machineID) ?? null } : null,
         desired: u?.desiredState ?? null,
-        current: u?.currentState ?? null,
+        current: global ? null : u?.currentState ?? null, // fleet says `inactive` for a global unit wherever it runs
         load: null, active: null, sub: null, announcement: null, hosts: null, flags: [],
       });
       const withState = (row: Row, s: (typeof states)[number] | undefined): Row => {
@@ -95,7 +97,13 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
         if (f) Object.assign(row, { restarts: f.restarts, lastExit: f.lastExit ?? null });
         return row;
       };
-      if (global && states.length > 0) {
+      const expected = global && u ? globals?.on.get(name) ?? [] : undefined;
+      if (expected && globals) {
+        // One row per machine that should run it or reports it; one that should and has not reported is unknown.
+        const ids = [...new Set([...expected, ...states.flatMap((s) => (s.machineID ? [s.machineID] : []))])].sort();
+        for (const id of ids) g.rows.push(withState(base(id), states.find((s) => s.machineID === id)));
+        if (!ids.length) g.rows.push(withState(base(undefined), undefined));
+      } else if (global && states.length > 0) {
         for (const s of states) g.rows.push(withState(base(s.machineID), s));
       } else {
         const machineID = u?.machineID ?? (inputs.source === 'systemd' ? states[0]?.machineID : undefined);
@@ -122,10 +130,18 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
   const hostLines = hostsLines(inputs, cluster);
   for (const g of groups.values()) {
     g.rows.sort((a, b) => compareInstances(a.instance, b.instance) || (a.machine?.id ?? '').localeCompare(b.machine?.id ?? ''));
-    for (const row of g.rows) flagRow(row, g, inputs, hostLines, cluster, factsOf);
+    for (const row of g.rows) {
+      flagRow(row, g, inputs, hostLines, cluster, factsOf);
+      const u = unitsByName.get(row.unit);
+      if (globals && isGlobal(u)) row.flags.push(...globalRowFlags(row, u, globals));
+    }
   }
 
-  const services: ServiceStatus[] = [...groups.values()].map((g) => ({ name: g.name, global: g.global, ttl: g.ttl, instances: g.rows }));
+  const services: ServiceStatus[] = [...groups.values()].map((g) => {
+    const unit = g.expected.length === 1 ? g.expected[0]! : undefined;
+    const on = unit !== undefined && isGlobal(unitsByName.get(unit)) ? globals?.on.get(unit) : undefined;
+    return { name: g.name, global: g.global, ...(on ? { spread: globalSpread(unit!, on, g.rows) } : {}), ttl: g.ttl, instances: g.rows };
+  });
   return {
     version: 1,
     time: now.toISOString(),

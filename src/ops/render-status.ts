@@ -2,7 +2,7 @@
  * The status model as text (one table per service, then the machines) and as the `--json` document. Pure.
  */
 import { formatAge } from './build-status.js';
-import type { InstanceStatus, StatusModel } from './status-model.js';
+import type { GlobalSpread, InstanceStatus, ServiceStatus, StatusModel } from './status-model.js';
 import { paint, renderTable, type Cell, type Tint } from './text-table.js';
 import { shortId } from './unscheduled-reason.js';
 
@@ -21,6 +21,20 @@ function activeTint(active: string | null): Tint | undefined {
   return undefined;
 }
 
+/** `mon.service  global  2/3 machines active (1 failed, 1 unknown)`: a global unit is up only on all of them. */
+function spreadLine(g: GlobalSpread, color: boolean): string {
+  const rest = [g.failed ? `${g.failed} failed` : '', g.unknown ? `${g.unknown} unknown` : ''].filter(Boolean).join(', ');
+  const text = `${g.active}/${g.expected} machine${g.expected === 1 ? '' : 's'} active${rest ? ` (${rest})` : ''}`;
+  const up = g.expected > 0 && g.active === g.expected;
+  return `${g.unit}  global  ${paint(text, up ? 'green' : g.failed ? 'red' : 'yellow', color)}\n`;
+}
+
+/** Whether a global unit's per-machine lines add nothing: every machine that should run it runs it, nothing flagged. */
+function allUp(s: ServiceStatus): boolean {
+  const g = s.spread;
+  return g !== undefined && g.expected > 0 && g.active === g.expected && s.instances.length === g.expected && s.instances.every((i) => i.flags.length === 0);
+}
+
 function instanceCells(i: InstanceStatus): Cell[] {
   const ann = i.announcement;
   const addr = !ann ? '-' : ann.error ? 'invalid' : `${ann.ip}${ann.port !== null ? `:${ann.port}` : ''}`;
@@ -30,7 +44,8 @@ function instanceCells(i: InstanceStatus): Cell[] {
     { text: i.machine ? `${shortId(i.machine.id)}${i.machine.ip ? `/${i.machine.ip}` : ''}` : '-', tint: i.machine ? undefined : 'dim' },
     { text: dash(i.desired) },
     { text: dash(i.current) },
-    { text: dash(i.active), tint: activeTint(i.active) },
+    // A machine that should run a global unit and has published nothing for it: unknown, never a blank.
+    i.active === null && i.machine && i.flags.some((f) => f.code === 'not-reported') ? { text: 'unknown', tint: 'yellow' } : { text: dash(i.active), tint: activeTint(i.active) },
     { text: dash(i.sub) },
     { text: addr, tint: annTint },
     { text: ann && ann.ageSeconds !== null ? formatAge(ann.ageSeconds) : '-', tint: ann?.stale ? 'yellow' : undefined },
@@ -48,6 +63,8 @@ export function renderStatusTable(model: StatusModel, options: RenderStatusOptio
   for (const s of model.services) {
     const ttl = s.ttl !== null ? `, announced with TTL ${formatAge(s.ttl)}` : '';
     out.push(`\n${paint(`SERVICE ${s.name}`, 'bold', color)}${s.global ? ' (global)' : ''}${ttl}\n`);
+    if (s.spread) out.push(spreadLine(s.spread, color));
+    if (allUp(s)) continue;
     const header = ['INSTANCE', 'MACHINE', 'DESIRED', 'CURRENT', 'ACTIVE', 'SUB', 'ANNOUNCED', 'AGE', 'HOSTS'];
     out.push(renderTable(header, s.instances.map(instanceCells), color));
     for (const i of s.instances) {

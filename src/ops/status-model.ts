@@ -93,7 +93,9 @@ export type StatusFlagCode =
   | 'stale'
   | 'bad-announcement'
   | 'not-in-hosts'
-  | 'waiting';
+  | 'waiting'
+  | 'not-reported'
+  | 'not-active';
 
 /** One disagreement on one instance. */
 export interface StatusFlag {
@@ -129,7 +131,10 @@ export interface InstanceStatus {
   /** `2` for `web@2.service`; empty for a global or plain unit. */
   readonly instance: string;
   readonly machine: { readonly id: string; readonly ip: string | null } | null;
-  /** fleet's desired and current state; null with --systemd or when fleet has no such unit. */
+  /**
+   * fleet's desired and current state; null with --systemd or when fleet has no such unit. `current` is
+   * also null for a global unit: fleet says `inactive` for it however many machines run it.
+   */
   readonly desired: string | null;
   readonly current: string | null;
   /** systemd's load, active and sub state on that machine; null when no state is reported. */
@@ -145,10 +150,25 @@ export interface InstanceStatus {
   readonly flags: readonly StatusFlag[];
 }
 
+/**
+ * A global unit on fleet: the machines that should run it (fleet's placement: metadata matches, nothing
+ * there it conflicts with) and what they report. It is up only when `active === expected`; `unknown` counts
+ * machines that should run it and have published no state for it yet.
+ */
+export interface GlobalSpread {
+  readonly unit: string;
+  readonly expected: number;
+  readonly active: number;
+  readonly failed: number;
+  readonly unknown: number;
+}
+
 /** A service and its instances, in instance order. */
 export interface ServiceStatus {
   readonly name: string;
   readonly global: boolean;
+  /** A global unit's machines (fleet, units readable); absent otherwise. */
+  readonly spread?: GlobalSpread;
   /** The announcement TTL in seconds; null when the service does not announce or no spec was given. */
   readonly ttl: number | null;
   readonly instances: readonly InstanceStatus[];

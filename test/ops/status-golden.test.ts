@@ -41,7 +41,7 @@ services:
 
 const opt = (section: string, name: string, value: string) => ({ section, name, value });
 const unit = (name: string, machineID: string | undefined, options = [opt('Service', 'ExecStart', '/bin/true')], desired = 'launched'): StatusUnit =>
-  ({ name, desiredState: desired, currentState: machineID ? 'launched' : options.some((o) => o.name === 'Global') ? undefined : 'inactive', machineID, options });
+  ({ name, desiredState: desired, currentState: machineID ? 'launched' : 'inactive', machineID, options });
 const conflicts = [opt('X-Fleet', 'Conflicts', 'web@*.service')];
 const record = (ip: string, hostname: string, machine: string, time: string) =>
   JSON.stringify({ ip, port: 80, hostname, host: 'h', machine, container: hostname, version: 1, time });
@@ -121,6 +121,8 @@ t.test('pinned: each disagreement is flagged on the right instance', async (t) =
   t.same(flags('mon.service@2b'), ['sidekick-failed'], 'a failed sidekick is named as the reason, once');
   t.equal(rows.get('mon.service@2b')?.flags[0]?.message, 'its sidekick mon-discovery.service is failed/failed: the container is not announced');
   t.same(flags('mon.service@4d'), ['not-announced']);
+  t.equal(rows.get('mon.service@1a')?.current, null, 'fleet\'s `inactive` for a global unit is not its state');
+  t.same(model.services.find((s) => s.name === 'mon')?.spread, { unit: 'mon.service', expected: 2, active: 2, failed: 0, unknown: 0 }, 'the machine that left is not counted');
   t.match(rows.get('mon.service@1a'), { restarts: 1, lastExit: 137 }, 'restarts and the last exit from the agent\'s facts');
   t.notOk(model.services.some((s) => s.instances.some((i) => i.unit.includes('discovery'))), 'the sidekick is folded into its service');
   t.same(model.machines.map((m) => [m.id.slice(0, 2), m.on, m.units]), [['1a', true, 4], ['2b', true, 3], ['4d', false, 1]],
