@@ -5,8 +5,8 @@
  * with --enable-v2; 3.6 removed it).
  */
 import type { Etcd3 } from 'etcd3';
-import { readFile } from 'node:fs/promises';
 import { connectEtcd, type EtcdOptions } from '../etcd/connect.js';
+import { readEtcdPassword, readEtcdTls, type EtcdTlsPem } from '../etcd/settings-files.js';
 import { fail, ok, skip, unknown, type CheckContext, type CheckDef, type CheckResult } from './check.js';
 import { httpGet, HttpGetError, type HttpAnswer, type HttpGetOptions } from './http-get.js';
 
@@ -22,17 +22,17 @@ export interface EtcdFacts {
 export class EtcdSession {
   readonly facts: EtcdFacts = {};
   private client: Promise<Etcd3> | undefined;
+  private pem: Promise<EtcdTlsPem | undefined> | undefined;
 
   constructor(readonly options: EtcdOptions & { readonly prefix: string }) {}
 
   /** A GET on `url`+`path` with the cluster's TLS files and, when asked, its v2 (basic) auth. */
   async get(url: string, path: string, ctx: CheckContext, withAuth = false): Promise<HttpAnswer> {
-    const o: HttpGetOptions = { url: `${url.replace(/\/$/, '')}${path}`, tls: this.options.tls, signal: ctx.signal, timeoutMs: ctx.timeoutMs };
+    // The files are read once, as etcd3's client reads them (`etcd/settings-files.ts`): the same messages.
+    this.pem ??= readEtcdTls(this.options.tls);
+    const o: HttpGetOptions = { url: `${url.replace(/\/$/, '')}${path}`, tls: await this.pem, signal: ctx.signal, timeoutMs: ctx.timeoutMs };
     const auth = this.options.auth;
-    if (withAuth && auth) {
-      const password = (await readFile(auth.passwordFile, 'utf8')).replace(/\r?\n$/, '');
-      return httpGet({ ...o, basicAuth: { user: auth.user, password } });
-    }
+    if (withAuth && auth) return httpGet({ ...o, basicAuth: { user: auth.user, password: await readEtcdPassword(auth.passwordFile) } });
     return httpGet(o);
   }
 

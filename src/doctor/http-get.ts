@@ -3,7 +3,7 @@
  * come back as one line saying what went wrong at the network or TLS level (refused, no socket, no answer,
  * which certificate check failed), because that line is what the user acts on.
  */
-import { readFile } from 'node:fs/promises';
+import type { EtcdTlsPem } from '../etcd/settings-files.js';
 
 /** Where and how to GET. */
 export interface HttpGetOptions {
@@ -11,8 +11,8 @@ export interface HttpGetOptions {
   readonly url: string;
   /** A unix socket to send the request over (the URL's host is then only the Host header). */
   readonly socketPath?: string | undefined;
-  /** PEM files for https: the CA that signs the server, and a client certificate and key. */
-  readonly tls?: { readonly ca?: string | undefined; readonly cert?: string | undefined; readonly key?: string | undefined } | undefined;
+  /** PEM contents for https (read by `etcd/settings-files.ts`): the CA that signs the server, a client certificate and key. */
+  readonly tls?: EtcdTlsPem | undefined;
   /** `Authorization: Basic` user and password. */
   readonly basicAuth?: { readonly user: string; readonly password: string } | undefined;
   readonly signal: AbortSignal;
@@ -50,27 +50,11 @@ const TLS_REASONS: Readonly<Record<string, string>> = {
   EPROTO: 'the TLS handshake failed (is it serving plain http?)',
 };
 
-/** Reads the PEM files named in `tls`. A missing file is a user error naming it. */
-async function tlsFiles(tls: HttpGetOptions['tls']): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
-  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
-  for (const k of ['ca', 'cert', 'key'] as const) {
-    const path = tls?.[k];
-    if (!path) continue;
-    try {
-      out[k] = await readFile(path);
-    } catch (e) {
-      throw new HttpGetError(`cannot read the TLS ${k} file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'other');
-    }
-  }
-  return out;
-}
-
 /** GETs `o.url`; rejects with HttpGetError. */
 export async function httpGet(o: HttpGetOptions): Promise<HttpAnswer> {
   const url = new URL(o.url);
   const https = url.protocol === 'https:';
   const mod = https ? await import('node:https') : await import('node:http');
-  const files = https ? await tlsFiles(o.tls) : {};
   const maxBytes = o.maxBytes ?? 1024 * 1024;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (o.basicAuth) headers['authorization'] = `Basic ${Buffer.from(`${o.basicAuth.user}:${o.basicAuth.password}`).toString('base64')}`;
@@ -81,7 +65,7 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpAnswer> {
       headers,
       agent: false,
       ...(o.socketPath ? { socketPath: o.socketPath } : {}),
-      ...(https ? { ...files, rejectUnauthorized: true } : {}),
+      ...(https ? { ...o.tls, rejectUnauthorized: true } : {}),
     }, (res) => {
       const receivedAt = Date.now();
       let body = '';

@@ -4,29 +4,19 @@
  * agent and a watcher must notice an etcd that is back within a fraction of a second, not after etcd3's
  * default 5 s circuit breaker and 30 s watch backoff.
  */
-import { readFile } from 'node:fs/promises';
 import type { Etcd3, IOptions } from 'etcd3';
 import { RemoteError, UsageError } from '../errors.js';
+import { readEtcdPassword, readEtcdTls, type EtcdTlsPaths } from './settings-files.js';
 
 /** How to reach etcd. Paths, never secrets inline: the password is read from `passwordFile` here. */
 export interface EtcdOptions {
   readonly endpoints: readonly string[];
-  readonly tls?: { readonly ca?: string | undefined; readonly cert?: string | undefined; readonly key?: string | undefined } | undefined;
+  readonly tls?: EtcdTlsPaths | undefined;
   readonly auth?: { readonly user: string; readonly passwordFile: string } | undefined;
   /** Max delay between watch reconnect attempts, ms. Default 500. */
   readonly maxReconnectDelayMs?: number;
   /** Per-call deadline for unary calls, ms. Default 5000. */
   readonly callTimeoutMs?: number;
-}
-
-/** Reads a file named in the settings, turning a failure into a message that names the setting. */
-async function readSetting(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read etcd ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      `check the path in cluster.yaml (etcd.${what === 'password' ? 'auth.passwordFile' : 'tls.' + what}) and its permissions`);
-  }
 }
 
 /** Builds etcd3's options from fleetkit's. Exported for tests of the TLS/auth mapping. */
@@ -54,18 +44,15 @@ export async function etcdClientOptions(opts: EtcdOptions): Promise<IOptions> {
       watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay }) as unknown as NonNullable<IOptions['faultHandling']>['watchBackoff'],
     },
   };
-  if (opts.tls && (opts.tls.ca || opts.tls.cert || opts.tls.key)) {
-    if (!opts.tls.ca) throw new UsageError('etcd TLS needs a CA file (etcd.tls.ca)', 'set etcd.tls.ca to the CA that signed the etcd server certificate');
+  const pem = await readEtcdTls(opts.tls);
+  if (pem) {
     options.credentials = {
-      rootCertificate: await readSetting(opts.tls.ca, 'ca'),
-      ...(opts.tls.key ? { privateKey: await readSetting(opts.tls.key, 'key') } : {}),
-      ...(opts.tls.cert ? { certChain: await readSetting(opts.tls.cert, 'cert') } : {}),
+      rootCertificate: pem.ca,
+      ...(pem.key ? { privateKey: pem.key } : {}),
+      ...(pem.cert ? { certChain: pem.cert } : {}),
     };
   }
-  if (opts.auth) {
-    const password = (await readSetting(opts.auth.passwordFile, 'password')).toString('utf8').replace(/\r?\n$/, '');
-    options.auth = { username: opts.auth.user, password };
-  }
+  if (opts.auth) options.auth = { username: opts.auth.user, password: await readEtcdPassword(opts.auth.passwordFile) };
   return options;
 }
 
