@@ -7,6 +7,7 @@
 #   engine.sh stop DIR           stop everything it started, by PID, and remove its mounts, cgroups,
 #                                bridge and DIR; works after a crash (`kill -9`) too
 #
+# DIR/netns, when it exists before `start`, runs dockerd in a network namespace of its own (see start).
 # NAME (default: fk + a hash of DIR, ≤ 15 chars) names the engine's own bridge and the cgroup parent of
 # its containers, so several engines run side by side and never touch docker0 or each other.
 # The bridge gets a free 10.213.X.0/24 (chosen under a lock). No iptables rules or sysctls are changed:
@@ -100,9 +101,19 @@ start() {
     t0=$(ms)
     # a crashed dockerd leaves containerd and shims running: a new dockerd reconnects to them
     rm -f "$SOCK"
-    make_bridge
+    local launch=()
+    if [ -e "$DIR/netns" ]; then
+      # its own network namespace: the bridge is made inside it, and published ports bind its own loopback,
+      # so no port of this engine meets another engine's or the machine's; the namespace ends with dockerd
+      echo 10.213.0.0/24 > "$DIR/subnet"
+      # shellcheck disable=SC2016
+      launch=(unshare --net -- sh -c 'ip link set lo up && ip link add name "$0" type bridge &&
+        ip addr add 10.213.0.1/24 dev "$0" && ip link set "$0" up && exec "$@"' "$NAME")
+    else
+      make_bridge
+    fi
     echo '{}' > "$DIR/daemon.json"     # never pick up /etc/docker/daemon.json
-    FLEETKIT_TEST_OWNER=$DIR setsid dockerd \
+    FLEETKIT_TEST_OWNER=$DIR setsid "${launch[@]}" dockerd \
       --config-file="$DIR/daemon.json" --data-root="$DATA" --exec-root="$EXEC" --pidfile="$PIDFILE" \
       -H "unix://$SOCK" --storage-driver=vfs \
       --bridge="$NAME" --cgroup-parent="/$NAME" --exec-opt native.cgroupdriver=cgroupfs \

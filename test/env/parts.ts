@@ -25,6 +25,7 @@
  * httpd", HEALTHCHECK wget every 1 s). Containers get an IP on the engine's own bridge (reachable from the
  * host); published ports bind 127.0.0.1. There is no registry: a pull fails at once.
  */
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   atRunEnd,
@@ -45,6 +46,12 @@ export type { CommandResult, TestLike } from './part-runtime.js'
 export interface PartOptions {
   /** A fresh instance for this test alone, which it may stop, kill and restart. @default false */
   readonly private?: boolean
+  /**
+   * dockerPart with `private: true` only: the engine runs in a network namespace of its own, so its
+   * published host ports (bound on that namespace's 127.0.0.1) never collide with another engine's or the
+   * machine's. Its containers are then not reachable from the host. @default false
+   */
+  readonly netns?: boolean
 }
 
 /** A running etcd 3.4 (v3 and v2 API) on loopback. */
@@ -247,6 +254,7 @@ export async function dockerPart(t: TestLike, options: PartOptions = {}): Promis
   if (options.private) {
     const { dir, name } = newPartDir('engine')
     t.teardown(() => runScript('engine.sh', ['stop', dir]))
+    if (options.netns) writeFileSync(join(dir, 'netns'), '')
     await runScript('engine.sh', ['start', dir, name])
     return dockerHandle(dir, name)
   }
