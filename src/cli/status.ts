@@ -63,7 +63,7 @@ export const run: Command = async (argv, io) => {
     spec,
     host: fleet
       ? { kind: 'fleet', endpoint: fleet, requestTimeoutMs: timeoutMs, parallel: 4, signal: io.signal }
-      : { kind: 'systemd', user, runtime: false, unitDir: undefined, journalDir: undefined, settleMs: 0, env: io.env, connectTimeoutMs: timeoutMs, warn: () => undefined },
+      : { kind: 'systemd', user, runtime: false, unitDir: undefined, journalDir: undefined, settleMs: 0, env: io.env, connectTimeoutMs: timeoutMs },
     hostEndpoint: fleet ? { endpoint: fleet.text, check: FLEET_CHECK } : { endpoint: busAddressFor(user, io.env), check: busCheck(user) },
     etcd: etcdOptionsFrom(v, spec?.etcd, io.env),
     hostsFile: v['hosts-file'] ?? spec?.hosts.file ?? '/etc/hosts',

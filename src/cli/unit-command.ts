@@ -11,6 +11,7 @@ import { etcdEvidence } from '../load/rolling-facts.js';
 import { etcdFacts } from '../load/facts-source.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import { failureJournal } from '../load/failure-journal.js';
+import { oneHostPlacementWarnings } from '../load/one-host-placement.js';
 import { describePlan, plan, type Verb } from '../load/plan.js';
 import { resolveSelection } from '../load/selection.js';
 import { isHostUnit } from '../unit/names.js';
@@ -134,9 +135,11 @@ export function unitCommand(verb: UnitVerb): Command {
       io.stderr.write(`warning: ${text}\n`);
     };
     if (sel.kind === 'spec') for (const w of sel.warnings) warn(w);
+    // systemd runs every unit here: what of the units' fleet placement that leaves unmet is worth a line.
+    if (v.systemd && sel.kind !== 'names' && (verb === 'load' || verb === 'start')) for (const w of oneHostPlacementWarnings(sel.desired.map((d) => d.unit))) warn(w);
     const wait = !(v['no-wait'] || v['no-block']);
     const host = await openUnitHost(v.systemd
-      ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env, warn }
+      ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env }
       : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal, ...(connection ? { connection } : {}) });
     // The agents' container facts: restart counts where the host keeps none (fleet), from the spec's etcd.
     const factsEtcd = sel.kind === 'spec' && wait ? etcdOptionsFrom({}, sel.etcd, io.env) : undefined;

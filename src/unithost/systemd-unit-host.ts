@@ -27,7 +27,6 @@ export interface SystemdHostOptions {
   readonly settleMs: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly connectTimeoutMs?: number;
-  readonly warn: (text: string) => void;
 }
 
 function message(e: unknown): string {
@@ -40,7 +39,6 @@ const lines = (text: string): string[] => text.split('\n').filter((l, i, a) => !
 export class SystemdUnitHost implements UnitHost {
   readonly endpoint: string;
   private readonly dir: string;
-  private warned = false;
 
   private constructor(private readonly mgr: SystemdManager, private readonly o: SystemdHostOptions) {
     this.dir = unitDirFor({ user: o.user, runtime: o.runtime, unitDir: o.unitDir, env: o.env });
@@ -53,10 +51,6 @@ export class SystemdUnitHost implements UnitHost {
   }
 
   definitionOf(d: DesiredUnit): DefinitionRef {
-    if (!this.warned && d.unit.options.some((x) => x.section === 'X-Fleet')) {
-      this.warned = true;
-      this.o.warn('[X-Fleet] schedules units across a fleet cluster and means nothing on one host: systemd ignores that section, the units are loaded here as they are');
-    }
     return { id: d.file, key: d.text, lines: lines(d.text) };
   }
 
