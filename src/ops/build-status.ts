@@ -17,6 +17,7 @@ import { unscheduledReason } from './unscheduled-reason.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import { waitingFor } from '../cluster/dependency-wait.js';
 import { globalRowFlags, globalSpread, placeGlobals } from './global-spread.js';
+import { expectsFacts, factsIndex, factsOverdue, factsUnknownMessage, type FactsOf } from './status-facts.js';
 
 interface Group {
   readonly name: string;
@@ -93,7 +94,7 @@ export function buildStatus(inputs: StatusInputs): StatusModel {
           if (s.restarts !== undefined) Object.assign(row, { restarts: s.restarts, lastExit: s.lastExit ?? null });
         }
         // A host without a restart count (fleet): the agent's container facts say it, when it published them.
-        const f = row.restarts === undefined && row.machine ? factsOf(row.machine.id, row.unit) : undefined;
+        const f = row.restarts === undefined && row.machine ? factsOf(row.machine.id, row.unit).record : undefined;
         if (f) Object.assign(row, { restarts: f.restarts, lastExit: f.lastExit ?? null });
         return row;
       };
@@ -218,18 +219,10 @@ function upFor(inputs: StatusInputs, unit: string, facts: ContainerFactsRecord |
   return since !== undefined && !Number.isNaN(since) && inputs.now.getTime() - since >= ms;
 }
 
-/** The facts an agent published for a unit on a machine, by machine and unit. */
-type FactsOf = (machine: string, unit: string) => ContainerFactsRecord | undefined;
-
-function factsIndex(inputs: StatusInputs): FactsOf {
-  const byKey = new Map((inputs.facts ?? []).map((f) => [`${f.machine}/${f.unit}`, f]));
-  return (machine, unit) => byKey.get(`${machine}/${unit}`);
-}
-
 function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string> | undefined, cluster: string | null, factsOf: FactsOf): void {
   const add = (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string): void => void row.flags.push({ code, severity, message });
   // Units unknown (fleet or systemd could not be read): only what etcd and the hosts file show is judged.
-  if (inputs.unitsError === undefined) flagUnit(row, g, inputs, factsOf, add);
+  if (inputs.unitsError === undefined) flagUnit(row, g, inputs, factsOf, cluster, add);
   const ann = row.announcement;
   if (ann?.error) add('bad-announcement', 'WARNING', `announcement ${ann.key} is unusable: ${ann.error}`);
   if (ann?.stale) {
@@ -242,7 +235,7 @@ function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string
 }
 
 /** The flags that need the units' states: scheduling, failures, crash loops, sidekicks, what runs unannounced. */
-function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, add: (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string) => void): void {
+function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, cluster: string | null, add: (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string) => void): void {
   const u = inputs.units.find((x) => x.name === row.unit);
   const running = row.active === 'active';
   const ann = row.announcement;
@@ -254,7 +247,8 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, ad
   if (u && inputs.source === 'fleet' && !g.global && !u.machineID && u.desiredState !== 'inactive' && !parseXFleet({ name: u.name, options: u.options }).global) {
     add('unscheduled', 'ERROR', `never scheduled: ${unscheduledReason(u, inputs.units, inputs.states, inputs.machines)}`);
   }
-  const facts = row.machine ? factsOf(row.machine.id, row.unit) : undefined;
+  const known = row.machine ? factsOf(row.machine.id, row.unit) : undefined;
+  const facts = known?.record;
   const exit = row.lastExit !== null && row.lastExit !== undefined ? `, last exit status ${row.lastExit}` : '';
   // A unit whose container waits inside it for its dependencies (`fleetkit await`) is active yet has no
   // container: say what it waits for, not "running but not announced". With no facts the container is taken
@@ -277,6 +271,9 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, ad
   } else if (running && facts && facts.phase !== 'running') {
     // The unit is up but its agent saw the container exit: the unit's command outlived its container.
     add('crash-loop', 'ERROR', `the container ${facts.phase === 'absent' ? 'is gone' : `exited (status ${facts.lastExit ?? '?'})`} while the unit is ${row.active}/${row.sub ?? '?'}`);
+  } else if (running && row.restarts === undefined && !facts && row.machine && expectsFacts(u, inputs.spec?.services.some((s) => s.name === g.name) ?? false) && factsOverdue(inputs, row.machine.id, row.unit)) {
+    // No restart count from the host and none from the agent: whether it loops is unknown, and unknown is not healthy.
+    add('facts-unknown', 'WARNING', factsUnknownMessage(inputs, row.machine, cluster, known?.stale));
   }
   // The sidekick is not a row of its own: its state is said on its container's row.
   const sidekick = sidekickName(g.name, row.instance);

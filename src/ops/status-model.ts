@@ -95,7 +95,9 @@ export type StatusFlagCode =
   | 'not-in-hosts'
   | 'waiting'
   | 'not-reported'
-  | 'not-active';
+  | 'not-active'
+  /** A container unit runs, but neither its host nor its machine's agent says how often it restarted. */
+  | 'facts-unknown';
 
 /** One disagreement on one instance. */
 export interface StatusFlag {

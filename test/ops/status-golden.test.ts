@@ -120,14 +120,14 @@ t.test('pinned: each disagreement is flagged on the right instance', async (t) =
   t.equal(rows.get('mon.service@1a')?.announcement?.stale, true);
   t.same(flags('mon.service@2b'), ['sidekick-failed'], 'a failed sidekick is named as the reason, once');
   t.equal(rows.get('mon.service@2b')?.flags[0]?.message, 'its sidekick mon-discovery.service is failed/failed: the container is not announced');
-  t.same(flags('mon.service@4d'), ['not-announced']);
+  t.same(flags('mon.service@4d'), ['facts-unknown', 'not-announced'], 'a container unit whose agent published nothing is unknown, not healthy');
   t.equal(rows.get('mon.service@1a')?.current, null, 'fleet\'s `inactive` for a global unit is not its state');
   t.same(model.services.find((s) => s.name === 'mon')?.spread, { unit: 'mon.service', expected: 2, active: 2, failed: 0, unknown: 0 }, 'the machine that left is not counted');
   t.match(rows.get('mon.service@1a'), { restarts: 1, lastExit: 137 }, 'restarts and the last exit from the agent\'s facts');
   t.notOk(model.services.some((s) => s.instances.some((i) => i.unit.includes('discovery'))), 'the sidekick is folded into its service');
   t.same(model.machines.map((m) => [m.id.slice(0, 2), m.on, m.units]), [['1a', true, 4], ['2b', true, 3], ['4d', false, 1]],
     'a machine fleet no longer lists is shown, not on');
-  t.equal(model.problems, 10);
+  t.equal(model.problems, 11);
 });
 
 t.test('an invalid announcement is shown as unusable, never as an address', async (t) => {
