@@ -21,7 +21,22 @@ export const opsFlagSpec = {
   endpoint: { type: 'string' },
   'machine-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // load's flags for where unit files and journals live: parsed only to be refused with a reason (below).
+  'unit-dir': { type: 'string' },
+  runtime: { type: 'boolean' },
+  'journal-dir': { type: 'string' },
 } as const satisfies OptionSpec;
+
+/**
+ * Why status and events refuse load's `--systemd` file flags, which a user may pass along with the rest of
+ * load's command line: they ask the manager for the cluster's units by name, wherever the files are, and
+ * read no journal. Not listed in their help, so completion does not offer them either.
+ */
+const LOAD_ONLY: Readonly<Record<'unit-dir' | 'runtime' | 'journal-dir', (command: string, from: string) => string>> = {
+  'unit-dir': (command, from) => `${command} asks ${from} for the cluster's units by name, wherever their files are (--unit-dir tells load where to write them)`,
+  runtime: (command, from) => `${command} asks ${from} for the cluster's units by name, wherever their files are (--runtime tells load to write them under /run)`,
+  'journal-dir': (command) => `${command} reads no journal (fleetkit logs --journal-dir DIR does)`,
+};
 
 /**
  * Checks the positionals and `--user`, then loads the optional SPEC. `verb` says what `--user` does with
@@ -30,12 +45,15 @@ export const opsFlagSpec = {
 export async function opsSpecFrom(
   command: 'status' | 'events',
   positionals: readonly string[],
-  flags: { readonly systemd?: boolean | undefined; readonly user?: boolean | undefined } & ClusterFlagValues,
+  flags: { readonly systemd?: boolean | undefined; readonly user?: boolean | undefined; readonly 'unit-dir'?: string | undefined; readonly runtime?: boolean | undefined; readonly 'journal-dir'?: string | undefined } & ClusterFlagValues,
   verb: string,
   io: CliIO,
 ): Promise<ClusterSpec | undefined> {
   if (positionals.length > 1) throw new UsageError(`${command} takes at most one SPEC file, got ${positionals.length} arguments`);
   if (flags.user && !flags.systemd) throw new UsageError('--user needs --systemd', `fleet runs system units; --user ${verb} your user manager over D-Bus`);
+  for (const [flag, why] of Object.entries(LOAD_ONLY) as Array<[keyof typeof LOAD_ONLY, (c: string, f: string) => string]>) {
+    if (flags[flag] !== undefined) throw new UsageError(`--${flag} is not an option of ${command}: ${why(command, flags.systemd ? 'systemd' : 'fleet')}`);
+  }
   if (positionals[0] === undefined) return undefined;
   return readClusterSpec(positionals[0], flags, io, `fleetkit ${command}`);
 }
