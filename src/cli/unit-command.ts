@@ -8,14 +8,17 @@ import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { execute } from '../load/execute.js';
 import { etcdEvidence } from '../load/rolling-facts.js';
+import { splitRolling } from '../load/rolling.js';
 import { etcdFacts } from '../load/facts-source.js';
 import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
 import { failureJournal } from '../load/failure-journal.js';
 import { oneHostPlacementWarnings } from '../load/one-host-placement.js';
-import { describePlan, plan, type Verb } from '../load/plan.js';
+import { describePlan, plan, type Step, type Verb } from '../load/plan.js';
 import { resolveSelection } from '../load/selection.js';
 import { isHostUnit } from '../unit/names.js';
 import { openUnitHost } from '../unithost/open-unit-host.js';
+import type { UnitHost } from '../unithost/unit-host.js';
+import type { DesiredUnit } from '../load/desired-unit.js';
 import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
 import { Progress, printSummary } from './unit-report.js';
@@ -80,7 +83,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
   --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            with --replace: where the agents publish container facts and announcements\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         a replaced unit counts once its new container runs and it is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            with --replace: where the agents publish container facts and announcements\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         a replaced unit counts once its new container runs and it is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
 ${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
@@ -159,6 +162,7 @@ export function unitCommand(verb: UnitVerb): Command {
         // through the agent and watch-hosts writes the removals.
         removeLast: new Set([...current.keys(), ...(sel.kind === 'names' ? sel.names : [])].filter(isHostUnit)),
       });
+      if (v.replace && !wait && desired) await refuseUnwaitedReplace(host, steps, desired.map((x) => ({ desired: x.desired, id: x.def.id })));
       if (v['dry-run']) {
         const text = describePlan(steps);
         io.stdout.write(json ? `${JSON.stringify({ verb, host: host.endpoint, steps }, null, 2)}\n` : `${host.endpoint}: ${verb} would\n${text.map((l) => `  ${l}`).join('\n') || '  change nothing'}\n`);
@@ -170,7 +174,7 @@ export function unitCommand(verb: UnitVerb): Command {
       if (evidence) closers.push(() => evidence.close());
       result = await execute(host, steps, {
         ...(evidence ? { evidence } : {}),
-        verb, wait, timeoutMs, parallel, signal: io.signal, maxUnavailable,
+        verb, wait, timeoutMs, parallel, signal: io.signal, maxUnavailable: wait ? maxUnavailable : 0,
         desired: desired?.map((x) => ({ desired: x.desired, id: x.def.id })),
         health: { stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env), ...(facts ? { facts: facts.facts } : {}) },
         progress: (total, label) => new Progress(io.stderr, total, label, json),
@@ -183,4 +187,25 @@ export function unitCommand(verb: UnitVerb): Command {
     const ok = printSummary(io, result.outcomes, { json, verb, stale: result.stale, pruned: Boolean(v.prune) });
     return ok ? ExitCode.ok : ExitCode.failed;
   };
+}
+
+/** States in which a unit's old process may still run. */
+const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading']);
+
+/**
+ * `--replace` with `--no-block`. A running unit is replaced by stopping it, waiting until it is down, then
+ * waiting for its new version to be healthy (`load/rolling.ts`): fleet's agent keeps the old process when a
+ * running unit's definition is only swapped, so there is no replace of a running unit without those waits.
+ * Such a replace is refused before anything is sent, naming the units; units that do not run are replaced
+ * at once, without waiting, as --no-block asks.
+ */
+async function refuseUnwaitedReplace(host: UnitHost, steps: readonly Step[], desired: ReadonlyArray<{ readonly desired: DesiredUnit; readonly id: string }>): Promise<void> {
+  const changed = splitRolling(steps, desired).groups.flatMap((g) => [...g.changed]);
+  if (!changed.length) return;
+  const states = await host.states(changed);
+  const running = changed.filter((n) => RUNNING.has(states.get(n)?.activeState ?? 'inactive'));
+  if (!running.length) return;
+  const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
+  throw new UsageError(`--replace --no-block cannot replace running units (${shown}): each is stopped, waited on until down and its new version waited on until healthy, --max-unavailable at a time; nothing was changed`,
+    'drop --no-block to replace them that way, or stop them first (fleetkit stop) to replace them at once without waiting');
 }
