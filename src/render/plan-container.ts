@@ -5,7 +5,7 @@
 import type { ServiceSpec } from '../cluster/types.js';
 import { hostsUnitName, sidekickName, sidekickTemplate } from '../unit/names.js';
 import { runArgsFor } from '../target/adapt-run-args.js';
-import { hasUpholds } from '../target/unit-features.js';
+import { discoveryForm } from '../target/unit-features.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { dockerRunArgs } from './docker-run-args.js';
 import { configHashOfArgv } from './config-hash.js';
@@ -20,7 +20,8 @@ export interface ContainerView {
   readonly description: string;
   readonly wants: readonly string[];
   readonly after: readonly string[];
-  readonly upholds: readonly string[];
+  /** `Wants=` of the discovery sidekick, where the sidekick is bound to this unit (templates/discovery.hbs). */
+  readonly wantsSidekick: readonly string[];
   readonly unitExtra: readonly LineView[];
   /** `Environment=` values (quoted): `DOCKER_HOST` when the engine's socket is not the default one. */
   readonly environment: readonly string[];
@@ -135,8 +136,11 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
     // The cluster's containers' hosts file, when mounted, is made by the hosts unit before its watcher starts
     // (docker refuses a missing bind source): start after that unit.
     after: ['docker.service', ...(mounts.length ? [hostsUnitName(cluster)] : []), ...deps],
-    // Where systemd lacks Upholds=, the sidekick keeps the announcement without it (templates/discovery-legacy.hbs).
-    upholds: names.discoveryRef && hasUpholds(host.target) ? [textValue('Upholds', names.discoveryRef)] : [],
+    // The bound sidekick (BindsTo=) goes down with every restart of this unit; a start or restart of this unit,
+    // automatic ones included, brings it back through Wants=. Not Upholds=: that also starts the sidekick again
+    // when the sidekick alone is stopped, as fleet's agent does before it stops this unit, and the container,
+    // still running, would be announced again on its way down. The legacy sidekick (Requires=) stays up.
+    wantsSidekick: names.discoveryRef && discoveryForm(host.target) === 'discovery' ? [textValue('Wants', names.discoveryRef)] : [],
     unitExtra: [...startLimit(service), ...extra.unit],
     environment: host.environment,
     execStartPre: [

@@ -8,7 +8,7 @@ import { isLabel } from '../cluster/compose-values.js';
 import { renderXFleet } from '../unit/xfleet.js';
 import { execLine, specifier, textValue, withSpecifiers } from './exec-line.js';
 import { serviceNames } from './plan-container.js';
-import { hasUpholds } from '../target/unit-features.js';
+import { discoveryForm } from '../target/unit-features.js';
 import { agentUnitName } from '../unit/names.js';
 import { agentStateDir, fleetkitCommand, trailingSections, type HostView, type SectionView } from './view-parts.js';
 
@@ -53,9 +53,9 @@ export function announceArgs(spec: ClusterSpec, service: ServiceSpec, announce: 
   return a;
 }
 
-/** The template of the sidekick: without Upholds= the sidekick must keep the announcement on its own. */
+/** The template of the sidekick on the host's target (see discoveryForm). */
 export function discoveryTemplate(host: HostView): 'discovery' | 'discovery-legacy' {
-  return hasUpholds(host.target) ? 'discovery' : 'discovery-legacy';
+  return discoveryForm(host.target);
 }
 
 /** How long the legacy sidekick's `announce` waits for the agent, in place of Restart= (refused in a oneshot before systemd 244). */

@@ -30,7 +30,8 @@ t.test('x-fleetkit.target selects the units', async (t) => {
   t.notMatch(text, /--pull|--init/);
   t.match(text, /^Requires=web@%i\.service$/m);
   const current = renderCluster(parseSpec(SPEC, 'c.yaml')).files.map((f) => f.text).join('\n');
-  t.match(current, /^Upholds=web-discovery@%i\.service$/m);
+  t.match(current, /^Wants=web-discovery@%i\.service$/m);
+  t.notMatch(current, /^Upholds=/m, 'Upholds= would start the sidekick again when fleet stops it before its container unit');
   t.match(current, / --pull=missing -p /);
   t.notMatch(current, /--init/, '--init only with init: true');
   // Refused when the file is read, at the key's line (test/cluster/target-keys.test.ts has the locations).

@@ -1,7 +1,8 @@
 // Both targets' units on the real systemd 252, dockerd and etcd of the test environment, with the real agent
 // (dist/fleetkit.cjs): the container is killed, restarted by systemctl, and stopped, and the announcement in
-// etcd must come back after each restart and go after the stop. `current` keeps it with Upholds=; `legacy`
-// (no Upholds=, no oneshot Restart=, no --pull/--init) with the agent following docker's events.
+// etcd must come back after each restart and go after the stop. `current` brings its bound sidekick back
+// with Wants=; `legacy` (the sidekick Requires= its container unit, no oneshot Restart=, no --pull/--init)
+// keeps it up and the agent follows docker's events.
 //
 // runtime.dockerSocket is checked on the way: the engine listens on a socket of its own (nothing at
 // /var/run/docker.sock), the spec names it by another path (a symlink), and a drop-in removes the manager's
@@ -65,7 +66,7 @@ services:
     t.equal(files.length, 3, 'agent, container unit, sidekick');
     const text = files.map((f) => f.text).join('\n');
     if (target === 'legacy') t.notMatch(text, /^Upholds=|--pull|--init|^Restart=on-failure/m, 'nothing newer than legacy');
-    else t.match(text, /^Upholds=/m);
+    else t.match(text, new RegExp(`^Wants=${svc}-discovery@%i\\.service$`, 'm'), 'the container unit wants its sidekick (not Upholds=)');
     t.match(text, new RegExp(`^Environment="DOCKER_HOST=unix://${socket}"$`, 'm'), 'the units carry DOCKER_HOST');
 
     const names = files.map((f) => f.name);
