@@ -11,6 +11,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusModel } from '../../src/ops/status-model.js';
+import { connectEtcd } from '../../src/etcd/connect.js';
+import { encodeFacts } from '../../src/etcd/container-facts.js';
+import { factsKey } from '../../src/etcd/key-layout.js';
 import { etcdPart } from '../env/parts.js';
 import { fleetServerPart, type FleetServer, type MachineSpec } from '../fleet-server/server.js';
 import { runFleetkit } from '../cli/load-io.js';
@@ -22,6 +25,14 @@ const EDGE = 'd4'.repeat(16);
 const RUNNING = { loadState: 'loaded', activeState: 'active', subState: 'running' };
 
 const etcd = await etcdPart(t);
+const client = await connectEtcd({ endpoints: etcd.endpoints });
+t.teardown(() => client.close());
+const prefix = `/fk-sg-${process.pid}`;
+/** What the agent on `machine` publishes once mon's container runs there. */
+const publishFacts = async (machine: string): Promise<void> => {
+  const now = new Date().toISOString();
+  await client.put(factsKey(prefix, machine, 'mon.service')).value(encodeFacts({ v: 1, unit: 'mon.service', machine, phase: 'running', restarts: 0, startedAt: now, updatedAt: now }));
+};
 const dir = await mkdtemp(join(tmpdir(), 'fk-status-global-'));
 const env = { PATH: process.env['PATH'] };
 const hosts = join(dir, 'hosts');
@@ -35,13 +46,15 @@ async function setUp(t: Test, name: string, machines: MachineSpec[], failOn?: st
     agent: {
       manual: true,
       fleetPace: { timeScale: 1 },
-      onLaunch(unit, m) {
-        if (unit.name === 'mon.service' && m.id === failOn) throw new Error('container exited with status 125');
+      async onLaunch(unit, m) {
+        if (unit.name !== 'mon.service') return;
+        if (m.id === failOn) throw new Error('container exited with status 125');
+        await publishFacts(m.id);
       },
     },
   });
   const file = join(dir, `${name}.yaml`);
-  await writeFile(file, `name: ${name}\nx-fleetkit: { etcd: { endpoints: [${etcd.clientUrl}], prefix: /fk-sg-${process.pid} } }\nservices:\n` +
+  await writeFile(file, `name: ${name}\nx-fleetkit: { etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} } }\nservices:\n` +
     '  mon:\n    image: local/busybox\n    command: ["sleep", "1000"]\n    x-fleet: { global: true, machineMetadata: { role: worker } }\n');
   const loaded = await runFleetkit(['load', file, '--no-wait', '--endpoint', server.endpoint], { env });
   t.equal(loaded.code, 0, loaded.stderr);
@@ -118,6 +131,7 @@ t.test('three workers and an edge machine: unknown, failed, then all active', as
   t.match(settled.stdout, /^mon +c3c3c3c3\/10\.0\.0\.3 +launched +- +active +running/m);
 
   // M2 is mended: every worker reports it active; the per-machine lines go.
+  await publishFacts(M2);
   server.reportState('mon.service', M2, RUNNING);
   const up = await runFleetkit(args, { env });
   t.equal(up.code, 0, up.stdout);
