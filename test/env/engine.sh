@@ -7,7 +7,7 @@
 #   engine.sh stop DIR           stop everything it started, by PID, and remove its mounts, cgroups,
 #                                bridge and DIR; works after a crash (`kill -9`) too
 #
-# DIR/netns, when it exists before `start`, runs dockerd in a network namespace of its own (see start).
+# DIR/netns, when it exists before `start`, runs dockerd in network and mount namespaces of its own (see start).
 # NAME (default: fk + a hash of DIR, ≤ 15 chars) names the engine's own bridge and the cgroup parent of
 # its containers, so several engines run side by side and never touch docker0 or each other.
 # The bridge gets a free 10.213.X.0/24 (chosen under a lock). No iptables rules or sysctls are changed:
@@ -104,10 +104,12 @@ start() {
     local launch=()
     if [ -e "$DIR/netns" ]; then
       # its own network namespace: the bridge is made inside it, and published ports bind its own loopback,
-      # so no port of this engine meets another engine's or the machine's; the namespace ends with dockerd
+      # so no port of this engine meets another engine's or the machine's; the namespace ends with dockerd.
+      # Its own mount namespace too, with / shared inside it as on a systemd host (this machine's / is
+      # private), so `rslave` binds of / work; its mounts stay inside and vanish with it.
       echo 10.213.0.0/24 > "$DIR/subnet"
       # shellcheck disable=SC2016
-      launch=(unshare --net -- sh -c 'ip link set lo up && ip link add name "$0" type bridge &&
+      launch=(unshare --net --mount --propagation private -- sh -c 'mount --make-rshared / && ip link set lo up && ip link add name "$0" type bridge &&
         ip addr add 10.213.0.1/24 dev "$0" && ip link set "$0" up && exec "$@"' "$NAME")
     else
       make_bridge
