@@ -4,6 +4,7 @@
  * (`src/load/execute.ts`), print the summary. The five command files only name their verb.
  */
 import { ExitCode, UsageError } from '../errors.js';
+import { RUNNING_STATES } from '../unit/active-state.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { execute } from '../load/execute.js';
@@ -189,8 +190,6 @@ export function unitCommand(verb: UnitVerb): Command {
   };
 }
 
-/** States in which a unit's old process may still run. */
-const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading']);
 
 /**
  * `--replace` with `--no-block`. A running unit is replaced by stopping it, waiting until it is down, then
@@ -203,7 +202,7 @@ async function refuseUnwaitedReplace(host: UnitHost, steps: readonly Step[], des
   const changed = splitRolling(steps, desired).groups.flatMap((g) => [...g.changed]);
   if (!changed.length) return;
   const states = await host.states(changed);
-  const running = changed.filter((n) => RUNNING.has(states.get(n)?.activeState ?? 'inactive'));
+  const running = changed.filter((n) => RUNNING_STATES.has(states.get(n)?.activeState ?? 'inactive'));
   if (!running.length) return;
   const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
   throw new UsageError(`--replace --no-block cannot replace running units (${shown}): each is stopped, waited on until down and its new version waited on until healthy, --max-unavailable at a time; nothing was changed`,

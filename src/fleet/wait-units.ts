@@ -4,6 +4,7 @@
  * like fleetctl.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RUNNING_STATES } from '../unit/active-state.js';
 import type { DesiredState } from './desired-state.js';
 import type { FleetClient, FleetUnit, FleetUnitState } from './fleet-client.js';
 
@@ -107,9 +108,6 @@ function stateText(s: FleetUnitState): string {
   return `${s.systemdActiveState ?? '?'}/${s.systemdSubState ?? '?'}`;
 }
 
-/** systemd states in which the unit's process may still run: a stop is not done yet. */
-const UP = new Set(['active', 'activating', 'deactivating', 'reloading']);
-
 /** A settled result, or undefined while the unit is still on its way. `old`: machines still showing their state from before. */
 function judge(t: WaitTarget, unit: FleetUnit | undefined, allStates: readonly FleetUnitState[], old: ReadonlyMap<string, string>): WaitResult | undefined {
   const states = t.hash ? allStates.filter((s) => s.hash === undefined || s.hash === t.hash) : allStates;
@@ -135,7 +133,7 @@ function judge(t: WaitTarget, unit: FleetUnit | undefined, allStates: readonly F
   }
   // A stop (or unload) is done when fleet says so and no machine reports the process up any more: fleet says
   // `loaded` as soon as its agent has asked systemd to stop, seconds before the container has stopped.
-  if (states.some((s) => UP.has(s.systemdActiveState ?? ''))) return undefined;
+  if (states.some((s) => RUNNING_STATES.has(s.systemdActiveState ?? ''))) return undefined;
   const down = states.some((s) => s.systemdActiveState === 'failed') ? 'failed' : undefined;
   if (t.global) return { name: t.name, ok: true, state: down ?? t.state, machines, reason: undefined };
   return unit.currentState === t.state || (t.state === 'inactive' && unit.currentState === undefined)

@@ -4,6 +4,7 @@
  * here knows whether it is fleet or systemd.
  */
 import { isFleetkitError } from '../errors.js';
+import { RUNNING_STATES } from '../unit/active-state.js';
 import type { BatchOptions, TargetItem, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitChange, UnitOutcome } from './outcome.js';
@@ -47,9 +48,6 @@ function message(e: unknown): string {
 }
 
 const CHANGE: Record<string, UnitChange> = { create: 'created', replace: 'replaced' };
-
-/** States in which a unit's process may still run. */
-const UP = new Set(['active', 'activating', 'deactivating', 'reloading']);
 
 /** Runs `steps` on `host`. */
 export async function execute(host: UnitHost, steps: readonly Step[], o: ExecuteOptions): Promise<ExecuteResult> {
@@ -114,7 +112,7 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
     const was = before.get(t.name)?.activeState;
     if (was === undefined) return [];
     if (t.target === 'launched') return [[t.name, was === 'active' ? 'unchanged' : 'started']];
-    if (t.target === 'loaded') return [[t.name, UP.has(was) ? 'stopped' : 'unchanged']];
+    if (t.target === 'loaded') return [[t.name, RUNNING_STATES.has(was) ? 'stopped' : 'unchanged']];
     return [];
   }));
   const early = submits.length ? targets.filter((t) => !submitted.has(defOf.get(t.name) ?? '')) : [];

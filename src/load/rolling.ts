@@ -12,6 +12,7 @@
  * `splitRolling` is pure (steps in, steps out); `roll` runs the groups on a UnitHost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RUNNING_STATES } from '../unit/active-state.js';
 import type { BatchOptions, UnitHost, UnitResult } from '../unithost/unit-host.js';
 import { configHashOfUnit } from '../render/config-hash.js';
 import { isTemplate } from '../unit/names.js';
@@ -123,13 +124,11 @@ export interface RollOptions {
   readonly evidence?: ReplaceEvidence;
 }
 
-const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading']);
-
 /** Waits until the host reports none of `names` running; the names still running when time is up. */
 async function waitDown(host: UnitHost, names: readonly string[], deadline: number, signal: AbortSignal): Promise<string[]> {
   for (;;) {
     const states = await host.states(names);
-    const up = names.filter((n) => RUNNING.has(states.get(n)?.activeState ?? 'unknown'));
+    const up = names.filter((n) => RUNNING_STATES.has(states.get(n)?.activeState ?? 'unknown'));
     if (!up.length || Date.now() >= deadline || signal.aborted) return up;
     await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
   }
