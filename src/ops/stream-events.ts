@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
 import type { RemoteSystem } from '../errors.js';
 import { watchPrefixes } from '../etcd/watch-prefixes.js';
+import { isFactsKey } from '../etcd/key-layout.js';
 import type { FleetClient } from '../fleet/fleet-client.js';
 import { AnnouncementTracker } from './announcement-events.js';
 import { diffFleet, stateKey, type FleetSnapshot } from './fleet-diff.js';
@@ -157,6 +158,8 @@ export async function streamEvents(o: StreamEventsOptions): Promise<void> {
   if (o.etcd) {
     const { client, prefix } = o.etcd;
     const tracker = new AnnouncementTracker();
+    // The agents' container facts live under the same prefix (`_facts/`): they are no announcements.
+    const announced = <T extends { readonly key: string }>(kvs: readonly T[]): T[] => kvs.filter((kv) => !isFactsKey(prefix, kv.key));
     const { source, ready } = add('etcd', o.etcd);
     tasks.push({
       source,
@@ -165,11 +168,11 @@ export async function streamEvents(o: StreamEventsOptions): Promise<void> {
         signal: stop.signal,
         log: logFor(source),
         onSnapshot: (_rev, kvs) => {
-          for (const e of tracker.snapshot(kvs, new Date())) o.emit(e);
+          for (const e of tracker.snapshot(announced(kvs), new Date())) o.emit(e);
           ready();
         },
         onChanges: (changes) => {
-          for (const e of tracker.changes(changes, new Date())) o.emit(e);
+          for (const e of tracker.changes(announced(changes), new Date())) o.emit(e);
         },
       }),
     });

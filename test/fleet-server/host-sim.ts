@@ -4,7 +4,9 @@
  * - `fleetkit-agent-CLUSTER.service`: a real fleetkit agent (in process) on the run's etcd and dockerd, with
  *   the machine's id and a state directory of its own per machine and cluster;
  * - `fleetkit-hosts-CLUSTER.service`: a real `watch-hosts` (in process) writing the machine's own hosts file;
- * - a container unit: a real container on the run's dockerd, named as the unit names it;
+ * - a container unit: its own `docker run` (image, command, fleetkit's labels, so the agent publishes its
+ *   facts) on the run's dockerd, under systemd's Restart= loop, reporting the states systemd would
+ *   (host-service.ts): a crash-looping container shows `activating/auto-restart` in /state, as on fleet;
  * - a sidekick: its rendered ExecStart/ExecStop (`fleetkit announce …`), specifiers expanded as systemd would,
  *   run in process against the machine's agent for its cluster.
  *
@@ -25,6 +27,7 @@ import { clusterDir } from '../../src/etcd/key-layout.js';
 import { watchHosts } from '../../src/hosts/watch-hosts.js';
 import { parseCommandLine } from '../../src/unit/parse-command-line.js';
 import type { AgentSimulation, AgentUnit, FleetServer, MachineView, SystemdState } from './server.js';
+import { serviceSettings, startService } from './host-service.js';
 
 const RUNNING: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
 const EXITED: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'exited' };
@@ -43,6 +46,8 @@ export interface HostSim {
   readonly containers: ReadonlySet<string>;
   /** Sidekick commands that failed: `unit machine: output`. */
   readonly errors: string[];
+  /** What a container unit's containers printed, by unit (the lines journald would hold). */
+  output(unit: string): readonly string[];
   /** Waits for running sidekick commands, then stops everything still running. */
   close(): Promise<void>;
 }
@@ -65,6 +70,7 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
   const pending = new Set<Promise<unknown>>();
   const containers = new Set<string>();
   const errors: string[] = [];
+  const outputs = new Map<string, string[]>();
   let server: FleetServer | undefined;
   const key = (u: string, m: string): string => `${u} ${m}`;
   const stateDir = (m: string, cluster: string): string => join(root, m, 'state', cluster);
@@ -132,17 +138,15 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
     const argv = execArgv(unit, machine, execStart);
     const name = argv[argv.indexOf('--name') + 1];
     if (!argv.includes('--name') || !name) return FAILED;
-    const r = await docker.docker(['run', '-d', '--name', name, docker.httpImage]);
-    if (r.code !== 0) {
-      errors.push(`${unit.name}: docker run: ${r.stderr.trim()}`);
-      return FAILED;
-    }
+    // The unit's own container (image, command, labels) under systemd's Restart= loop: see host-service.ts.
+    const { service, first } = await startService(docker, argv, name, serviceSettings(unit.options), (s) => report(unit.name, machine.id, s));
     containers.add(name);
+    outputs.set(unit.name, service.output);
     running.set(k, async () => {
-      await docker.docker(['rm', '-f', name]);
+      await service.stop();
       containers.delete(name);
     });
-    return RUNNING;
+    return first;
   };
 
   const agent: AgentSimulation = {
@@ -161,5 +165,5 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
     await rm(root, { recursive: true, force: true });
   };
   t.teardown(close);
-  return { agent, attach: (s) => void (server = s), hostsFile, containers, errors, close };
+  return { agent, attach: (s) => void (server = s), hostsFile, containers, errors, output: (u) => outputs.get(u) ?? [], close };
 }
