@@ -29,6 +29,9 @@ export const BESIDE_TEXT: Record<string, Record<string, string>> = {
   // Compose's env-file syntax (compose-go's dotenv): comments, `export`, quotes, escapes in double quotes
   // only, interpolation from the lines before except in single quotes.
   mailserver: {
+    // Compose's interpolation: the shell (SHELL_ENV) over `.env`; `:-` takes the default for an empty value,
+    // `-` only for an unset one.
+    '.env': '# the stack\'s names\nMAIL_HOSTNAME=mail2\nMAIL_DOMAIN=example.org\nSA_SPAM_TO_INBOX=\n',
     'mailserver.env': [
       '# docker-mailserver settings, as in its mailserver.env',
       'OVERRIDE_HOSTNAME=mail.example.com',
@@ -44,6 +47,9 @@ export const BESIDE_TEXT: Record<string, Record<string, string>> = {
   },
   'static-site': { 'www/index.html': '<h1>static site</h1>\n' },
 };
+
+/** The shell's environment a file is read with (the CLI's own process environment). */
+export const SHELL_ENV: Record<string, Record<string, string>> = { mailserver: { MAIL_HOSTNAME: 'mx' } };
 
 const G = 1024 ** 3;
 const M = 1024 ** 2;
@@ -190,6 +196,7 @@ export const WANT: Record<string, Record<string, Want>> = {
         OVERRIDE_HOSTNAME: 'mail.example.com', POSTMASTER_ADDRESS: 'postmaster@mail.example.com', ENABLE_CLAMAV: '0', LOG_LEVEL: 'info',
         SSL_TYPE: 'manual', SSL_CERT_PATH: '/tmp/dms/custom-certs/mail.example.com.pem', RELAY_PASSWORD: 'pa$$word "quoted" 100%',
         DMS_NOTE: 'first line\nsecond line',
+        SSL_DOMAIN: 'mx.example.org', DOVECOT_MAILBOX_FORMAT: 'maildir', SPAMASSASSIN_SPAM_TO_INBOX: '', SRS_SECRET: 's3cr$t',
       },
       mounts: [
         'bind ./docker-data/dms/mail-data:/var/mail rw', 'bind ./docker-data/dms/mail-state:/var/mail-state rw',
@@ -198,7 +205,7 @@ export const WANT: Record<string, Record<string, Want>> = {
       ],
       ports: [':25->25/tcp', ':465->465/tcp', ':587->587/tcp', ':993->993/tcp'],
       health: { test: ['CMD-SHELL', "ss --listening --tcp | grep -P 'LISTEN.+:smtp' || exit 1"], timeout: 3 },
-      config: { Hostname: 'mail', Domainname: 'example.com' },
+      config: { Hostname: 'mx', Domainname: 'example.org' },
       host: { CapAdd: ['NET_ADMIN'] },
     },
   },

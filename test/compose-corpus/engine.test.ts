@@ -13,7 +13,8 @@
 //   is the systemd manager (unit names such as db@.service are not unique across files, nor across tests).
 //   Files whose unit names, container names or published ports meet go in separate rounds.
 // - Beside each file: the relative paths its render names are made in its dir (a file when the name has a
-//   dot, else a directory); ENV_FILES holds the env files and `.env` some files read.
+//   dot, else a directory); BESIDE_TEXT holds the env files and `.env` some files read, and SHELL_ENV the
+//   shell's environment (mailserver: interpolation with the shell over `.env`, defaults, `$$`).
 // - `depends_on` across machines (gitea-postgres-depends): the units run the real `fleetkit await` against
 //   the run's etcd, where the dependencies' announcements are put first, at the keys the units name.
 // - Run or only created: a container runs from its unit (`systemctl start`) unless this machine cannot run
@@ -34,6 +35,7 @@
 //   with `hostname:` or `extra_hosts`, or on the host network (src/render/hosts-mount.ts).
 import t, { type Test } from 'tap';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +45,7 @@ import { loadCluster } from '../../src/cluster/cluster-file.js';
 import type { ClusterSpec } from '../../src/cluster/types.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { renderCluster } from '../../src/render/render.js';
-import { BESIDE_TEXT, WANT, type Want } from './engine-want.js';
+import { BESIDE_TEXT, SHELL_ENV, WANT, type Want } from './engine-want.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,7 +139,7 @@ for (const name of names) {
     mkdirSync(dirname(join(fileDir, path)), { recursive: true });
     writeFileSync(join(fileDir, path), text);
   }
-  const { spec: read } = await loadCluster({ file, cwd: fileDir, env: {} });
+  const { spec: read } = await loadCluster({ file, cwd: fileDir, env: SHELL_ENV[name] ?? {} });
   for (const s of read.services) {
     for (const v of s.volumes) {
       if (!v.source?.startsWith(`${fileDir}/`) || existsSync(v.source)) continue;
@@ -180,7 +182,21 @@ for (const v of new Set(loaded.flatMap((l) => l.spec.services.flatMap((s) => s.e
 
 // Tag the probe under every image name but the engine's own.
 const images = [...new Set(loaded.flatMap((l) => l.spec.services.map((s) => s.image)))].filter((i) => i !== docker.httpImage);
-await Promise.all(images.map((image) => must(`tag ${image}`, docker.docker(['tag', probeImage, image]))));
+// Through the API: one process for all of them instead of a docker CLI each.
+async function tag(image: string): Promise<void> {
+  const at = image.lastIndexOf(':') > image.lastIndexOf('/') ? image.lastIndexOf(':') : image.length;
+  const query = new URLSearchParams({ repo: image.slice(0, at), tag: image.slice(at + 1) || 'latest' });
+  const status = await new Promise<number>((done, fail) => {
+    const req = request({ socketPath: docker.socketPath, method: 'POST', path: `/images/${encodeURIComponent(probeImage)}/tag?${query}` }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode ?? 0));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+  if (status !== 201) throw new Error(`tag ${image}: HTTP ${status}`);
+}
+await Promise.all(images.map(tag));
 
 t.comment(`files and images ${Date.now() - t0} ms`);
 // Rounds of files that share no unit name, container name or published port.
