@@ -117,7 +117,9 @@ t.test('a container that exits 1 at once: load fails as a crash loop, status nam
   t.ok(Date.now() - started < 60_000, `declared after ${Date.now() - started} ms, before the 90 s timeout`);
   t.ok(sim.output('api@1.service').includes('api-1: cannot reach db:5432'), 'what the container printed (on fleet, journald of its machine holds it)');
 
+  t.comment(`$ fleetkit load cluster.yaml --stable 10s\n${r.stdout}${r.stderr}`);
   const s = await status();
+  t.comment(`$ fleetkit status cluster.yaml\n${s.text}`);
   t.equal(s.code, 1, s.text);
   t.match(flagsOf(s.model, 'api@1.service').join('\n'), /crash-loop: crash loop: .*restarted \d+ times, last exit status 1/);
   t.match(s.text, /! api@1\.service: crash loop/);
@@ -172,6 +174,7 @@ t.test('the agent stopped: its facts and announcements are gone, status says fac
     const got = await status();
     return /is inactive\/dead there/.test(flagsOf(got.model, 'web@1.service').join('\n')) ? got : undefined;
   }, { what: 'fleet reports the agent stopped', timeoutMs: 10_000, intervalMs: 300 });
+  t.comment(`$ fleetkit status cluster.yaml\n${s.text}`);
   t.equal(s.code, 1, s.text);
   t.same(flagsOf(s.model, 'web@1.service'), [
     `facts-unknown: facts unknown: the agent on 00000000/10.0.0.1 published no container facts for it, so restarts and exits cannot be seen; ${AGENT} is inactive/dead there (check ${AGENT} on that machine and that it reaches etcd)`,
