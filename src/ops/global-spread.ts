@@ -6,7 +6,8 @@
  * states only every 24 s) reads `unknown`, never active, and the unit counts as up only when every one of
  * them reports it active. Pure.
  */
-import { placeUnits } from '../load/placement.js';
+import { conflictsWith, hasMetadata, unplacedReason } from '../load/placement.js';
+import { parseXFleet } from '../unit/xfleet.js';
 import type { GlobalSpread, InstanceStatus, StatusFlag, StatusInputs, StatusUnit } from './status-model.js';
 
 /** Where each global unit of `units` should run, or why it runs nowhere; fleet only (systemd has no placement). */
@@ -16,11 +17,38 @@ export interface GlobalPlacement {
   readonly unplaced: ReadonlyMap<string, string>;
 }
 
-/** Places the global units among `inputs.units` on `inputs.machines`, as fleet's engine and agents do. */
+const live = (u: StatusUnit): boolean => u.desiredState === 'loaded' || u.desiredState === 'launched';
+
+/**
+ * The machines each global unit among `inputs.units` runs on, as fleet's agents decide it (`runsGlobally`):
+ * every listed machine whose metadata matches and that has no unit scheduled to it that it conflicts with.
+ * The scheduled units are fleet's own (their machineID in /units), so nothing is placed anew: one pass over
+ * the units, whatever their number.
+ */
 export function placeGlobals(inputs: StatusInputs, isGlobal: (u: StatusUnit) => boolean): GlobalPlacement | undefined {
-  if (inputs.source !== 'fleet' || inputs.unitsError !== undefined || !inputs.units.some(isGlobal)) return undefined;
-  const p = placeUnits(inputs.units.map((u) => ({ name: u.name, options: u.options, desiredState: u.desiredState, machineID: u.machineID })), inputs.machines);
-  return { on: p.where, unplaced: p.unplaced };
+  if (inputs.source !== 'fleet' || inputs.unitsError !== undefined) return undefined;
+  // fleet never schedules a global unit to one machine: only units without a machineID need reading.
+  const globals = inputs.units.filter((u) => live(u) && !u.machineID && isGlobal(u));
+  if (!globals.length) return undefined;
+  const machines = [...inputs.machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Only units that name a Conflicts= pattern, and the global units themselves, can be in a conflict.
+  const hasConflicts = (u: StatusUnit): boolean => u.options.some((o) => o.section === 'X-Fleet' && o.name === 'Conflicts');
+  const scheduled = new Map<string, StatusUnit[]>();
+  for (const u of inputs.units) if (live(u) && u.machineID) scheduled.set(u.machineID, [...(scheduled.get(u.machineID) ?? []), u]);
+  const job = (u: StatusUnit) => ({ name: u.name, x: parseXFleet({ name: u.name, options: u.options }) });
+  const on = new Map<string, string[]>();
+  const unplaced = new Map<string, string>();
+  for (const g of globals) {
+    const gj = job(g);
+    const ids = machines.filter((m) => hasMetadata(m, gj.x.machineMetadata)
+      && !(scheduled.get(m.id) ?? []).some((o) => (gj.x.conflicts.length > 0 || hasConflicts(o)) && conflictsWith(gj, job(o)))).map((m) => m.id);
+    on.set(g.name, ids);
+    if (!ids.length) {
+      const asPlacement = (u: StatusUnit) => ({ name: u.name, options: u.options, desiredState: u.desiredState, machineID: u.machineID });
+      unplaced.set(g.name, unplacedReason(asPlacement(g), inputs.units.map(asPlacement), inputs.machines));
+    }
+  }
+  return { on, unplaced };
 }
 
 /** How many of the machines that should run `unit` report it active, failed, or nothing at all yet. */

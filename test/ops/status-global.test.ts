@@ -130,6 +130,14 @@ t.test('three workers and an edge machine: unknown, failed, then all active', as
   t.match(settled.stdout, /^mon\.service {2}global {2}2\/3 machines active \(1 failed\)$/m);
   t.match(settled.stdout, /^mon +c3c3c3c3\/10\.0\.0\.3 +launched +- +active +running/m);
 
+  // M3 reports a state that is neither active nor failed: counted as not active, and said.
+  server.reportState('mon.service', M3, { loadState: 'loaded', activeState: 'deactivating', subState: 'stop-sigterm' });
+  const going = await runFleetkit(args, { env });
+  t.equal(going.code, 1);
+  t.match(going.stdout, /^mon\.service {2}global {2}1\/3 machines active \(1 failed\)$/m);
+  t.match(going.stdout, /^ {2}! mon\.service on c3c3c3c3: deactivating\/stop-sigterm on a machine that should run it$/m);
+  server.reportState('mon.service', M3, RUNNING);
+
   // M2 is mended: every worker reports it active; the per-machine lines go.
   await publishFacts(M2);
   server.reportState('mon.service', M2, RUNNING);
