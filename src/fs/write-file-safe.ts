@@ -13,11 +13,15 @@
  *   final target is written (rename over a link would replace the link, not update what it points to).
  * - `inPlace` (watch-hosts --keep-inode) keeps the inode, for files that containers bind-mount; see
  *   src/fs/write-in-place.ts for its full-disk guarantee. A rename over a mount point fails (EBUSY, or EXDEV
- *   on some kernels): that file is written in place instead, as it must be.
+ *   on some kernels): that file is written in place instead, as it must be. A file that does not exist yet is
+ *   created whole without replacing anything (createFileSafe): a file someone else made in the meantime, and
+ *   already bind-mounted, keeps its inode and is written in place.
+ * - `createFileSafe` makes a file only where nothing is: the temp file is hard-linked to the target (link(2)
+ *   fails with EEXIST where rename(2) would replace), so two writers racing to create it end with one inode.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { lstat, open, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, open, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FleetkitError } from '../errors.js';
 import { pwriteAll, writeInPlace } from './write-in-place.js';
@@ -108,15 +112,8 @@ export function syncDirSync(dir: string): void {
   }
 }
 
-/** Writes `data` to `path` safely (see the module comment). */
-export async function writeFileSafe(path: string, data: Buffer | string, opts: WriteFileSafeOptions = {}): Promise<WriteFileSafeResult> {
-  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const { target, before } = await resolveTarget(path, opts);
-  const { mode, owner } = finalMode(before, opts);
-  if (opts.inPlace && before) {
-    await writeInPlace(target, buf, { followSymlink: Boolean(opts.followSymlink) });
-    return { inPlace: true, fellBack: false };
-  }
+/** A temp file beside `target` holding `buf`, fsynced, with its final mode and owner. Returns its path. */
+async function writeTemp(target: string, buf: Buffer, mode: number, owner: { uid: number; gid: number } | undefined): Promise<string> {
   const tmp = tempPath(target);
   const fh = await open(tmp, O_TEMP, 0o600);
   try {
@@ -130,6 +127,43 @@ export async function writeFileSafe(path: string, data: Buffer | string, opts: W
     throw e;
   }
   await fh.close();
+  return tmp;
+}
+
+/**
+ * Creates `path` holding `data`, whole, when nothing is at that path; leaves whatever is there (a file, a
+ * directory, a link) untouched and resolves false. Readers see no file or the whole one.
+ */
+export async function createFileSafe(path: string, data: Buffer | string, opts: Pick<WriteFileSafeOptions, 'mode' | 'syncDir'> = {}): Promise<boolean> {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const tmp = await writeTemp(path, buf, opts.mode ?? 0o644, undefined);
+  try {
+    await link(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  if (opts.syncDir ?? true) await syncDir(dirname(path));
+  return true;
+}
+
+/** Writes `data` to `path` safely (see the module comment). */
+export async function writeFileSafe(path: string, data: Buffer | string, opts: WriteFileSafeOptions = {}): Promise<WriteFileSafeResult> {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const { target, before } = await resolveTarget(path, opts);
+  const { mode, owner } = finalMode(before, opts);
+  if (opts.inPlace && before) {
+    await writeInPlace(target, buf, { followSymlink: Boolean(opts.followSymlink) });
+    return { inPlace: true, fellBack: false };
+  }
+  // In place, and no file yet: create it without replacing one made meanwhile (it may be mounted already).
+  if (opts.inPlace && !opts.secret) {
+    if (await createFileSafe(target, buf, opts)) return { inPlace: false, fellBack: false };
+    return writeFileSafe(path, buf, opts);
+  }
+  const tmp = await writeTemp(target, buf, mode, owner);
   try {
     await rename(tmp, target);
   } catch (e) {

@@ -3,7 +3,7 @@
  * cluster's block → the hook. The last good file stays whatever etcd does: the state only changes on a
  * successful read or a delivered change, never on an error.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -16,7 +16,7 @@ import { HostsState, type HostsKeyLayout } from './hosts-state.js';
 import { managedEntryLines, mergeManagedBlock, renderEntryLines, renderHosts } from './render-hosts.js';
 import { reservedNames } from './reserved-names.js';
 import { HookRunner } from './run-hook.js';
-import { writeFileSafe } from '../fs/write-file-safe.js';
+import { createFileSafe, writeFileSafe } from '../fs/write-file-safe.js';
 
 /**
  * How the file is replaced: `rename` (default; readers never see a mix, but the path gets a new inode) or
@@ -72,16 +72,50 @@ async function readExisting(path: string): Promise<string> {
 }
 
 /**
- * Creates the containers' hosts file with the base lines only (localhost, no entries) when it does not exist;
- * an existing file is left as it is. The hosts unit runs it before the watcher (`watch-hosts --prepare`), so
- * containers, ordered after that unit, never find the file missing. True when it wrote.
+ * What is at the containers' hosts file: it must be a regular file (or nothing yet). A directory there is
+ * what `docker run -v FILE:/etc/hosts` leaves when FILE did not exist (Docker before 17.06, the `legacy`
+ * target): the watcher can never write it, and every container that mounts it gets a directory as
+ * /etc/hosts. fleetkit never removes it (it may be someone's): the error says what it is and what to do.
+ */
+export async function containersFileProblem(file: string): Promise<FleetkitError | undefined> {
+  const st = await lstat(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (st === undefined || st.isFile()) return undefined;
+  if (st.isDirectory()) {
+    return new FleetkitError('ERR_HOSTS_DIRECTORY', `${file} is a directory, not the cluster's containers' hosts file (docker run -v makes a directory where the file it mounts is missing)`, {
+      hint: `stop the containers that mount it, check that it is empty and remove it (rmdir ${file}); the next start makes the file`,
+    });
+  }
+  return new FleetkitError('ERR_NOT_A_FILE', `${file} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: the cluster's containers mount it as their /etc/hosts`, {
+    hint: `remove it, or give x-fleetkit.hosts.containers another path`,
+  });
+}
+
+/**
+ * Makes sure the containers' hosts file is a regular file before a container mounts it: creates it with the
+ * base lines only (localhost, no entries) when nothing is there, and leaves an existing file as it is (an
+ * empty one gets the base lines). Created whole and never over a file made meanwhile (createFileSafe), so
+ * container units that start together on one machine, each running this first, all mount one inode.
+ * Throws ERR_HOSTS_DIRECTORY / ERR_NOT_A_FILE when something else is there. True when it wrote.
  */
 export async function prepareContainersFile(file: string, cluster: string): Promise<boolean> {
-  if ((await readExisting(file)) !== '') return false;
+  const problem = await containersFileProblem(file);
+  if (problem) throw problem;
+  const base = renderContainerHosts([], { cluster, revision: 0 });
   await mkdir(dirname(file), { recursive: true, mode: 0o755 });
-  // Created by rename (nothing mounts it yet); the watcher writes it in place from then on.
-  await writeFileSafe(file, renderContainerHosts([], { cluster, revision: 0 }), { mode: 0o644, inPlace: true, followSymlink: false });
+  if (await createFileSafe(file, base, { mode: 0o644 })) return true;
+  const again = await containersFileProblem(file);
+  if (again) throw again;
+  if ((await readExisting(file)) !== '') return false;
+  await writeFileSafe(file, base, { mode: 0o644, inPlace: true, followSymlink: false });
   return true;
+}
+
+/** An error for a log line: the message, and the hint of a fleetkit error. */
+function describeError(e: unknown): string {
+  return isFleetkitError(e) && e.hint ? `${e.message} (${e.hint})` : (e as Error).message;
 }
 
 /** Runs the watcher until the signal aborts (or once). Resolves when stopped; the stats say what it did. */
@@ -107,6 +141,8 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
 
   /** Writes the containers' file when its lines changed; true when it wrote. */
   const writeContainers = async (file: string, entries: readonly HostEntry[]): Promise<boolean> => {
+    const problem = await containersFileProblem(file);
+    if (problem) throw problem;
     const bare = assignBareNames(entries);
     for (const key of [...aliasLogged.keys()]) if (!bare.refused.has(key)) aliasLogged.delete(key);
     for (const [key, why] of bare.refused) {
@@ -127,6 +163,8 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
   };
 
   const flush = async (): Promise<void> => {
+    /** The file being written, for the error line. */
+    let writing = out;
     try {
       // Read every time (someone may have edited the rest of /etc/hosts); parse only when it is not ours.
       const existing = await readExisting(out);
@@ -145,7 +183,10 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
         log(`<6>wrote ${out}: ${entries.length} entries at revision ${state.revision}`);
       }
       // Its own comparison: a changed alias alters this file alone.
-      if (opts.containersFile !== undefined && (await writeContainers(opts.containersFile, entries))) wrote = true;
+      if (opts.containersFile !== undefined) {
+        writing = opts.containersFile;
+        if (await writeContainers(opts.containersFile, entries)) wrote = true;
+      }
       if (!wrote) {
         stats.skipped++;
         log(`<7>revision ${state.revision}: entries unchanged, ${out} left alone`);
@@ -159,9 +200,10 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
       if (opts.once) return;
       // Keep the old file (the writer leaves it whole); try again shortly even if etcd stays quiet. One
       // line for the outage, not one a second for as long as the disk stays full.
-      if (failures++ === 0) log(`<3>cannot write ${out}: ${(e as Error).message}; keeping the previous file, retrying every second`);
-      // A file error (disk full, read-only) may pass; a broken block in the file waits for a person.
-      if (!retry && !isFleetkitError(e)) retry = setTimeout(() => ((retry = undefined), coalescer.poke()), 1000);
+      if (failures++ === 0) log(`<3>cannot write ${writing}: ${describeError(e)}; keeping the previous file, retrying every second`);
+      // A file error (disk full, read-only) may pass, and so may a directory where the containers' file goes
+      // (once removed, nothing else would call for a write); a broken block in the file waits for a person.
+      if (!retry && (!isFleetkitError(e) || e.code === 'ERR_HOSTS_DIRECTORY')) retry = setTimeout(() => ((retry = undefined), coalescer.poke()), 1000);
       return;
     }
     writeError = undefined;
@@ -176,7 +218,7 @@ export async function watchHosts(client: Etcd3, opts: WatchHostsOptions): Promis
     const file = opts.containersFile;
     await readExisting(file)
       .then((text) => (text === '' ? writeContainers(file, []) : false))
-      .catch((e: unknown) => log(`<3>cannot create ${file}: ${(e as Error).message}; retrying with the first write`));
+      .catch((e: unknown) => log(`<3>cannot create ${file}: ${describeError(e)}; retrying with the first write`));
   }
 
   const prefixes = [opts.layout.announcements, ...(opts.layout.flannel ? [`${opts.layout.flannel}/`] : [])];

@@ -116,15 +116,17 @@ export function containerRunArgs(service: ServiceSpec, host: HostView, cluster: 
 
 /**
  * Builds the container unit's view model; `names` when the caller has them already. `host`: the target and
- * how its docker commands reach the engine.
+ * how its docker commands reach the engine. `hostsPrepare`: the command that makes the cluster's containers'
+ * hosts file (src/render/plan-fleetkit.ts hostsPrepareCommand), run before `docker run` when it is mounted.
  */
-export function planContainer(service: ServiceSpec, host: HostView, header: string, cluster: string, names = serviceNames(service), awaitPrefix: readonly string[] = []): ContainerView {
+export function planContainer(service: ServiceSpec, host: HostView, header: string, cluster: string, names = serviceNames(service), awaitPrefix: readonly string[] = [], hostsPrepare?: readonly string[]): ContainerView {
   const docker = host.docker;
   const extra = extraLines(service, names.unit);
   const grace = service.stopGracePeriod ?? DEFAULT_GRACE;
   const mounts = hostsMountArgs(host.hosts, service, host.target);
   const instance = service.fleet.global ? '' : ` ${specifier('i')}`;
   const deps = (service.dependsOn ?? []).flatMap((d) => d.units.map((u) => textValue('After', u)));
+  const hostsUnit = mounts.length ? [hostsUnitName(cluster)] : [];
   return {
     header,
     description: textValue('Description', `${service.name}${instance}: container of ${service.image}`),
@@ -132,10 +134,14 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
     // where docker is not managed by this systemd instance.
     // depends_on: where a dependency's units run on this machine, they start first (on another machine these
     // lines name units systemd does not have, which it ignores; the wait in ExecStart covers that case).
-    wants: ['docker.service', ...deps],
-    // The cluster's containers' hosts file, when mounted, is made by the hosts unit before its watcher starts
-    // (docker refuses a missing bind source): start after that unit.
-    after: ['docker.service', ...(mounts.length ? [hostsUnitName(cluster)] : []), ...deps],
+    // The cluster's hosts unit, when the container mounts its containers' hosts file: Wants= starts the
+    // watcher with the container (After= alone would not), and not Requires=, so that a restart or stop of the
+    // watcher leaves the containers running. fleet does not schedule by Wants=: the hosts unit is global, so
+    // it is on this machine once fleet has loaded it, and Wants= of a unit not loaded yet is ignored
+    // (fleet can start units before it loads their neighbours, coreos/fleet#997): the ExecStartPre below
+    // makes the file in every case.
+    wants: ['docker.service', ...hostsUnit, ...deps],
+    after: ['docker.service', ...hostsUnit, ...deps],
     // The bound sidekick (BindsTo=) goes down with every restart of this unit; a start or restart of this unit,
     // automatic ones included, brings it back through Wants=. Not Upholds=: that also starts the sidekick again
     // when the sidekick alone is stopped, as fleet's agent does before it stops this unit, and the container,
@@ -146,6 +152,10 @@ export function planContainer(service: ServiceSpec, host: HostView, header: stri
     execStartPre: [
       execLine([docker, 'kill', names.container], '-'),
       execLine([docker, 'rm', names.container], '-'),
+      // The mounted hosts file must be a regular file before docker sees it: `-v` (legacy) would make a
+      // directory in its place, `--mount` would fail. Made here when the hosts unit has not run yet; a
+      // directory left by an earlier `-v` fails the start with a line that names it.
+      ...(mounts.length && hostsPrepare ? [execLine([...hostsPrepare])] : []),
       // An external volume must exist (Compose refuses to start without it); `docker run` would create it.
       ...service.externalVolumes.map((v) => execLine([docker, 'volume', 'inspect', '--format={{.Name}}', v])),
     ],

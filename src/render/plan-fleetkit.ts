@@ -111,7 +111,7 @@ export function hostsArgs(spec: ClusterSpec): string[] {
 function plan(
   spec: ClusterSpec,
   header: string,
-  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[]; ready?: { mounts: string[]; args: string[] }; prepare?: string[] },
+  what: { description: string; container: string; args: string[]; mounts: string[]; after: string[]; ready?: { mounts: string[]; args: string[] }; prepare?: string[] | undefined },
 ): FleetkitUnitView {
   const rt = spec.runtime.fleetkit;
   const docker = spec.runtime.docker;
@@ -130,7 +130,7 @@ function plan(
       after: unique(['network-online.target', ...what.after]),
       // The binary form runs no docker command (the agent is given the socket as --docker-host).
       environment: [],
-      execStartPre: what.prepare ? [execLine([rt.path, ...what.prepare])] : [],
+      execStartPre: what.prepare ? [execLine(what.prepare)] : [],
       execStart: execLine([rt.path, ...what.args]),
       // The sidekicks' `fleetkit announce` waits for the agent's socket by itself.
       execStartPost: [],
@@ -148,7 +148,7 @@ function plan(
     execStartPre: [
       execLine([docker, 'kill', what.container], '-'),
       execLine([docker, 'rm', what.container], '-'),
-      ...(what.prepare ? [execLine([docker, 'run', '--rm', '--net=none', ...what.mounts, rt.image, ...what.prepare])] : []),
+      ...(what.prepare ? [execLine(what.prepare)] : []),
     ],
     execStart: execLine(run),
     // `docker run` is forked before its container exists, and the sidekicks' `docker exec CONTAINER …` fails
@@ -180,18 +180,36 @@ export function planAgent(spec: ClusterSpec, header: string): FleetkitUnitView {
   });
 }
 
+/** `-v DIR:/host/DIR` for each directory: the directory, not the file (the atomic rename needs it). */
+function dirMounts(files: readonly string[]): string[] {
+  return unique(files.map(dirOf)).flatMap((dir) => ['-v', `${dir}:${HOST_ROOT}${dir === '/' ? '' : dir}`]);
+}
+
+/**
+ * The command that makes sure the cluster's containers' hosts file is a regular file before anything mounts
+ * it (`watch-hosts --prepare`: creates it when missing, fails naming a directory that `docker run -v` left
+ * there). Undefined when containers keep docker's own /etc/hosts. Run by the hosts unit before its watcher,
+ * and by every container unit that mounts the file before its `docker run` (src/render/plan-container.ts).
+ * Image form: a throw-away container of the image with the file's directory only, and no network.
+ */
+export function hostsPrepareCommand(spec: ClusterSpec): string[] | undefined {
+  const file = spec.hosts.containers;
+  if (file === undefined) return undefined;
+  const args = ['watch-hosts', '--cluster', spec.name, '--containers-file', asSeen(spec, file), '--prepare'];
+  const rt = spec.runtime.fleetkit;
+  if (rt.kind === 'binary') return [rt.path, ...args];
+  return [spec.runtime.docker, 'run', '--rm', '--net=none', ...dirMounts([file]), rt.image, ...args];
+}
+
 /** `fleetkit-hosts-NAME.service`. */
 export function planHosts(spec: ClusterSpec, header: string): FleetkitUnitView {
-  const dirs = unique([spec.hosts.file, ...(spec.hosts.containers === undefined ? [] : [spec.hosts.containers])].map(dirOf));
   return plan(spec, header, {
     description: `fleetkit hosts file ${spec.hosts.file} of cluster ${spec.name}`,
     container: hostsContainer(spec),
     args: hostsArgs(spec),
-    // The directory, not the file: the atomic rename needs its directory.
-    mounts: [...dirs.flatMap((dir) => ['-v', `${dir}:${HOST_ROOT}${dir === '/' ? '' : dir}`]), ...secretMounts(spec)],
+    mounts: [...dirMounts([spec.hosts.file, ...(spec.hosts.containers === undefined ? [] : [spec.hosts.containers])]), ...secretMounts(spec)],
     after: [],
-    // The containers' hosts file exists before the unit is started: container units that mount it are
-    // ordered after this unit, and docker refuses a missing bind source.
-    ...(spec.hosts.containers === undefined ? {} : { prepare: ['watch-hosts', '--cluster', spec.name, '--containers-file', asSeen(spec, spec.hosts.containers), '--prepare'] }),
+    // The containers' hosts file exists before the watcher starts (container units make sure of it too).
+    prepare: hostsPrepareCommand(spec),
   });
 }

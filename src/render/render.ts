@@ -19,7 +19,7 @@ import { assertNoMarks } from './exec-line.js';
 import { planContainer, serviceNames } from './plan-container.js';
 import { awaitPrefix } from './plan-await.js';
 import { discoveryTemplate, planDiscovery } from './plan-discovery.js';
-import { planAgent, planHosts } from './plan-fleetkit.js';
+import { hostsPrepareCommand, planAgent, planHosts } from './plan-fleetkit.js';
 import { renderTemplate, type TemplateName } from './templates.js';
 import { generatedHeader, hostView } from './view-parts.js';
 import { checkRendered } from './check-target.js';
@@ -58,7 +58,7 @@ export function renderCluster(spec: ClusterSpec): RenderResult {
   const host = hostView(spec);
   for (const service of spec.services) {
     const names = serviceNames(service);
-    const container = renderOne(names.unit, 'container', planContainer(service, host, header, spec.name, names, awaitPrefix(spec, service)));
+    const container = renderOne(names.unit, 'container', planContainer(service, host, header, spec.name, names, awaitPrefix(spec, service), hostsPrepareCommand(spec)));
     files.push(container);
     warnings.push(...checkRendered(container, host.target, service));
     start.push(...names.instances);

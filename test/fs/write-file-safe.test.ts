@@ -7,7 +7,7 @@ import { watch } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileSafe, writeFileSafeSync } from '../../src/fs/write-file-safe.js';
+import { createFileSafe, writeFileSafe, writeFileSafeSync } from '../../src/fs/write-file-safe.js';
 import type { TestLike } from '../env/parts.js';
 
 async function dir(t: TestLike): Promise<string> {
@@ -104,6 +104,32 @@ t.test('in place: the inode stays, a shorter content leaves no tail', async (t) 
   t.same([st.ino, st.mode & 0o7777], [ino, 0o604], 'same inode, same mode');
   await symlink('hosts', join(d, 'link'));
   await t.rejects(writeFileSafe(join(d, 'link'), 'x', { inPlace: true }), { code: 'ERR_SYMLINK' });
-  // A file that does not exist yet has no inode to keep: it is created by rename.
+  // A file that does not exist yet has no inode to keep: it is created whole (createFileSafe).
   t.same(await writeFileSafe(join(d, 'fresh'), 'y\n', { inPlace: true }), { inPlace: false, fellBack: false });
+  t.equal(await readFile(join(d, 'fresh'), 'utf8'), 'y\n');
+});
+
+t.test('create only where nothing is: racing creators end with one inode, nothing is replaced', async (t) => {
+  const d = await dir(t);
+  const p = join(d, 'containers');
+  // 20 creators at once, as container units starting together each make the file before docker mounts it.
+  const made = await Promise.all(Array.from({ length: 20 }, (_, i) => createFileSafe(p, `writer ${i}\n`)));
+  t.equal(made.filter(Boolean).length, 1, 'exactly one created it');
+  const winner = made.indexOf(true);
+  t.equal(await readFile(p, 'utf8'), `writer ${winner}\n`, 'the winner\'s content, whole');
+  t.equal((await stat(p)).mode & 0o7777, 0o644);
+  const ino = (await stat(p)).ino;
+  t.equal(await createFileSafe(p, 'again\n'), false, 'an existing file is left');
+  t.same([(await stat(p)).ino, await readFile(p, 'utf8')], [ino, `writer ${winner}\n`]);
+  await mkdir(join(d, 'dir'));
+  t.equal(await createFileSafe(join(d, 'dir'), 'x'), false, 'a directory is left');
+  t.ok((await lstat(join(d, 'dir'))).isDirectory());
+  await symlink('nowhere', join(d, 'dangling'));
+  t.equal(await createFileSafe(join(d, 'dangling'), 'x'), false, 'a link, even a dangling one, is left');
+  t.equal(await readlink(join(d, 'dangling')), 'nowhere');
+  t.same((await readdir(d)).filter((n) => n.endsWith('.tmp')), [], 'no temp file left behind');
+  // In place with no file yet: racing writers never replace each other's inode.
+  const q = join(d, 'raced');
+  await Promise.all(Array.from({ length: 10 }, (_, i) => writeFileSafe(q, `w${i}\n`, { inPlace: true })));
+  t.match(await readFile(q, 'utf8'), /^w\d\n$/, 'one whole version');
 });

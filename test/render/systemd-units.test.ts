@@ -30,7 +30,9 @@ case "$1" in
 esac
 `,
 );
-writeFileSync(fleetkit, `#!/bin/sh\necho "$2 $3" >> ${dir}/announce.log\n`);
+// Stand-in fleetkit: logs each announce/withdraw; the container unit's other call (watch-hosts --prepare of the
+// cluster's containers' hosts file, which the stand-in docker does not mount) does nothing.
+writeFileSync(fleetkit, `#!/bin/sh\n[ "$1" = announce ] || exit 0\necho "$2 $3" >> ${dir}/announce.log\n`);
 chmodSync(docker, 0o755);
 chmodSync(fleetkit, 0o755);
 
