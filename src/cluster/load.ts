@@ -92,7 +92,8 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
   const resources = normalizeResources(top, dir, p);
   const runtime = normalizeRuntime(own.raw.runtime, own.at('runtime'));
   const refs = new Map<string, DependencyRef[]>();
-  const services = resolveDependencies(normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources }, p, refs), refs, { runtime: runtime.fleetkit.kind }, p);
+  const hosts = normalizeHosts(own.raw.hosts, own.at('hosts'), name);
+  const services = resolveDependencies(normalizeServices(raw.services, { cluster: name, prefix: etcd.prefix, dir, resources, hostsMounted: hosts.containers !== undefined }, p, refs), refs, { runtime: runtime.fleetkit.kind }, p);
   const fleet = normalizeFleet(own.raw.fleet, own.at('fleet'));
   const target = normalizeTarget(data['x-fleetkit'], p);
   checkTargetKeys(services, raw.services ?? {}, target, p);
@@ -102,7 +103,7 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
     etcd,
     flannel: normalizeFlannel(own.raw.flannel, own.at('flannel')),
     runtime,
-    hosts: normalizeHosts(own.raw.hosts, own.at('hosts'), name),
+    hosts,
     services,
     roles: normalizeRoles(own.raw.roles, own.at('roles')),
     target,

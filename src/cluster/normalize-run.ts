@@ -9,6 +9,7 @@ import type { RunOptions } from './types.js';
 import type { RawService } from './schema-service.js';
 import { CONTROL, isLabel, parseBytes } from './compose-values.js';
 import { describeValue, type Problems, type SpecPath } from './problems.js';
+import { hostsEffects } from './x-docker-args.js';
 
 const CAPABILITY = /^(CAP_)?[A-Z_]+$/i;
 const SIGNAL = /^(SIG[A-Z0-9+-]+|[0-9]{1,2})$/;
@@ -17,7 +18,7 @@ const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'ms
 const PULL: Record<string, RunOptions['pull']> = { always: 'always', missing: 'missing', if_not_present: 'missing', never: 'never' };
 
 /** Normalizes the one-flag keys of `raw` at `path`. */
-export function normalizeRun(raw: RawService, p: Problems, path: SpecPath): RunOptions {
+export function normalizeRun(raw: RawService, p: Problems, path: SpecPath, hostsMounted = true): RunOptions {
   const at = (...rest: Array<string | number>): SpecPath => [...path, ...rest];
   const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   /** Checks every word of a string-or-list key with `ok`; keeps the good ones. */
@@ -118,7 +119,27 @@ export function normalizeRun(raw: RawService, p: Problems, path: SpecPath): RunO
     cpuQuota: raw.cpu_quota,
     cpuset: one('cpuset', raw.cpuset, (w) => /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(w), 'CPUs like 0-3 or 0,2', 'write e.g. cpuset: "0,1"'),
     extraArgs: (raw['x-docker']?.args ?? []).filter((w, i) => !w.includes('\0') || (p.add(at('x-docker', 'args', i), 'an argument cannot contain a NUL character', 'remove it'), false)),
+    keepsDockerHosts: dockerArgsHosts(raw['x-docker']?.args ?? [], p, at('x-docker', 'args'), hostsMounted),
   };
+}
+
+/**
+ * `x-docker.args` flags that fight the cluster's containers' hosts file, read as their Compose twins are:
+ * `--add-host`, `-h/--hostname`, `--network host|none` and a `-v`/`--mount` at /etc/hosts keep docker's own
+ * /etc/hosts (the file is not mounted: src/render/hosts-mount.ts), each with a located warning, since a raw
+ * flag does not say so itself; `--network container:X` is refused as `network_mode: container:X` is. Returns
+ * why the container keeps docker's /etc/hosts, or undefined.
+ */
+function dockerArgsHosts(args: readonly string[], p: Problems, path: SpecPath, hostsMounted: boolean): string | undefined {
+  let keeps: string | undefined;
+  for (const e of hostsEffects(args)) {
+    if (e.kind === 'refused') p.add([...path, e.flag.index], e.why, e.hint);
+    else {
+      keeps ??= `x-docker.args ${e.why}`;
+      if (hostsMounted) p.warn([...path, e.flag.index], `${e.why}, so the cluster's containers' hosts file is not mounted: bare service names and aliases do not resolve in this container`, 'use the Compose key where there is one (extra_hosts, hostname, network_mode, volumes) to say it openly, or drop the flag', 'value');
+    }
+  }
+  return keeps;
 }
 
 function networkMode(raw: RawService, p: Problems, path: SpecPath): RunOptions['network'] {

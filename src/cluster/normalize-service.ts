@@ -18,6 +18,8 @@ export interface ServiceContext {
   /** The cluster file's directory: relative host paths resolve against it. */
   readonly dir: string;
   readonly resources: Resources;
+  /** Whether the cluster's containers mount its containers' hosts file (`x-fleetkit.hosts.containers`). */
+  readonly hostsMounted: boolean;
 }
 
 // Docker takes any name without "=" (Elasticsearch's `discovery.type`, Spring's dotted keys).
@@ -58,7 +60,7 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
   });
   const fleet = normalizeXFleet(name, raw['x-fleet'], constraints, global, p, at('x-fleet'));
   const { restart, retries, delay } = restartOf(raw, p, path);
-  const run = normalizeRun(raw, p, path);
+  const run = normalizeRun(raw, p, path, ctx.hostsMounted);
   if (raw.container_name !== undefined) {
     if (!CONTAINER_NAME.test(raw.container_name)) p.add(at('container_name'), `expected a container name (letters, digits, "_", "." and "-"), got ${describeValue(raw.container_name)}`, 'write e.g. container_name: shop-db');
     else if (replicas > 1) p.add(at('container_name'), `container_name names one container, but the service has ${replicas} instances`, 'remove container_name (instances are named NAME-1 … NAME-N), or run one instance');

@@ -203,6 +203,11 @@ export interface RunOptions {
   readonly cpuset: string | undefined;
   /** `x-docker.args`: raw words added before the image, quoted like the rest. */
   readonly extraArgs: readonly string[];
+  /**
+   * Why `x-docker.args` make the container keep docker's own /etc/hosts (`--add-host`, `--hostname`,
+   * `--network host|none`, a mount at /etc/hosts: src/cluster/x-docker-args.ts), or undefined.
+   */
+  readonly keepsDockerHosts: string | undefined;
 }
 
 /** `[X-Fleet]` for a service, validated against fleet's rules. */

@@ -20,6 +20,7 @@ export function hostsMountSkipped(hosts: HostsSpec, service: ServiceSpec): strin
   if (service.volumes.some((v) => v.target.replace(/\/+$/, '') === CONTAINER_HOSTS_PATH)) return 'it mounts its own /etc/hosts';
   if (service.run.extraHosts.length > 0) return 'extra_hosts: docker writes them into its own /etc/hosts only';
   if (service.hostname !== undefined) return 'hostname: its own name resolves through docker\'s /etc/hosts only';
+  if (service.run.keepsDockerHosts !== undefined) return service.run.keepsDockerHosts;
   return undefined;
 }
 

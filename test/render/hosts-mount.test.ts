@@ -123,3 +123,62 @@ networks:
   t.match(problems[2], /^8:46 services\.db\.networks\.back\.aliases\[1\]: alias "my_db" must be a DNS label/);
   t.match(problemsOf('name: shop\nx-fleetkit: { hosts: { containers: /etc/hosts } }\nservices: { a: { image: "busybox:1" } }\n')[0], /hosts\.containers: the containers' hosts file cannot be hosts\.file/);
 });
+
+t.test('x-docker.args that fight the mount: read as docker reads them, the mount left out, a located warning', async (t) => {
+  const text = `name: shop
+services:
+  a: { image: "busybox:1", x-docker: { args: ["--add-host=legacy-api:10.0.0.7"] } }
+  b: { image: "busybox:1", x-docker: { args: ["--init", "--add-host", "legacy-api:10.0.0.7"] } }
+  c: { image: "busybox:1", x-docker: { args: ["-h", "gw"] } }
+  d: { image: "busybox:1", x-docker: { args: ["-ihgw"] } }
+  e: { image: "busybox:1", x-docker: { args: ["--hostname=gw"] } }
+  f: { image: "busybox:1", x-docker: { args: ["--net=host"] } }
+  g: { image: "busybox:1", x-docker: { args: ["--network", "none"] } }
+  h: { image: "busybox:1", x-docker: { args: ["-v", "/srv/hosts:/etc/hosts:ro"] } }
+  i: { image: "busybox:1", x-docker: { args: ["--mount", "type=bind,src=/srv/hosts,dst=/etc/hosts/,readonly"] } }
+  # Not fighting: a network by name, /etc/hosts as a source, flag names as values of other flags.
+  j: { image: "busybox:1", x-docker: { args: ["--network=backend", "-v", "/etc/hosts:/host-hosts:ro", "--label", "--hostname", "-e", "-h", "-lnote=-v", "--rm"] } }
+`;
+  const spec = parseSpec(text, FILE);
+  const why = Object.fromEntries(spec.services.map((s) => [s.name, hostsMountSkipped(spec.hosts, s)]));
+  t.strictSame(why, {
+    a: 'x-docker.args --add-host legacy-api:10.0.0.7: docker writes it into its own /etc/hosts only',
+    b: 'x-docker.args --add-host legacy-api:10.0.0.7: docker writes it into its own /etc/hosts only',
+    c: 'x-docker.args -h gw: its own name resolves through docker\'s /etc/hosts only',
+    d: 'x-docker.args -h gw: its own name resolves through docker\'s /etc/hosts only',
+    e: 'x-docker.args --hostname gw: its own name resolves through docker\'s /etc/hosts only',
+    f: 'x-docker.args --net host: as network_mode: host',
+    g: 'x-docker.args --network none: as network_mode: none',
+    h: 'x-docker.args -v /srv/hosts:/etc/hosts:ro: it mounts its own /etc/hosts',
+    i: 'x-docker.args --mount type=bind,src=/srv/hosts,dst=/etc/hosts/,readonly: it mounts its own /etc/hosts',
+    j: undefined,
+  });
+  const { files } = renderCluster(spec);
+  for (const s of 'abcdefghi') {
+    t.notOk(argvOf(files, `${s}@.service`).some((w) => w.includes('/run/fleetkit/hosts/shop')), `${s} does not mount the file (docker would refuse two mounts at /etc/hosts)`);
+    t.notOk(valuesOf(files.find((f) => f.path === `${s}@.service`)!.unit, 'Unit', 'Wants').includes('fleetkit-hosts-shop.service'));
+  }
+  t.ok(argvOf(files, 'j@.service').includes('--mount=type=bind,source=/run/fleetkit/hosts/shop,target=/etc/hosts,readonly'), 'j mounts it');
+  const warnings = spec.warnings.map((w) => `${w.pos?.line}:${w.pos?.col} ${w.path}: ${w.message}`);
+  t.equal(warnings.length, 9, warnings.join('\n'));
+  t.equal(warnings[0], `3:47 services.a.x-docker.args[0]: --add-host legacy-api:10.0.0.7: docker writes it into its own /etc/hosts only, so the cluster's containers' hosts file is not mounted: bare service names and aliases do not resolve in this container`);
+  t.match(warnings[1], /^4:57 services\.b\.x-docker\.args\[1\]: --add-host /, 'located at the flag, not its value');
+  t.match(warnings[3], /^6:47 services\.d\.x-docker\.args\[0\]: -h gw/);
+  t.match(warnings[8], /^11:47 services\.i\.x-docker\.args\[0\]: --mount /);
+  t.match(spec.warnings[0], { hint: /extra_hosts, hostname, network_mode, volumes/ });
+  // Switched off: nothing is mounted anyway, so nothing to warn about.
+  const off = parseSpec(text.replace('name: shop\n', 'name: shop\nx-fleetkit: { hosts: { containers: false } }\n'), FILE);
+  t.strictSame(off.warnings, []);
+});
+
+t.test('x-docker.args --network container:X is refused as network_mode: container:X is, located, in one pass', async (t) => {
+  const problems = problemsOf(`name: shop
+services:
+  a: { image: "busybox:1", x-docker: { args: ["--network=container:db-1"] } }
+  b: { image: "busybox:1", network_mode: "container:db-1", x-docker: { args: ["--rm", "--net", "service:db"] } }
+`);
+  t.equal(problems.length, 3, problems.join('\n'));
+  t.match(problems[0], /^3:47 services\.a\.x-docker\.args\[0\]: --network container:db-1 joins another container's network namespace, which may run on another machine$/);
+  t.match(problems[1], /^4:42 services\.b\.network_mode: network_mode: container:db-1 joins another container's network namespace/);
+  t.match(problems[2], /^4:87 services\.b\.x-docker\.args\[1\]: --net service:db joins/);
+});
