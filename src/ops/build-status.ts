@@ -273,7 +273,7 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, cl
     add('crash-loop', 'ERROR', `the container ${facts.phase === 'absent' ? 'is gone' : `exited (status ${facts.lastExit ?? '?'})`} while the unit is ${row.active}/${row.sub ?? '?'}`);
   } else if (running && row.restarts === undefined && !facts && row.machine && expectsFacts(u, inputs.spec?.services.some((s) => s.name === g.name) ?? false) && factsOverdue(inputs, row.machine.id, row.unit)) {
     // No restart count from the host and none from the agent: whether it loops is unknown, and unknown is not healthy.
-    add('facts-unknown', 'WARNING', factsUnknownMessage(inputs, row.machine, cluster, known?.stale));
+    add('facts-unknown', 'WARNING', factsUnknownMessage(inputs, row.machine, cluster, known));
   }
   // The sidekick is not a row of its own: its state is said on its container's row.
   const sidekick = sidekickName(g.name, row.instance);

@@ -10,8 +10,9 @@
  *   (systemd's view), the service is in the spec, whose units always carry it. A plain unit (no container,
  *   or a unit rendered before the label) expects none and stays judged on its state alone.
  * - A record the agent wrote before the unit's current start (systemd says when that was) is about an earlier
- *   container, not evidence about this one: it is left out, as if absent. fleet says no start time, so there a
- *   record stands until the agent's lease drops it.
+ *   container, not evidence about this one: it is left out, as if absent. fleet says no start time; there a
+ *   record is left out while fleet reports the machine's agent unit not active (killed, or stopped without
+ *   revoking its lease, its keys outlive it until the lease expires), else it stands until the lease drops it.
  * - systemd's own NRestarts is a restart count: with it, missing facts are not a problem (the facts only back it up).
  */
 import { LABEL_UNIT, type ContainerFactsRecord } from '../etcd/container-facts.js';
@@ -25,23 +26,31 @@ import type { StatusInputs, StatusUnit } from './status-model.js';
  */
 export const FACTS_GRACE_MS = 10_000;
 
-/** The facts of one unit on one machine: the usable record, or the one left out as older than the unit's start. */
+/** The facts of one unit on one machine: the usable record, or the one left out and why. */
 export interface UnitFacts {
   readonly record: ContainerFactsRecord | undefined;
   readonly stale: ContainerFactsRecord | undefined;
+  /** Why `stale` was left out: written before the unit's start, or its agent is not running. */
+  readonly staleWhy?: 'before-start' | 'agent-down';
 }
 
 /** The facts an agent published for a unit on a machine. */
 export type FactsOf = (machine: string, unit: string) => UnitFacts;
 
-/** Indexes the inputs' facts by machine and unit, leaving out records older than the unit's current start. */
+/**
+ * Indexes the inputs' facts by machine and unit, leaving out records older than the unit's current start and
+ * records of a machine whose agent unit (the spec's cluster's) the host reports, not active.
+ */
 export function factsIndex(inputs: StatusInputs): FactsOf {
   const byKey = new Map((inputs.facts ?? []).map((f) => [`${f.machine}/${f.unit}`, f]));
   const since = new Map(inputs.states.filter((s) => s.activeSince !== undefined).map((s) => [`${s.machineID}/${s.name}`, s.activeSince!]));
+  const agent = inputs.spec ? agentUnitName(inputs.spec.name) : undefined;
+  const agentDown = new Set(inputs.states.filter((s) => s.name === agent && s.machineID && s.activeState !== 'active').map((s) => s.machineID!));
   return (machine, unit) => {
     const f = byKey.get(`${machine}/${unit}`);
     const start = since.get(`${machine}/${unit}`);
-    if (f && start !== undefined && Date.parse(f.updatedAt) < start) return { record: undefined, stale: f };
+    if (f && start !== undefined && Date.parse(f.updatedAt) < start) return { record: undefined, stale: f, staleWhy: 'before-start' };
+    if (f && agentDown.has(machine)) return { record: undefined, stale: f, staleWhy: 'agent-down' };
     return { record: f, stale: undefined };
   };
 }
@@ -68,13 +77,16 @@ export function factsOverdue(inputs: StatusInputs, machine: string, unit: string
  * The sentence for a unit without usable facts: the machine, what its agent unit is doing there when the host
  * shows it, and what to check.
  */
-export function factsUnknownMessage(inputs: StatusInputs, machine: { readonly id: string; readonly ip: string | null }, cluster: string | null, stale: ContainerFactsRecord | undefined): string {
+export function factsUnknownMessage(inputs: StatusInputs, machine: { readonly id: string; readonly ip: string | null }, cluster: string | null, known: UnitFacts | undefined): string {
+  const stale = known?.stale;
   const where = `${shortId(machine.id)}${machine.ip ? `/${machine.ip}` : ''}`;
   const agent = cluster ? agentUnitName(cluster) : 'fleetkit-agent';
   const s = cluster ? inputs.states.find((x) => x.name === agent && x.machineID === machine.id) : undefined;
-  const seen = stale
-    ? `published nothing since the unit's current start (its last record is from ${stale.updatedAt})`
-    : 'published no container facts for it';
+  const seen = !stale
+    ? 'published no container facts for it'
+    : known?.staleWhy === 'agent-down'
+      ? `is not running: its last record (from ${stale.updatedAt}) is no longer kept up`
+      : `published nothing since the unit's current start (its last record is from ${stale.updatedAt})`;
   let state = '';
   if (inputs.source === 'fleet' && cluster && inputs.unitsError === undefined) {
     state = !s ? `; ${agent} is not loaded there` : s.activeState !== 'active' ? `; ${agent} is ${s.activeState}/${s.subState ?? '?'} there` : `; ${agent} is active there`;

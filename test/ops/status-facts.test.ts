@@ -102,3 +102,17 @@ t.test('a record older than the unit\'s current start is about an earlier contai
   t.same(run({ source: 'systemd', units: [unit('web@1.service', undefined)], states: [state('web@1.service', M1, 'active', 'running', { activeSince: justStarted })], facts: [old] }).flags, [],
     'within the grace after a start the agent has not written yet: neither the old record nor a flag');
 });
+
+t.test('fleet: a record from a machine whose agent is not running is not kept up, so it is not used', async (t) => {
+  // A killed agent (or one stopped without revoking its lease) leaves its keys until the lease expires.
+  const left = facts('web@1.service', M1, ago(30_000), { restarts: 0 });
+  const down = run({ states: [state('web@1.service', M1), state('fleetkit-agent-shop.service', M1, 'failed', 'failed')], facts: [left] });
+  t.same(down.flags, [`facts-unknown: facts unknown: the agent on 1a1a1a1a/10.0.0.1 is not running: its last record (from ${left.updatedAt}) is no longer kept up, so restarts and exits cannot be seen; `
+    + 'fleetkit-agent-shop.service is failed/failed there (check fleetkit-agent-shop.service on that machine and that it reaches etcd)']);
+  t.equal(down.restarts, undefined, 'its restart count is not shown as current');
+  const up = run({ states: [state('web@1.service', M1), state('fleetkit-agent-shop.service', M1)], facts: [left] });
+  t.same(up.flags, [], 'the agent runs there: its record stands');
+  t.equal(up.restarts, 0);
+  const other = run({ states: [state('web@1.service', M1), state('fleetkit-agent-shop.service', M2, 'inactive', 'dead')], facts: [left] });
+  t.same(other.flags, [], 'an agent down on another machine says nothing of this one');
+});
