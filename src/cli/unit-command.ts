@@ -53,6 +53,7 @@ const optionSpec = {
   ...etcdFlagSpec,
   prune: { type: 'boolean' },
   'no-start': { type: 'boolean' },
+  'no-announcements': { type: 'boolean' },
   target: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -84,7 +85,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
   --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            with --replace: where the agents publish container facts and announcements\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         a replaced unit counts once its new container runs and it is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
 ${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
@@ -96,7 +97,9 @@ ${CLUSTER_FLAGS_HELP}
   --json                 one JSON document on stdout
 
 A started unit counts only when healthy: active and not restarting. A crash loop fails the unit at once,
-with its exit status and last journal lines.
+with its exit status and last journal lines. A container unit with a discovery sidekick (x-announce) counts
+once its container is announced in etcd (the spec's etcd, or --etcd): an announcement made before its
+container started does not count, and an etcd that cannot be read leaves the unit unknown (exit 1).
 
 exit status: 0 all went well, 1 something failed or differs, 2 bad usage.
 `;
@@ -118,6 +121,7 @@ export function unitCommand(verb: UnitVerb): Command {
     }
     if (v['block-attempts'] !== undefined && v.timeout !== undefined) throw new UsageError('--block-attempts and --timeout both bound the wait: give one');
     if (v['no-start'] && verb !== 'load') throw new UsageError('--no-start is an option of load');
+    if (v['no-announcements'] && verb !== 'load' && verb !== 'start') throw new UsageError('--no-announcements is an option of load and start');
     if ((v.replace || v.prune) && verb !== 'load' && verb !== 'start') throw new UsageError(`--${v.replace ? 'replace' : 'prune'} is an option of load and start`);
     if (v.wait && (v['no-wait'] || v['no-block'])) throw new UsageError(`--wait and --${v['no-wait'] ? 'no-wait' : 'no-block'} contradict each other`);
     if (v['max-unavailable'] !== undefined && !v.replace) throw new UsageError('--max-unavailable needs --replace', 'it says how many running units a replace may take down at a time');
@@ -145,8 +149,10 @@ export function unitCommand(verb: UnitVerb): Command {
     const host = await openUnitHost(v.systemd
       ? { kind: 'systemd', user: Boolean(v.user), runtime: Boolean(v.runtime), unitDir: v['unit-dir'], journalDir: v['journal-dir'], settleMs: durationOption('settle', v.settle, 0), env: io.env }
       : { kind: 'fleet', endpoint: endpoint!, requestTimeoutMs, parallel, signal: io.signal, ...(connection ? { connection } : {}) });
-    // The agents' container facts: restart counts where the host keeps none (fleet), from the spec's etcd.
-    const factsEtcd = sel.kind === 'spec' && wait ? etcdOptionsFrom({}, sel.etcd, io.env) : undefined;
+    // etcd, as the spec (or --etcd, or etcd's default) names it: the agents' container facts (restart counts
+    // where the host keeps none: fleet) and the announcements a container with a sidekick needs. Connected only
+    // when read.
+    const factsEtcd = sel.kind !== 'names' && wait ? etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env) : undefined;
     const facts = factsEtcd && etcdFacts(factsEtcd, factsEtcd.prefix, Math.min(requestTimeoutMs, 2000));
     let result;
     const closers: (() => void)[] = [];
@@ -177,7 +183,13 @@ export function unitCommand(verb: UnitVerb): Command {
         ...(evidence ? { evidence } : {}),
         verb, wait, timeoutMs, parallel, signal: io.signal, maxUnavailable: wait ? maxUnavailable : 0,
         desired: desired?.map((x) => ({ desired: x.desired, id: x.def.id })),
-        health: { stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env), ...(facts ? { facts: facts.facts } : {}) },
+        health: {
+          stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env),
+          ...(facts ? { facts: facts.facts } : {}),
+          // fleet keeps no restart count: the facts before the start jobs are the baseline of this run's restarts.
+          ...(facts && !v.systemd ? { factsBefore: facts.facts } : {}),
+          ...(facts && desired && !v['no-announcements'] ? { announcements: { units: desired.map((x) => x.desired.unit), read: facts.announcements, endpoint: facts.endpoint, check: facts.check } } : {}),
+        },
         progress: (total, label) => new Progress(io.stderr, total, label, json),
       });
     } finally {

@@ -146,6 +146,10 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   const byName = new Map<string, UnitResult>();
   if (runnable.length) {
     const label = runnable[0]!.target === 'launched' ? 'started' : 'stopped';
+    const launching = runnable.filter((t) => t.target === 'launched').map((t) => t.name);
+    // The agents' facts before the start jobs (a host that keeps no restart count): every restart of this run
+    // counts, however late the wait's first read comes.
+    const before = o.wait && launching.length && o.health.factsBefore ? await o.health.factsBefore(launching).catch(() => undefined) : undefined;
     const startedAt = Date.now();
     const b = batch(label, runnable.length);
     const results = await host.setTargets(runnable, b);
@@ -155,7 +159,9 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
     await Promise.all(results.filter((r) => !r.ok && r.state !== undefined).map(async (r) => byName.set(r.name, { ...r, journal: await o.health.journal(host.journalOf(r.name)) })));
     const started = runnable.filter((t) => t.target === 'launched' && byName.get(t.name)?.ok).map((t) => t.name);
     if (o.wait && started.length) {
-      for (const r of await waitHealthy(host, started, { ...o.health, startedAt, timeoutMs: o.timeoutMs, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
+      // A unit found active is not started anew: its announcement may be older than this run and still count.
+      const fresh = new Set(started.filter((n) => moved.get(n) !== 'unchanged'));
+      for (const r of await waitHealthy(host, started, { ...o.health, startedAt, ...(before ? { before } : {}), fresh, timeoutMs: o.timeoutMs, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
     }
   }
 

@@ -1,40 +1,89 @@
 /**
- * Container facts for load's and start's health wait: what the agents publish in etcd (read-facts.ts), as
- * the restart count and last exit the wait needs where the host keeps none (fleet). Opened lazily (etcd3 is
- * heavy); a failed read is no facts for the next 5 s, and no facts leave the wait on the host's own view.
+ * What load's and start's health wait reads from etcd: the container facts the agents publish
+ * (read-facts.ts), as the restart count and last exit the wait needs where the host keeps none (fleet), and
+ * the announcements a container with `x-announce` needs (`announcement-check.ts`). Opened lazily (etcd3 is
+ * heavy). A failed read is remembered for 5 s, so that rounds of the wait do not each wait out the deadline:
+ * facts then read as none (the wait falls back on the host's view), announcements as unreadable (unknown,
+ * never as missing or present).
  */
 import type { Etcd3 } from 'etcd3';
 import type { EtcdOptions } from '../etcd/connect.js';
+import type { ContainerFactsRecord } from '../etcd/container-facts.js';
+import { briefReason, ETCD_CHECK } from '../ops/unreachable.js';
 import type { ContainerFacts } from './wait-healthy.js';
 
-/** A facts callback for waitHealthy, and the close of its client. */
+/** The wait's etcd reads, and the close of its client. */
 export interface FactsSource {
+  /** How messages name it: `etcd at http://127.0.0.1:2379`. */
+  readonly endpoint: string;
+  /** What to check when it cannot be read. */
+  readonly check: string;
   facts(names: readonly string[]): Promise<ReadonlyMap<string, ContainerFacts>>;
+  /** The values of those of `keys` that exist; rejects when etcd cannot be read. */
+  announcements(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
   close(): void;
 }
 
-/** Facts of the units under `prefix`, read from the etcd `options` name; each read bounded by `timeoutMs`. */
+/** The directory a key is in, with its slash: `/services/web/api/1` → `/services/web/api/`. */
+const dirOf = (key: string): string => key.slice(0, key.lastIndexOf('/') + 1);
+
+/** Reads of the etcd `options` name, facts under `prefix`; each read bounded by `timeoutMs`. */
 export function etcdFacts(options: EtcdOptions, prefix: string, timeoutMs: number): FactsSource {
   let client: Promise<Etcd3> | undefined;
-  let retryAt = 0;
+  let failed: { until: number; error: Error } | undefined;
+  const open = async (): Promise<Etcd3> => {
+    const { connectEtcd } = await import('../etcd/connect.js');
+    client ??= connectEtcd({ ...options, callTimeoutMs: timeoutMs });
+    return client;
+  };
+  /** `read`, unless etcd failed within the last 5 s: then that failure again, at once. */
+  const guarded = async <T>(read: () => Promise<T>): Promise<T> => {
+    if (failed && Date.now() < failed.until) throw failed.error;
+    try {
+      const out = await read();
+      failed = undefined;
+      return out;
+    } catch (e) {
+      // gRPC wraps the errno in a long text: the reason, briefly, in the one line the user sees.
+      const error = new Error(briefReason(e instanceof Error ? e.message : String(e), timeoutMs));
+      failed = { until: Date.now() + 5000, error };
+      throw error;
+    }
+  };
   return {
+    endpoint: `etcd at ${options.endpoints.join(',')}`,
+    check: ETCD_CHECK,
     async facts(names) {
-      // After a failed read etcd is left alone for a while: every round would otherwise wait out its deadline.
-      if (Date.now() < retryAt) return new Map();
-      const [{ connectEtcd }, { readContainerFacts }] = await Promise.all([import('../etcd/connect.js'), import('../etcd/read-facts.js')]);
-      client ??= connectEtcd({ ...options, callTimeoutMs: timeoutMs });
-      const byUnit = await readContainerFacts(await client, prefix, names).catch((e: unknown) => {
-        retryAt = Date.now() + 5000;
-        throw e;
-      });
+      const { readContainerFacts } = await import('../etcd/read-facts.js');
+      const byUnit = await guarded(async () => readContainerFacts(await open(), prefix, names)).catch(() => new Map<string, ContainerFactsRecord[]>());
       const out = new Map<string, ContainerFacts>();
       for (const [unit, records] of byUnit) {
-        // One record per machine; a unit runs on one (a global unit on many): the most restarts is the truth
-        // about the worst of them, and its last exit goes with it.
-        const worst = records.reduce((a, b) => (b.restarts > a.restarts ? b : a));
-        out.set(unit, { restarts: worst.restarts, lastExit: worst.lastExit });
+        // One record per machine whose agent saw the unit's container: a unit runs on one (a global unit on
+        // many; a unit that moved left a record of its stopped container behind for a while). The running ones
+        // first; of those, the most restarts is the truth about the worst, and its last exit and container go with it.
+        const running = records.filter((r) => r.phase === 'running');
+        const worst = (running.length ? running : records).reduce((a, b) => (b.restarts > a.restarts ? b : a));
+        const started = worst.startedAt === undefined ? NaN : Date.parse(worst.startedAt);
+        out.set(unit, {
+          restarts: worst.restarts, lastExit: worst.lastExit, machine: worst.machine, running: worst.phase === 'running',
+          ...(worst.containerId !== undefined ? { containerId: worst.containerId } : {}),
+          ...(Number.isFinite(started) ? { startedAt: started } : {}),
+        });
       }
       return out;
+    },
+    async announcements(keys) {
+      const wanted = new Set(keys);
+      // One range read per directory (a cluster's keys share one), not one read per key.
+      const dirs = [...new Set(keys.map(dirOf))];
+      return guarded(async () => {
+        const c = await open();
+        const out = new Map<string, string>();
+        for (const kv of await Promise.all(dirs.map((d) => c.getAll().prefix(d).strings()))) {
+          for (const [k, v] of Object.entries(kv)) if (wanted.has(k)) out.set(k, v);
+        }
+        return out;
+      });
     },
     close() {
       client?.then((c) => c.close(), () => undefined);

@@ -21,7 +21,11 @@ export type Verdict =
   | { readonly kind: 'healthy' }
   | { readonly kind: 'pending'; readonly why: string }
   | { readonly kind: 'crash-loop'; readonly why: string }
-  | { readonly kind: 'failed'; readonly why: string };
+  | { readonly kind: 'failed'; readonly why: string }
+  /** Active, but its announcement was not in etcd (or not of the container that runs now) when the wait ended. */
+  | { readonly kind: 'unannounced'; readonly why: string }
+  /** Active, but what health also needs (its announcement) could not be read: neither healthy nor failed. */
+  | { readonly kind: 'unknown'; readonly why: string };
 
 export interface HealthInput {
   readonly state: UnitState;

@@ -1,16 +1,40 @@
 /**
  * Waits until started units are healthy (`health.ts`), reading their states from the UnitHost, and stops
  * waiting for a unit as soon as its crash loop is certain. Restart counts come from the host when it keeps
- * them (systemd's NRestarts), else from what the agents publish (container facts in etcd).
+ * them (systemd's NRestarts), else from what the agents publish (container facts in etcd), counted from the
+ * facts read before the start jobs were sent when the caller has them. A container unit with a discovery
+ * sidekick is healthy only once its announcement of the container that runs now is in etcd
+ * (`announcement-check.ts`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JournalRef, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
+import type { UnitFile } from '../unit/model.js';
+import { announcementWants, notAnnouncedYet, type AnnouncementWant } from './announcement-check.js';
 import { judgeHealth, type Verdict } from './health.js';
 
 /** A container's facts as the agent on its host publishes them. */
 export interface ContainerFacts {
   readonly restarts: number;
   readonly lastExit: number | undefined;
+  /** The container now (or last) running. */
+  readonly containerId?: string;
+  /** When it started (ms since the epoch, its machine's clock). */
+  readonly startedAt?: number;
+  /** The machine whose agent reported it. */
+  readonly machine?: string;
+  readonly running?: boolean;
+}
+
+/** The announcements that health needs, and how to read them. */
+export interface AnnouncementOptions {
+  /** The units of the run (the sidekicks among them name the keys). */
+  readonly units: readonly UnitFile[];
+  /** The values of those of `keys` that exist; rejects when they cannot be read. */
+  readonly read: (keys: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  /** How messages name where they are read: `etcd at http://…`. */
+  readonly endpoint: string;
+  /** What to check when they cannot be read. */
+  readonly check: string;
 }
 
 export interface HealthOptions {
@@ -22,6 +46,17 @@ export interface HealthOptions {
   readonly intervalMs?: number;
   /** Facts the agents publish, by unit name (hosts without a restart count need them). */
   readonly facts?: (names: readonly string[]) => Promise<ReadonlyMap<string, ContainerFacts>>;
+  /**
+   * Facts to read before the start jobs are sent (hosts without a restart count: fleet), so that restarts
+   * before the wait's first read count; the caller reads them and passes `before`.
+   */
+  readonly factsBefore?: (names: readonly string[]) => Promise<ReadonlyMap<string, ContainerFacts>>;
+  /** The facts as they were before the start jobs, by unit; a unit absent had none. Undefined: not read. */
+  readonly before?: ReadonlyMap<string, ContainerFacts>;
+  /** Units this run starts anew (not found already active): an announcement from before the run never counts for them. */
+  readonly fresh?: ReadonlySet<string>;
+  /** Announcements health needs; undefined: none is checked (`--no-announcements`, or nothing to read them from). */
+  readonly announcements?: AnnouncementOptions;
   /** When the start jobs were sent (ms); default: when the wait begins. */
   readonly startedAt?: number;
   /** The last journal lines of a unit, for a failure report. */
@@ -35,22 +70,39 @@ interface Track {
   lastExit: number | undefined;
 }
 
+/** The restart count this run starts from, by the facts before the start: undefined when they were not read. */
+function baselineOf(before: ReadonlyMap<string, ContainerFacts> | undefined, name: string, now: ContainerFacts | undefined): number | undefined {
+  if (!before) return undefined;
+  const b = before.get(name);
+  if (!b) return 0;
+  // The agent counts every start after a unit's first as a restart: this run's first start is one of them,
+  // and shows as another container than the one before.
+  return b.restarts + (now?.containerId !== undefined && now.containerId !== b.containerId ? 1 : 0);
+}
+
 /** Waits for every unit's verdict; results (ok, state, error, journal) for every unit, in order. */
 export async function waitHealthy(host: UnitHost, names: readonly string[], o: HealthOptions): Promise<UnitResult[]> {
-  const deadline = Date.now() + o.timeoutMs;
+  const began = Date.now();
+  const deadline = began + o.timeoutMs;
   // The start jobs ended just before this wait began; a few seconds of slack covers the jobs' own time.
-  const runStart = (o.startedAt ?? Date.now()) - 1000;
+  const runStart = (o.startedAt ?? began) - 1000;
   const tracks = new Map<string, Track>(names.map((n) => [n, { restartsAtStart: undefined, activeSince: undefined, lastExit: undefined }]));
   const verdicts = new Map<string, { verdict: Verdict; state: UnitState; lastExit: number | undefined }>();
+  const wants: ReadonlyMap<string, AnnouncementWant> = o.announcements ? announcementWants(o.announcements.units, names) : new Map();
+  // Container units an announcement must follow that are not waited on themselves: their state is read too.
+  const waited = new Set(names);
+  const alsoRead = [...new Set([...wants.values()].flatMap((w) => (w.containerUnit !== undefined && !waited.has(w.containerUnit) ? [w.containerUnit] : [])))];
   for (let round = 0; ; round++) {
     const open = names.filter((n) => !verdicts.has(n));
     if (!open.length) break;
     const final = Date.now() >= deadline || o.signal.aborted;
-    const states = await host.states(open);
+    const read = [...open, ...alsoRead];
+    const states = await host.states(read);
     // Facts only where the host keeps no count (fleet; systemd before 235): systemd's own is first-hand.
-    const need = open.filter((n) => states.get(n)?.restarts === undefined);
+    const need = read.filter((n) => states.get(n)?.restarts === undefined);
     const facts = o.facts && need.length ? await o.facts(need).catch(() => new Map<string, ContainerFacts>()) : new Map<string, ContainerFacts>();
     const now = Date.now();
+    const healthy: string[] = [];
     for (const n of open) {
       const state = states.get(n);
       if (!state) continue;
@@ -61,6 +113,9 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       // 0, so restarts before the first read are not lost; one that was already up counts from now.
       const startedNow = state.activeState !== 'active' || (state.activeSince !== undefined && state.activeSince >= runStart);
       track.restartsAtStart ??= state.restarts !== undefined && startedNow ? 0 : restarts ?? 0;
+      // The agents' count is kept across runs: from the facts before the start jobs, every restart of this
+      // run counts however late this first read is, and none of a run before.
+      const fromBefore = state.restarts === undefined ? baselineOf(o.before, n, f) : undefined;
       const activeNow = state.activeState === 'active' && state.subState !== 'auto-restart';
       if (!activeNow) track.activeSince = undefined;
       else track.activeSince ??= state.activeSince ?? now;
@@ -68,8 +123,34 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       track.lastExit = state.exitStatus ?? f?.lastExit ?? track.lastExit;
       const lastExit = track.lastExit;
       const fromFacts = state.restarts === undefined && f !== undefined;
-      const verdict = judgeHealth({ state, restartsAtStart: track.restartsAtStart, restarts, lastExit, activeSince: track.activeSince, now, stableMs: o.stableMs, final, fromFacts });
-      if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
+      const verdict = judgeHealth({ state, restartsAtStart: fromBefore ?? track.restartsAtStart, restarts, lastExit, activeSince: track.activeSince, now, stableMs: o.stableMs, final, fromFacts });
+      if (verdict.kind === 'healthy' && wants.has(n)) healthy.push(n);
+      else if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
+    }
+    if (healthy.length) {
+      // Healthy by its state: it counts once its announcement of the container that runs now is in etcd.
+      const ann = o.announcements!;
+      const values = await ann.read(healthy.map((n) => wants.get(n)!.key)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      const secs = `${Math.round((Date.now() - began) / 1000)}s`;
+      for (const n of healthy) {
+        const w = wants.get(n)!;
+        const state = states.get(n)!;
+        const lastExit = tracks.get(n)!.lastExit;
+        if (values instanceof Error) {
+          if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unknown', why: `active, but its announcement at ${w.key} could not be read: ${ann.endpoint}: ${values.message}; ${ann.check} (--no-announcements waits without it)` } });
+          continue;
+        }
+        const cu = w.containerUnit ?? n;
+        const f = facts.get(cu);
+        const cs = states.get(cu);
+        // The container's start: the agent's facts (its machine's clock), else systemd's activation of its unit.
+        const at = f?.startedAt ?? cs?.activeSince;
+        // The machine is the host's word (fleet's schedule), not an agent's: a unit that moved leaves facts behind.
+        const machine = cs?.machines.length === 1 ? cs.machines[0] : undefined;
+        const why = notAnnouncedYet(w, values.get(w.key), { at, machine, runStart, fresh: o.fresh?.has(cu) ?? o.fresh?.has(n) ?? true });
+        if (why === undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'healthy' } });
+        else if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but ${why} after ${secs}` } });
+      }
     }
     if (final) break;
     await sleep(Math.min(o.intervalMs ?? 250, Math.max(0, deadline - Date.now())));
@@ -78,6 +159,8 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
     const v = verdicts.get(name);
     if (!v) return { name, ok: false, state: 'unknown', error: `${host.endpoint} did not report its state` };
     if (v.verdict.kind === 'healthy') return { name, ok: true, state: 'active' };
+    // Active, but not (or not knowably) announced: the unit's journal says nothing of that.
+    if (v.verdict.kind === 'unannounced' || v.verdict.kind === 'unknown') return { name, ok: false, state: v.verdict.kind, error: v.verdict.why };
     const journal = await o.journal(host.journalOf(name, v.state.machines[0]));
     return {
       name, ok: false, state: v.verdict.kind === 'crash-loop' ? 'crash-loop' : v.state.activeState, error: v.verdict.why,

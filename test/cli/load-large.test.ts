@@ -8,7 +8,10 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { examplesDir, fleetLoadScratch, healthy, machineId, machineOf, putUnits, runningOn } from './fleet-load.js';
 
-const { root, server, load } = await fleetLoadScratch(t, 'load-large');
+const scratch = await fleetLoadScratch(t, 'load-large');
+const { root, server } = scratch;
+// The test server runs no agent, so nothing is announced: load and start wait for the units' states only.
+const load: typeof scratch.load = (s, verb, ...rest) => scratch.load(s, verb!, ...rest, ...(verb === 'load' || verb === 'start' ? ['--no-announcements'] : []));
 
 t.test('the large example: metadata, conflicts, global units; one changed service replaces only its units; prune', async (t) => {
   const web = [1, 2, 3, 4].map((i) => ({ id: machineId(i), primaryIP: `10.0.1.${i}`, metadata: { role: 'web', region: 'east' } }));

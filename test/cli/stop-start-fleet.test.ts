@@ -31,7 +31,8 @@ for (const count of [1, 3]) {
     await writeFile(join(scratch.root, 'cluster.yaml'), SPEC);
     const machines = Array.from({ length: count }, (_, i) => ({ id: machineId(i + 1), primaryIP: `10.0.0.${i + 1}` }));
     const s = await fleetServerPart(t, { socketPath: join(scratch.root, 'fleet.sock'), machines, agent: { fleetPace: { timeScale: 0.1, containerStopMs: 5_000 } } });
-    const run = (...args: string[]) => scratch.load(s, ...args, '--stable', '0s', '--timeout', '30s');
+    // The test server runs no agent, so nothing is announced: load and start wait for the units' states only.
+    const run = (...args: string[]) => scratch.load(s, ...args, '--stable', '0s', '--timeout', '30s', ...(args[0] === 'stop' ? [] : ['--no-announcements']));
 
     const load = await run('load', 'cluster.yaml');
     t.equal(load.code, 0, `${load.stdout}${load.stderr}`);

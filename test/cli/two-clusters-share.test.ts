@@ -15,9 +15,11 @@ import { hostSim } from '../fleet-server/host-sim.js';
 import { fleetLoadScratch, healthy, machineId } from './fleet-load.js';
 
 const prefix = `/fk-share-${process.pid}`;
+// The run's etcd, where the agents announce: load waits for the announcements there.
+let etcdUrl = '';
 // No host ports: the simulated machines share one dockerd (see host-sim.ts).
 const spec = (name: string, service: string, extra = ''): string => `name: ${name}
-x-fleetkit: { etcd: { prefix: ${prefix} } }
+x-fleetkit: { etcd: { endpoints: [${etcdUrl}], prefix: ${prefix} } }
 services:
   ${service}:
     image: local/httpd:latest
@@ -49,6 +51,7 @@ const unitsOf = (s: FleetServer, cluster: string) => s.units()
 
 t.test('two clusters share a fleet: each has its own host units, and destroying one leaves the other whole', async (t: Test) => {
   const etcd = await etcdPart(t);
+  etcdUrl = etcd.clientUrl;
   const docker = await dockerPart(t);
   const client = await etcdReader(t, etcd);
   const scratch = await fleetLoadScratch(t, 'share');

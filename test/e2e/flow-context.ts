@@ -52,8 +52,9 @@ export async function createFlowContext(t: Test): Promise<FlowContext> {
   const [etcd, sd, docker] = await Promise.all([etcdPart(t), systemdPart(t), dockerPart(t)]);
   await ensureBundle();
   const machineId = (await readFile('/etc/machine-id', 'utf8')).trim();
+  // Unit files name no etcd: ETCDCTL_ENDPOINTS tells load where the agent announces, as an operator's shell would.
   const fleetkit: FlowContext['fleetkit'] = (c, args, env = {}) =>
-    runProgram(c.fleetkit, args, { env: { ...sd.env, DOCKER_HOST: docker.dockerHost, ...env }, cwd: c.dir });
+    runProgram(c.fleetkit, args, { env: { ...sd.env, DOCKER_HOST: docker.dockerHost, ETCDCTL_ENDPOINTS: etcd.clientUrl, ...env }, cwd: c.dir });
   return {
     etcd,
     sd,
