@@ -20,7 +20,8 @@ import { parseXFleet } from '../unit/xfleet.js';
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitOutcome } from './outcome.js';
 import type { Step } from './plan.js';
-import { announcementKeyOf, notReplacedYet, type ReplaceEvidence } from './rolling-facts.js';
+import { announcedAgain, confirmNew, healthySnapshot, stillHealthy } from './rolling-checks.js';
+import { announcementKeyOf, type ReplaceEvidence } from './rolling-facts.js';
 import { waitHealthy, type ContainerFacts, type HealthOptions } from './wait-healthy.js';
 
 type Submit = Extract<Step, { kind: 'submit' }>;
@@ -219,10 +220,17 @@ export async function roll(host: UnitHost, groups: readonly RollGroup[], o: Roll
       for (const [n, why] of await confirmNew(o.evidence, healthy.filter((r) => r.ok && before.has(r.name)).map((r) => r.name), hashes, before, startedAt, deadline, o.signal)) {
         fail(n, 'unconfirmed', `not replaced: ${why}`);
       }
-      // Healthy includes announced: the next instance goes down only once this one is found again.
-      const announcing = [...keys].filter(([n]) => rows.get(n)?.ok);
-      for (const [n, key] of await announcedAgain(o.evidence, announcing, revision, deadline, o.signal)) fail(n, 'unannounced', `not announced again at ${key} after its restart`);
     }
+    // Judged once more after the announcement wait, from what the host says then: a new version whose container
+    // dies at once looks healthy when `docker run` itself takes longer than --stable (a busy machine), and the
+    // restarts since show it; its missing announcement is only a consequence.
+    const judged = [...hashes.keys()].filter((n) => rows.get(n)?.ok);
+    const snapshot = await healthySnapshot(host, judged, o.evidence);
+    // Healthy includes announced: the next instance goes down only once this one is found again.
+    const announcing = [...keys].filter(([n]) => rows.get(n)?.ok);
+    const unannounced = o.evidence && announcing.length ? await announcedAgain(o.evidence, announcing, revision, deadline, o.signal) : [];
+    for (const [n, why] of await stillHealthy(host, judged, snapshot, o.evidence, { ...o.health, ...(facts ? { facts } : {}), startedAt, signal: o.signal })) fail(n, 'crash-loop', why);
+    for (const [n, key] of unannounced) fail(n, 'unannounced', `not announced again at ${key} after its restart`);
     for (const n of names) o.onSettled?.({ name: n, ok: rows.get(n)?.ok ?? false, state: rows.get(n)?.state });
   }
   for (const g of groups) {
@@ -245,25 +253,6 @@ async function bounded<T, F>(p: Promise<T>, fallback: F): Promise<T | F> {
   }
 }
 
-/** Waits until the agents report each unit's new container; what is still missing at the deadline, by unit. */
-async function confirmNew(
-  evidence: ReplaceEvidence, names: readonly string[], hashes: ReadonlyMap<string, string>, before: ReadonlyMap<string, ReadonlySet<string>>,
-  since: number, deadline: number, signal: AbortSignal,
-): Promise<Map<string, string>> {
-  let missing = new Map<string, string>();
-  for (let open = [...names]; open.length; ) {
-    const facts = await evidence.facts(open).catch((e: unknown) => e as Error);
-    missing = new Map(open.flatMap((n) => {
-      const why = facts instanceof Error ? `its container facts could not be read (${facts.message})` : notReplacedYet(facts.get(n), hashes.get(n)!, before.get(n) ?? new Set(), since);
-      return why ? [[n, why] as const] : [];
-    }));
-    open = [...missing.keys()];
-    if (!open.length || Date.now() >= deadline || signal.aborted) break;
-    await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
-  }
-  return missing;
-}
-
 /** Restart counts and last exits from the agents' facts, in the form the health wait reads. */
 function restartFacts(evidence: ReplaceEvidence): NonNullable<HealthOptions['facts']> {
   return async (names) => {
@@ -273,16 +262,4 @@ function restartFacts(evidence: ReplaceEvidence): NonNullable<HealthOptions['fac
     }
     return out;
   };
-}
-
-/** Waits until each `[unit, key]` is announced anew (created after `revision`); the ones still missing at the deadline. */
-async function announcedAgain(evidence: ReplaceEvidence, keys: ReadonlyArray<readonly [string, string]>, revision: bigint | undefined, deadline: number, signal: AbortSignal): Promise<Array<readonly [string, string]>> {
-  let open = [...keys];
-  while (open.length) {
-    const seen = await evidence.announced(open.map(([, k]) => k)).catch(() => new Map<string, bigint>());
-    open = open.filter(([, k]) => !(seen.has(k) && (revision === undefined || seen.get(k)! > revision)));
-    if (!open.length || Date.now() >= deadline || signal.aborted) break;
-    await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
-  }
-  return open;
 }

@@ -7,7 +7,7 @@
  * agent heartbeats, loaded otherwise). Work happens in single transitions so tests can step through it.
  */
 import { goPathMatch } from './go-text.js';
-import { hashOptions, readRequirements, serializeOptions, unitNameInfo, type FleetOption, type Requirements } from './unit-file.js';
+import { expandNameSpecifiers, hashOptions, readRequirements, serializeOptions, unitNameInfo, type FleetOption, type Requirements } from './unit-file.js';
 
 /** A simulated machine as GET /machines shows it. */
 export interface MachineSpec {
@@ -53,7 +53,8 @@ export interface AgentSimulation {
   readonly manual?: boolean;
   /**
    * fleet's own paces, times `timeScale` (1 = real time; 0.01 makes 5 s into 50 ms): an agent reconciles
-   * every 5 s, carries out at most one unload per machine per reconcile (about one unit per 5 s, as seen on a
+   * every 5 s, taking in one reconcile the task list fleet queues for a unit (a changed unit is unloaded,
+   * loaded and started; agent/reconcile.go), carries out at most one unload per machine per reconcile (about one unit per 5 s, as seen on a
    * real fleet), and publishes a global unit's state only when it republishes, every 24 s from a phase of its
    * own, so machines are missing from /state for a while after a submit. Overrides `reconcileMs`.
    */
@@ -414,7 +415,8 @@ export class Cluster {
       const rec = recs.get(machineID);
       if (other === name || !rec?.launched) continue;
       const unitOpts = rec.unit.options.filter((o) => o.section === 'Unit');
-      const names = (key: string): string[] => unitOpts.filter((o) => o.name === key).flatMap((o) => o.value.split(/\s+/));
+      // systemd expands specifiers in these names: a sidekick instance says BindsTo=web@%i.service.
+      const names = (key: string): string[] => unitOpts.filter((o) => o.name === key).flatMap((o) => expandNameSpecifiers(other, o.value).split(/\s+/));
       const bound = ['BindsTo', 'Requires', 'PartOf'].some((k) => names(k).includes(name));
       if (bound && names('After').includes(name)) out.push(other);
     }

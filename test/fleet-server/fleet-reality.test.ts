@@ -98,8 +98,8 @@ t.test('replacing a running unit with a running sidekick bound to it: new hash p
   const rec = (what: string) => (u: AgentUnit): void => void calls.push(`${what} ${u.name} ${u.hash.slice(0, 7)}`);
   const s = await fleetServerPart(t, { machines: three.slice(0, 1), agent: { onLoad: rec('load'), onLaunch: rec('launch'), onStop: rec('stop'), onUnload: rec('unload') } });
   const sidekick = [
-    { section: 'Unit', name: 'BindsTo', value: 'web@1.service' },
-    { section: 'Unit', name: 'After', value: 'web@1.service' },
+    { section: 'Unit', name: 'BindsTo', value: 'web@%i.service' },
+    { section: 'Unit', name: 'After', value: 'web@%i.service' },
     { section: 'Service', name: 'ExecStart', value: '/usr/bin/fleetkit announce --key web/1' },
     { section: 'X-Fleet', name: 'MachineOf', value: 'web@1.service' },
   ];
@@ -163,4 +163,22 @@ t.test('fleet pace at real time: two unloads on one machine are a reconcile (5 s
   for (const n of ['a', 'b']) await put(s, `${n}.service`, { desiredState: 'inactive' });
   await until(() => unloads.length === 2, 'both unloaded', 15_000);
   t.ok(unloads[1]! - unloads[0]! >= AGENT_RECONCILE_MS * 0.95, `second unload ${Math.round(unloads[1]! - unloads[0]!)} ms after the first`);
+});
+
+t.test('fleet pace: a changed unit is unloaded, loaded and started in one reconcile, as fleet\'s agent queues them', async (t) => {
+  // agent/reconcile.go, calculateTasksForUnit: a hash that differs queues UnloadUnit, LoadUnit and StartUnit at once.
+  const timeScale = 0.2; // a reconcile every second
+  const at: Record<string, number> = {};
+  let s: FleetServer | undefined;
+  const rec = (what: string) => (u: AgentUnit): void => void (u.name === 'w.service' && (at[what] = s!.clock()));
+  s = await fleetServerPart(t, { machines: three.slice(0, 1), agent: { fleetPace: { timeScale }, onUnload: rec('unload'), onLoad: rec('load'), onLaunch: rec('launch') } });
+  const server = s;
+  await put(server, 'w.service', { desiredState: 'launched', options: svc('/bin/sleep 1000') });
+  await until(() => server.states().some((x) => x.name === 'w.service' && x.state.activeState === 'active'), 'w.service active', 15_000);
+  t.ok(at['launch']! - at['load']! < AGENT_RECONCILE_MS * timeScale, 'a new unit is loaded and started in the same reconcile');
+  await put(server, 'w.service', { desiredState: 'launched', options: svc('/bin/sleep 2000') });
+  const hash = server.units()[0]!.hash;
+  await until(() => server.states().some((x) => x.name === 'w.service' && x.hash === hash && x.state.activeState === 'active'), 'the new version active', 15_000);
+  t.ok(at['unload']! <= at['load']! && at['load']! <= at['launch']!, 'unload, load, start in that order');
+  t.ok(at['launch']! - at['unload']! < AGENT_RECONCILE_MS * timeScale, `unload to start ${Math.round(at['launch']! - at['unload']!)} ms: one reconcile, not three`);
 });

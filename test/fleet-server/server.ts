@@ -16,8 +16,9 @@
  *
  * Pacing: by default every transition (schedule, load, start, publish, stop, unload, replace) runs before
  * the answer to the request that caused it; `agent.reconcileMs` advances each unit one transition per tick;
- * `agent.fleetPace` runs fleet's own paces (5 s reconcile, one unload per machine per reconcile, global
- * states republished every 24 s) scaled by a time factor; `agent.manual` leaves all of it to `step()` /
+ * `agent.fleetPace` runs fleet's own paces (5 s reconcile, in which a unit takes the whole task list
+ * fleet's agent queues for it, one unload per machine per reconcile, global states republished every 24 s)
+ * scaled by a time factor; `agent.manual` leaves all of it to `step()` /
  * `settle()`.
  */
 import { chmod, rm, stat } from 'node:fs/promises';
@@ -184,19 +185,26 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
     });
   let timer: NodeJS.Timeout | undefined;
   if (mode === 'paced') {
-    // One reconcile: the engine places what it can; each agent moves each unit one step; under fleet's pace
-    // each machine also unloads at most one unit, and global states wait for their republish.
+    // One reconcile: the engine places what it can; each agent moves each unit one step. Under fleet's pace a
+    // unit's step is the task list fleet's agent queues for it in one reconcile (calculateTasksForUnit in
+    // agent/reconcile.go): a unit whose hash differs is unloaded, loaded and started, a new one loaded and
+    // started; each machine also unloads at most one unit, and global states wait for their republish.
     const engine = (t: Transition): boolean => t.kind === 'schedule' || t.kind === 'unschedule';
+    const FOLLOWS: Readonly<Record<string, string>> = { load: 'unload', start: 'load' };
     const tick = (): void => {
       void exclusive(async () => {
-        const moved = new Set<string>();
+        const moved = new Map<string, string>();
         const unloadedOn = new Set<string>();
         let engineMoves = 0; // bounded: a placement that keeps moving waits for the next reconcile
+        const stepOk = (t: Transition): boolean => {
+          const before = moved.get(`${t.unit} ${t.machineID}`);
+          return before === undefined || (Boolean(fleetPace) && FOLLOWS[t.kind] === before);
+        };
         const allow = (t: Transition): boolean =>
-          (engine(t) && engineMoves < 10_000) || (!engine(t) && !moved.has(`${t.unit} ${t.machineID}`) && (!fleetPace || ((t.kind !== 'unload' || !unloadedOn.has(t.machineID)) && cluster.publishDue(t))));
+          (engine(t) && engineMoves < 10_000) || (!engine(t) && stepOk(t) && (!fleetPace || ((t.kind !== 'unload' || !unloadedOn.has(t.machineID)) && cluster.publishDue(t))));
         for (let t = cluster.nextTransition(allow); t; t = cluster.nextTransition(allow)) {
           if (engine(t)) engineMoves++;
-          else moved.add(`${t.unit} ${t.machineID}`);
+          else moved.set(`${t.unit} ${t.machineID}`, t.kind);
           if (t.kind === 'unload') unloadedOn.add(t.machineID);
           await apply(t);
         }

@@ -261,11 +261,18 @@ export function unitNameInfo(name: string): { prefix: string; instance: string; 
   return { prefix: base.slice(0, at), instance, base, isTemplate: instance === '' };
 }
 
+/**
+ * The unit-name specifiers %n %N %p %i of `value` replaced for unit `name`: what fleet does to [X-Fleet] values,
+ * and what systemd does to the unit names in [Unit] (there with more specifiers, none of which a unit name uses).
+ */
+export function expandNameSpecifiers(name: string, value: string): string {
+  const info = unitNameInfo(name);
+  return value.split('%n').join(name).split('%N').join(info.base).split('%p').join(info.prefix).split('%i').join(info.instance);
+}
+
 /** Reads [X-Fleet] from a unit's options: specifiers %n %N %p %i replaced, multi-value lines split. */
 export function readRequirements(name: string, options: readonly FleetOption[]): Requirements {
-  const info = unitNameInfo(name);
-  const expand = (v: string): string =>
-    v.split('%n').join(name).split('%N').join(info.base).split('%p').join(info.prefix).split('%i').join(info.instance);
+  const expand = (v: string): string => expandNameSpecifiers(name, v);
   const reqs = new Map<string, string[]>();
   for (const o of options) {
     if (o.section !== 'X-Fleet') continue;

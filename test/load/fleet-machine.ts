@@ -5,12 +5,16 @@
  * unit, also as it changes later (polled every 100 ms), like the agent's state publisher. A launched unit systemd has not got
  * active is started again once a second, as fleet's reconciler does. fleetkit's host units are not run
  * here: the test runs the host agent in process (the shared systemd must not get a second fleetkit-agent).
+ *
+ * With `timeScale` the machine keeps fleet's own paces, scaled (1: real time): the server's `fleetPace` (a
+ * reconcile every 5 s, one unload per reconcile), systemd polled every second as fleet's unit state generator
+ * does (unit/generator.go), and a launched unit that is down started again at the next reconcile only.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { SystemdPart } from '../env/parts.js';
-import { fleetServerPart, type AgentUnit, type FleetServer, type SystemdState } from '../fleet-server/server.js';
+import { AGENT_RECONCILE_MS, fleetServerPart, type AgentUnit, type FleetServer, type SystemdState } from '../fleet-server/server.js';
 
 const HOST_UNIT = /^fleetkit-/;
 
@@ -21,7 +25,10 @@ async function stateOf(sd: SystemdPart, unit: string): Promise<SystemdState> {
 }
 
 /** A fleet test server (state history on) whose one machine, `machineId`, runs units on `sd`. */
-export async function fleetOnSystemd(t: Test, sd: SystemdPart, o: { machineId: string; socketPath: string }): Promise<FleetServer> {
+export async function fleetOnSystemd(t: Test, sd: SystemdPart, o: { machineId: string; socketPath: string; timeScale?: number }): Promise<FleetServer> {
+  const scale = o.timeScale;
+  const pollMs = scale === undefined ? 100 : Math.max(100, 1000 * scale);
+  const retryMs = scale === undefined ? 1000 : AGENT_RECONCILE_MS * scale;
   const loaded = new Set<string>();
   const launched = new Set<string>();
   const published = new Map<string, string>();
@@ -38,7 +45,7 @@ export async function fleetOnSystemd(t: Test, sd: SystemdPart, o: { machineId: s
     return stateOf(sd, name);
   };
   const agent = {
-    reconcileMs: 100,
+    ...(scale === undefined ? { reconcileMs: 100 } : { fleetPace: { timeScale: scale } }),
     async onLoad(u: AgentUnit): Promise<SystemdState | void> {
       if (HOST_UNIT.test(u.name)) return;
       loaded.add(u.name);
@@ -81,9 +88,9 @@ export async function fleetOnSystemd(t: Test, sd: SystemdPart, o: { machineId: s
           // unloaded meanwhile
         }
       }
-      if (launched.has(name) && (s.activeState === 'inactive' || s.activeState === 'failed') && Date.now() - (retried.get(name) ?? 0) >= 1000) await start(name);
+      if (launched.has(name) && (s.activeState === 'inactive' || s.activeState === 'failed') && Date.now() - (retried.get(name) ?? 0) >= retryMs) await start(name);
     })).finally(() => (busy = false));
-  }, 100);
+  }, pollMs);
   t.teardown(async () => {
     clearInterval(publisher);
     for (const name of [...loaded]) await sd.systemctl(['stop', name]);

@@ -1,0 +1,87 @@
+/**
+ * `load --systemd --replace` on the real systemd (user manager), dockerd and etcd: the template file both
+ * instances share is written first (systemd restarts nothing when a file changes), then the running instances
+ * restart one at a time (`--max-unavailable 1`). Judged from the world:
+ * - `docker events`: each old container died before its new one started, one instance after the other;
+ * - `docker inspect`: new containers with the new command, environment and the config hash label of the new
+ *   unit file;
+ * - etcd: never fewer than two of three announced.
+ * A new version that exits at once stops the roll at the first instance: the others keep their old containers
+ * and the summary says which were held. Slow (about 40 s): real containers start, stop and are announced.
+ */
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dockerPart, etcdPart, systemdPart } from '../env/parts.js';
+import { ensureBundle, ROOT, runProgram } from '../e2e/e2e-cluster.js';
+import { runFleetkit } from '../cli/load-io.js';
+import { announcedThroughout, configHashIn, oneAtATime, rollingKit, runsNewVersion, V2_COMMAND, type Version } from './rolling-kit.js';
+
+t.setTimeout(300_000);
+const etcd = await etcdPart(t);
+const sd = await systemdPart(t);
+const docker = await dockerPart(t);
+await ensureBundle();
+const kit = await rollingKit(t, etcd, docker, { tag: 's', instances: 3 });
+const { S, instances: INSTANCES } = kit;
+const units = join(kit.dir, 'units');
+// Instance paths, as gen-units prints them: each resolves its template beside it.
+const files = INSTANCES.flatMap((i) => [`${S}@${i}.service`, `${S}-discovery@${i}.service`]).map((f) => join(units, f));
+// Unit files name no etcd: --etcd lets the roll see each new container run and be announced.
+const common = ['--systemd', '--user', '--unit-dir', sd.unitDir, '--journal-dir', sd.journalDir, '--stable', '1s', '--etcd', etcd.endpoints.join(','), '--etcd-prefix', kit.prefix];
+const sdEnv = { ...sd.env };
+const render = async (v: Version): Promise<void> => {
+  const gen = await runProgram(process.execPath, [join(ROOT, 'bin/gen-units.cjs'), await kit.writeSpec(v), '-o', units]);
+  if (gen.code !== 0) throw new Error(`gen-units: ${gen.stderr}`);
+};
+
+t.test('--systemd --replace: the template file is written first, the running instances restart one at a time', async (t) => {
+  t.teardown(async () => void (await runFleetkit(['destroy', ...files, ...common], { env: sdEnv })));
+  const keys = await kit.watchKeys(t);
+  await render({ version: 'v1' });
+  const first = await runFleetkit(['load', ...files, ...common], { env: sdEnv });
+  t.equal(first.code, 0, `${first.stdout}${first.stderr}`);
+  await kit.allAnnounced(keys.present);
+  const before = await kit.inspectAll();
+
+  await render({ version: 'v2', command: V2_COMMAND });
+  const newHash = configHashIn(await readFile(join(units, `${S}@.service`), 'utf8'));
+  const recording = await kit.recordEvents(t);
+  const t0 = Date.now();
+  const logFrom = keys.log.length;
+  const r = await runFleetkit(['load', ...files, ...common, '--replace', '--max-unavailable', '1'], { env: sdEnv });
+  const t1 = Date.now();
+  t.comment(`rolling replace of ${INSTANCES.length} instances on systemd: ${t1 - t0} ms`);
+  t.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  t.match(r.stdout, /^load: 0 created, 3 replaced, 3 unchanged, 0 failed$/m, 'three instances replaced, their sidekicks restarted with them');
+  for (const i of INSTANCES) t.match(r.stdout, new RegExp(`^${S}@${i}\\.service\\s+replaced\\s+active`, 'm'));
+  await runsNewVersion(t, kit, before, { version: 'v2', command: V2_COMMAND, t0, hashOf: () => newHash });
+  const timeline = await recording.stop();
+  oneAtATime(t, kit, timeline);
+  await kit.allAnnounced(keys.present);
+  announcedThroughout(t, kit, keys.log.slice(logFrom).filter(([at]) => at >= t0 && at <= t1 + 5000), timeline);
+
+  await t.test('a new version that exits at once stops the roll at the first instance; the rest keep their old containers', async (t) => {
+    const kept = await kit.inspectAll();
+    await render({ version: 'v3', broken: true });
+    const during = await kit.recordEvents(t);
+    // The sidekick never announces a container that dies, so the roll waits for it until --timeout, and a new
+    // version whose `docker run` outlasts --stable on a busy machine is caught by its restarts in that time.
+    const bad = await runFleetkit(['load', ...files, ...common, '--replace', '--timeout', '40s'], { env: sdEnv });
+    t.equal(bad.code, 1, `${bad.stdout}${bad.stderr}`);
+    t.comment(bad.stderr);
+    t.match(bad.stdout, new RegExp(`^${S}@1\\.service\\s+replaced\\s+(failed|crash-loop|unconfirmed)`, 'm'));
+    t.match(bad.stderr, new RegExp(`^${S}@1\\.service: `, 'm'), 'the first instance\'s failure is told');
+    for (const i of ['2', '3']) {
+      t.match(bad.stdout, new RegExp(`^${S}@${i}\\.service\\s+held`, 'm'));
+      t.match(bad.stderr, new RegExp(`^${S}@${i}\\.service: left on its old version: the rolling replace stopped when ${S}@1\\.service failed`, 'm'));
+      const c = await kit.inspect(`${S}-${i}`);
+      t.equal(c.id, kept.get(`${S}-${i}`)!.id, `${S}-${i} still runs its old container`);
+      t.ok(c.env.includes('VERSION=v2'), `${S}-${i} keeps the old config`);
+    }
+    t.match(bad.stdout, /^load: 0 created, 0 replaced, \d+ unchanged, [12] failed, 4 held$/m, 'the first instance (and its sidekick) failed, two instances and their sidekicks held');
+    t.notMatch(bad.stdout, new RegExp(`^${S}@1\\.service\\s+replaced\\s+active`, 'm'), 'a crash-looping new version is never reported active');
+    const touched = new Set((await during.stop()).map(([, , n]) => n));
+    t.same([...touched], [`${S}-1`], 'docker events: only the first instance\'s containers stopped or started');
+  });
+});
