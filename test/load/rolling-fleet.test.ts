@@ -30,7 +30,7 @@ const sd = await systemdPart(t);
 const docker = await dockerPart(t);
 await ensureBundle();
 const kit = await rollingKit(t, etcd, docker, { tag: 'r', instances: 3 });
-const { S, names, instances: INSTANCES } = kit;
+const { S, instances: INSTANCES } = kit;
 
 t.test('through fleet: one instance at a time, each really restarted with the new config', async (t) => {
   const server = await fleetOnSystemd(t, sd, { machineId: kit.machineId, socketPath: join(kit.dir, 'fleet.sock') });
