@@ -24,6 +24,7 @@ const W = `${P}web`;
 const prefix = `/fk-tm-${process.pid}`;
 const dir = await mkdtemp(join(tmpdir(), 'fk-truth-'));
 const hosts = join(dir, 'hosts');
+const repaired = join(dir, 'repaired');
 const spec = join(dir, 'cluster.yaml');
 await writeFile(spec, `name: ${P}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  ${W}:\n    image: local/busybox:latest\n    x-announce: { port: 80, ttl: 60s }\n`);
 const key = announcementKey(prefix, P, W, '1');
@@ -69,7 +70,9 @@ t.teardown(async () => {
 t.test('a healthy service: exit 0', async (t) => healthy(t, 'healthy'));
 
 t.test('a crash loop: named with its restart count and exit status', async (t) => {
-  await unit(`${W}@.service`, container('echo crashing; exit 1'));
+  // The command loops until the repair file appears: the loop keeps coming back to auto-restart until then,
+  // so the wait below cannot miss its one window, as it could after a unit rewrite took effect first.
+  await unit(`${W}@.service`, container(`test -e ${repaired} && exec sleep 1000; echo crashing; exit 1`));
   await sd.systemctl(['restart', `${W}@1.service`]);
   await waitFor(async () => Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', `${W}@1.service`])).stdout.trim()) >= 3, { what: '3 restarts', timeoutMs: 20_000 });
   const s = await status();
@@ -79,10 +82,10 @@ t.test('a crash loop: named with its restart count and exit status', async (t) =
   const row = s.model?.services[0]?.instances[0];
   t.ok((row?.restarts ?? 0) >= 3, `restart count in the JSON row (${row?.restarts})`);
   t.match(s.text, /crash loop/);
-  await unit(`${W}@.service`, container('exec sleep 1000'));
   // Repaired with `systemctl restart` while the loop waits in auto-restart: systemd then keeps NRestarts
   // (service_stop goes straight to dead, so the count is not flushed), yet the unit no longer loops.
-  await waitFor(async () => (await sd.systemctl(['show', '-p', 'SubState', '--value', `${W}@1.service`])).stdout.trim() === 'auto-restart', { what: 'waiting in auto-restart' });
+  await waitFor(async () => (await sd.systemctl(['show', '-p', 'SubState', '--value', `${W}@1.service`])).stdout.trim() === 'auto-restart', { what: 'waiting in auto-restart', timeoutMs: 30_000, intervalMs: 20 });
+  await writeFile(repaired, '');
   await sd.systemctl(['restart', `${W}@1.service`]);
   await sd.systemctl(['start', `${W}-discovery@1.service`]);
   const kept = Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', `${W}@1.service`])).stdout.trim());
@@ -96,7 +99,7 @@ t.test('a unit repaired by hand that loops again is a crash loop again', async (
   await unit(`${W}@.service`, container('echo crashing; exit 3'));
   await sd.systemctl(['restart', `${W}@1.service`]);
   await waitFor(async () => Number((await sd.systemctl(['show', '-p', 'NRestarts', '--value', `${W}@1.service`])).stdout.trim()) >= 3, { what: '3 restarts', timeoutMs: 20_000 });
-  await waitFor(async () => (await sd.systemctl(['show', '-p', 'SubState', '--value', `${W}@1.service`])).stdout.trim() === 'auto-restart', { what: 'waiting in auto-restart' });
+  await waitFor(async () => (await sd.systemctl(['show', '-p', 'SubState', '--value', `${W}@1.service`])).stdout.trim() === 'auto-restart', { what: 'waiting in auto-restart', timeoutMs: 30_000, intervalMs: 20 });
   // Restarted by hand into the same broken command: the count survives, and the loop goes on.
   await sd.systemctl(['restart', `${W}@1.service`]);
   await waitFor(async () => {
