@@ -26,7 +26,8 @@ export function totalsOf(outcomes: readonly UnitOutcome[], verb: string): Record
   for (const o of outcomes) {
     if (!o.ok) {
       // A unit cut short by SIGINT/SIGTERM did not fail: it is counted apart so the summary stays true.
-      const key = o.state === 'interrupted' || o.error?.startsWith('interrupted') ? 'interrupted' : 'failed';
+      // A unit whose outcome nobody could see (a stop with no container facts) is unknown, not stopped or failed.
+      const key = o.state === 'interrupted' || o.error?.startsWith('interrupted') ? 'interrupted' : o.state === 'unknown' ? 'unknown' : 'failed';
       t[key] = (t[key] ?? 0) + 1;
       continue;
     }

@@ -12,6 +12,7 @@ import { foreignMessage, type Step, type Verb } from './plan.js';
 import { placementRefusal } from './placement-check.js';
 import { roll, splitRolling } from './rolling.js';
 import type { ReplaceEvidence } from './rolling-facts.js';
+import { waitContainersDown, type StopFacts } from './stop-facts.js';
 import { waitHealthy, type HealthOptions } from './wait-healthy.js';
 
 /** A progress display: one call per unit as it settles. */
@@ -33,6 +34,8 @@ export interface ExecuteOptions {
   readonly maxUnavailable?: number;
   /** The agents' container facts, for a rolling replace to see each new container run. */
   readonly evidence?: ReplaceEvidence;
+  /** The agents' container facts, for a stop to wait until each container is really down (`stop-facts.ts`). */
+  readonly stopFacts?: StopFacts;
   /** A progress display for `total` units. */
   progress(total: number, label: string): ProgressSink;
 }
@@ -162,6 +165,12 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
       // A unit found active is not started anew: its announcement may be older than this run and still count.
       const fresh = new Set(started.filter((n) => moved.get(n) !== 'unchanged'));
       for (const r of await waitHealthy(host, started, { ...o.health, startedAt, ...(before ? { before } : {}), fresh, timeoutMs: o.timeoutMs, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
+    }
+    // fleet says a unit stopped before its container has: a container unit is down once its agent says so.
+    const stopping = runnable.filter((t) => t.target === 'loaded' && byName.get(t.name)?.ok).map((t) => ({ name: t.name, wasUp: moved.get(t.name) !== 'unchanged' }));
+    if (o.wait && o.stopFacts && stopping.length) {
+      const left = Math.max(0, o.timeoutMs - (Date.now() - startedAt));
+      for (const r of await waitContainersDown(host, stopping, o.stopFacts, { timeoutMs: left, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
     }
   }
 

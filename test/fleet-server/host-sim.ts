@@ -10,6 +10,11 @@
  * - a sidekick: its rendered ExecStart/ExecStop (`fleetkit announce …`), specifiers expanded as systemd would,
  *   run in process against the machine's agent for its cluster.
  *
+ * A container unit's stop (ExecStop=docker stop) goes to dockerd while the agent carries on: fleet's word
+ * (`loaded`, and systemd's end state at the next reconcile) comes before the container is down, as on a real
+ * fleet, where a container may take seconds over SIGTERM. Only the agents' container facts follow the
+ * container itself.
+ *
  * What the machines share and real machines don't: the one dockerd. So the specs run here publish no host
  * ports (the seed's port 80 would be taken twice) and no global service runs a container (two machines
  * would start the same container name). Everything else is per machine: identity, agent socket and
@@ -28,6 +33,7 @@ import { watchHosts } from '../../src/hosts/watch-hosts.js';
 import { parseCommandLine } from '../../src/unit/parse-command-line.js';
 import type { AgentSimulation, AgentUnit, FleetServer, MachineView, SystemdState } from './server.js';
 import { serviceSettings, startService } from './host-service.js';
+import { stoppedState } from './cluster.js';
 
 const RUNNING: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
 const EXITED: SystemdState = { loadState: 'loaded', activeState: 'active', subState: 'exited' };
@@ -67,6 +73,8 @@ function execArgv(unit: AgentUnit, machine: MachineView, line: string): string[]
 export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdClient: Etcd3, o: { prefix: string; reconcileMs?: number }): Promise<HostSim> {
   const root = await mkdtemp(join(tmpdir(), 'fk-hostsim-'));
   const running = new Map<string, () => Promise<void>>();
+  /** Container stops still under way, by unit and machine: a start of the same unit waits for its stop. */
+  const stopping = new Map<string, Promise<void>>();
   const pending = new Set<Promise<unknown>>();
   const containers = new Set<string>();
   const errors: string[] = [];
@@ -106,6 +114,7 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
 
   const launch = async (unit: AgentUnit, machine: MachineView): Promise<SystemdState> => {
     const k = key(unit.name, machine.id);
+    await stopping.get(k);
     const host = /^fleetkit-(agent|hosts)-(.+)\.service$/.exec(unit.name);
     await mkdir(join(root, machine.id), { recursive: true });
     if (host?.[1] === 'agent') {
@@ -149,10 +158,22 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
     return first;
   };
 
+  /** A container unit's stop goes to dockerd in the background: fleet's state does not wait for it. */
+  const stopContainer = (unit: AgentUnit, machine: MachineView): SystemdState => {
+    const k = key(unit.name, machine.id);
+    const done = track(stop(unit, machine)).finally(() => {
+      if (stopping.get(k) === done) stopping.delete(k);
+    });
+    stopping.set(k, done);
+    return stoppedState(unit.options);
+  };
+  const isContainer = (unit: AgentUnit): boolean => !/^fleetkit-(agent|hosts)-/.test(unit.name) && !/-discovery(@[^.]*)?\.service$/.test(unit.name);
+
   const agent: AgentSimulation = {
     reconcileMs: o.reconcileMs ?? 50,
     onLaunch: (unit, machine) => launch(unit, machine),
     onStop: async (unit, machine) => {
+      if (isContainer(unit)) return stopContainer(unit, machine);
       await stop(unit, machine);
       return DEAD;
     },
