@@ -15,12 +15,13 @@
 import t, { type Test } from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dockerPart, etcdPart, type DockerPart } from '../env/parts.js';
+import { dockerPart, etcdPart } from '../env/parts.js';
 import { etcdReader } from '../announce/fixtures/fixture.js';
 import { factsDir } from '../../src/etcd/key-layout.js';
 import { fleetServerPart, type FleetServer } from '../fleet-server/server.js';
 import { hostSim } from '../fleet-server/host-sim.js';
 import { fleetLoadScratch, healthy, machineId } from './fleet-load.js';
+import { containerEvents, containerState, stopTimes } from './docker-check.js';
 
 // Real containers stop (3 s each over SIGTERM) and start again, on one and on three machines.
 t.setTimeout(240_000);
@@ -36,20 +37,6 @@ const esc = (s: string): string => s.replace(/[@.?()]/g, '\\$&');
 const HOST_UNITS = ['fleetkit-agent-shop.service', 'fleetkit-hosts-shop.service'];
 
 const statesOf = (s: FleetServer, names: readonly string[]): string[] => s.states().filter((x) => names.includes(x.name)).map((x) => `${x.name} ${x.state.activeState}`);
-
-/** `docker inspect` of a container: `running`, `exited`, or `gone` when docker has no such container. */
-async function container(d: DockerPart, name: string): Promise<{ state: string; id: string }> {
-  const r = await d.docker(['inspect', '-f', '{{.State.Status}} {{.Id}}', name]);
-  if (r.code !== 0) return { state: /No such (object|container)/i.test(r.stderr) ? 'gone' : `inspect failed: ${r.stderr.trim()}`, id: '' };
-  const [state = '', id = ''] = r.stdout.trim().split(' ');
-  return { state, id };
-}
-
-/** `docker events` of `names` between two moments (ms since the epoch): `[ms, action, name]`, oldest first. */
-async function events(d: DockerPart, names: readonly string[], since: number, until: number): Promise<[number, string, string][]> {
-  const r = await d.docker(['events', '--since', (since / 1000).toFixed(3), '--until', (until / 1000).toFixed(3), '--filter', 'type=container', '--format', '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}']);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')).filter(([, , n]) => names.includes(n!)).map(([ns, action, n]) => [Number(BigInt(ns!) / 1_000_000n), action!, n!]);
-}
 
 async function cluster(t: Test, count: number) {
   const prefix = `/fk-stopstart-${process.pid}-${count}`;
@@ -82,7 +69,7 @@ for (const count of [1, 3]) {
     const load = await run('load', 'cluster.yaml');
     t.equal(load.code, 0, `${load.stdout}${load.stderr}`);
     t.match(load.stdout, /^load: 8 created, 0 replaced, 0 unchanged, 0 failed$/m);
-    const first = await Promise.all(names.map((n) => container(docker, n)));
+    const first = await Promise.all(names.map((n) => containerState(docker, n)));
     t.same(first.map((c) => c.state), ['running', 'running'], 'both containers run');
 
     const t0 = Date.now();
@@ -91,20 +78,19 @@ for (const count of [1, 3]) {
     t.equal(stop.code, 0, `${stop.stdout}${stop.stderr}`);
     t.match(stop.stdout, /^stop: 4 stopped, 0 failed$/m, 'the four container and sidekick units, nothing else');
     t.notMatch(stop.stdout, /fleetkit-/, 'the host units are not stopped with the spec');
-    t.same(await Promise.all(names.map(async (n) => (await container(docker, n)).state)), ['gone', 'gone'], 'docker inspect: when stop returns, both containers are gone');
-    const timeline = await events(docker, names, t0 - 100, t1);
+    t.same(await Promise.all(names.map(async (n) => (await containerState(docker, n)).state)), ['gone', 'gone'], 'docker inspect: when stop returns, both containers are gone');
+    const times = stopTimes(await containerEvents(docker, names, t0 - 100, t1), names);
     for (const n of names) {
-      const kill = timeline.find(([, a, x]) => a === 'kill' && x === n);
-      const die = timeline.find(([, a, x]) => a === 'die' && x === n);
-      t.ok(kill && die, `docker events: ${n} was stopped by this stop (kill, then die)`);
-      if (!kill || !die) continue;
-      t.ok(die[0] - kill[0] >= GRACE_MS - 200, `${n} took its ${GRACE_MS} ms over SIGTERM (${die[0] - kill[0]} ms)`);
-      t.ok(die[0] <= t1, `${n} died before stop returned`);
+      const x = times.get(n);
+      t.ok(x, `docker events: ${n} was stopped by this stop (kill, then die)`);
+      if (!x) continue;
+      t.ok(x.die - x.kill >= GRACE_MS - 200, `${n} took its ${GRACE_MS} ms over SIGTERM (${x.die - x.kill} ms)`);
+      t.ok(x.die <= t1, `${n} died before stop returned`);
       // fleet's word came first: the server published the unit stopped while its container still ran.
       const unit = `${W}@${n.slice(-1)}.service`;
       const clockToEpoch = Date.now() - s.clock();
       const said = s.stateHistory().find((h) => h.name === unit && h.state?.activeState === 'inactive' && h.at + clockToEpoch >= t0);
-      t.ok(said && said.at + clockToEpoch < die[0], `fleet published ${unit} inactive before its container died`);
+      t.ok(said && said.at + clockToEpoch < x.die, `fleet published ${unit} inactive before its container died`);
     }
     t.same(s.units().filter((u) => CONTAINERS.includes(u.name)).map((u) => u.desiredState), CONTAINERS.map(() => 'loaded'));
     t.ok(statesOf(s, CONTAINERS.slice(0, 2)).every((x) => x.endsWith(' inactive')), 'a requested stop is clean: the units say SuccessExitStatus=143, so docker run\'s 143 leaves them inactive, not failed');
@@ -120,7 +106,7 @@ for (const count of [1, 3]) {
     t.match(start.stdout, /^start: 0 created, 0 replaced, 4 unchanged, 4 started, 0 failed$/m, 'the four stopped units counted as started, not failed');
     for (const u of CONTAINERS) t.match(start.stdout, new RegExp(`^${esc(u)}\\s+started\\s+active`, 'm'));
     t.ok(statesOf(s, CONTAINERS).every((x) => x.endsWith(' active')), 'every unit active in fleet\'s state');
-    const now = await Promise.all(names.map((n) => container(docker, n)));
+    const now = await Promise.all(names.map((n) => containerState(docker, n)));
     t.same(now.map((c) => c.state), ['running', 'running'], 'docker inspect: both containers run again');
     t.ok(now.every((c, i) => c.id !== first[i]!.id), 'new containers, started by start');
     t.same(sim.errors, [], 'no sidekick command failed');

@@ -11,9 +11,10 @@ import t from 'tap';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerPart, etcdPart, systemdPart, waitFor, type DockerPart } from '../env/parts.js';
+import { dockerPart, etcdPart, systemdPart, waitFor } from '../env/parts.js';
 import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
 import { runFleetkit } from './load-io.js';
+import { containerEvents, containerState, stopTimes } from './docker-check.js';
 
 // Real containers stop (3 s each over SIGTERM) and start again, with the agent and hosts watcher as units.
 t.setTimeout(180_000);
@@ -65,23 +66,9 @@ const esc = (s: string): string => s.replace(/[@.]/g, '\\$&');
 const states = async (units: readonly string[]): Promise<string[]> => Promise.all(units.map(async (u) => (await sd.systemctl(['show', '-p', 'ActiveState', '--value', u])).stdout.trim()));
 /** Both containers running (systemd calls a `docker run` unit active once the client runs, before its container does). */
 const bothRun = () => waitFor(async () => {
-  const all = await Promise.all(NAMES.map((n) => container(docker, n)));
+  const all = await Promise.all(NAMES.map((n) => containerState(docker, n)));
   return all.every((c) => c.state === 'running') ? all : undefined;
 }, { what: 'both containers running', timeoutMs: 20_000 });
-
-/** `docker inspect`: `running`, `exited`, or `gone`; with the container's id. */
-async function container(d: DockerPart, name: string): Promise<{ state: string; id: string }> {
-  const r = await d.docker(['inspect', '-f', '{{.State.Status}} {{.Id}}', name]);
-  if (r.code !== 0) return { state: /No such (object|container)/i.test(r.stderr) ? 'gone' : `inspect failed: ${r.stderr.trim()}`, id: '' };
-  const [state = '', id = ''] = r.stdout.trim().split(' ');
-  return { state, id };
-}
-
-/** `docker events` of our containers between two moments: `[ms, action, name]`. */
-async function events(d: DockerPart, since: number, until: number): Promise<[number, string, string][]> {
-  const r = await d.docker(['events', '--since', (since / 1000).toFixed(3), '--until', (until / 1000).toFixed(3), '--filter', 'type=container', '--format', '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}']);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')).filter(([, , n]) => NAMES.includes(n!)).map(([ns, action, n]) => [Number(BigInt(ns!) / 1_000_000n), action!, n!]);
-}
 
 t.test('--systemd: stop waits for the containers, leaves the host units; start counts what it started', async (t) => {
   const load = await fleetkit('load');
@@ -95,12 +82,11 @@ t.test('--systemd: stop waits for the containers, leaves the host units; start c
   t.equal(stop.code, 0, `${stop.stdout}${stop.stderr}`);
   t.match(stop.stdout, /^stop: 4 stopped, 0 failed$/m, 'the two containers and their sidekicks, nothing else');
   t.notMatch(stop.stdout, /fleetkit-/, 'the host units are not stopped with the spec');
-  t.same(await Promise.all(NAMES.map(async (n) => (await container(docker, n)).state)), ['gone', 'gone'], 'docker inspect: when stop returns, both containers are gone');
-  const timeline = await events(docker, t0 - 100, t1);
+  t.same(await Promise.all(NAMES.map(async (n) => (await containerState(docker, n)).state)), ['gone', 'gone'], 'docker inspect: when stop returns, both containers are gone');
+  const times = stopTimes(await containerEvents(docker, NAMES, t0 - 100, t1), NAMES);
   for (const n of NAMES) {
-    const kill = timeline.find(([, a, x]) => a === 'kill' && x === n);
-    const die = timeline.find(([, a, x]) => a === 'die' && x === n);
-    t.ok(kill && die && die[0] - kill[0] >= GRACE_MS - 200, `docker events: ${n} took its ${GRACE_MS} ms over SIGTERM (${die && kill ? die[0] - kill[0] : '?'} ms) and died before stop returned`);
+    const x = times.get(n);
+    t.ok(x && x.die - x.kill >= GRACE_MS - 200, `docker events: ${n} took its ${GRACE_MS} ms over SIGTERM (${x ? x.die - x.kill : '?'} ms) and died before stop returned`);
   }
   t.same(await states(UNITS), UNITS.map(() => 'inactive'), 'every stopped unit inactive, none failed: 143 after a requested stop is clean');
   t.same(await states(HOST_UNITS), ['active', 'active'], 'the agent and hosts watcher keep running');
