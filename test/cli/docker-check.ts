@@ -26,3 +26,6 @@ export function stopTimes(timeline: readonly [number, string, string][], names: 
     return [n, kill && die ? { kill: kill[0], die: die[0] } : undefined];
   }));
 }
+
+/** A container that no longer runs: exited, dead, being removed (`--rm`), or gone. */
+export const isDown = (state: string): boolean => ['exited', 'dead', 'removing', 'gone'].includes(state);
