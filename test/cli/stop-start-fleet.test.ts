@@ -15,7 +15,7 @@
 import t, { type Test } from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dockerPart, etcdPart } from '../env/parts.js';
+import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
 import { etcdReader } from '../announce/fixtures/fixture.js';
 import { factsDir } from '../../src/etcd/key-layout.js';
 import { fleetServerPart, type FleetServer } from '../fleet-server/server.js';
@@ -69,8 +69,12 @@ for (const count of [1, 3]) {
     const load = await run('load', 'cluster.yaml');
     t.equal(load.code, 0, `${load.stdout}${load.stderr}`);
     t.match(load.stdout, /^load: 8 created, 0 replaced, 0 unchanged, 0 failed$/m);
-    const first = await Promise.all(names.map((n) => containerState(docker, n)));
-    t.same(first.map((c) => c.state), ['running', 'running'], 'both containers run');
+    // The machine reports a `docker run` unit active once the client runs, before its container does.
+    const bothRun = () => waitFor(async () => {
+      const all = await Promise.all(names.map((n) => containerState(docker, n)));
+      return all.every((c) => c.state === 'running') ? all : undefined;
+    }, { what: 'both containers running', timeoutMs: 20_000 });
+    const first = await bothRun();
 
     const t0 = Date.now();
     const stop = await run('stop', 'cluster.yaml');
@@ -107,8 +111,7 @@ for (const count of [1, 3]) {
     t.match(start.stdout, /^start: 0 created, 0 replaced, 4 unchanged, 4 started, 0 failed$/m, 'the four stopped units counted as started, not failed');
     for (const u of CONTAINERS) t.match(start.stdout, new RegExp(`^${esc(u)}\\s+started\\s+active`, 'm'));
     t.ok(statesOf(s, CONTAINERS).every((x) => x.endsWith(' active')), 'every unit active in fleet\'s state');
-    const now = await Promise.all(names.map((n) => containerState(docker, n)));
-    t.same(now.map((c) => c.state), ['running', 'running'], 'docker inspect: both containers run again');
+    const now = await bothRun();
     t.ok(now.every((c, i) => c.id !== first[i]!.id), 'new containers, started by start');
     t.same(sim.errors, [], 'no sidekick command failed');
     healthy(t, s);
