@@ -27,6 +27,24 @@ export interface FactsSource {
 /** The directory a key is in, with its slash: `/services/web/api/1` → `/services/web/api/`. */
 const dirOf = (key: string): string => key.slice(0, key.lastIndexOf('/') + 1);
 
+/**
+ * What the health wait reads of a unit's facts records (one per machine whose agent saw its container): a unit
+ * runs on one machine (a global unit on many; a unit that moved left a record of its stopped container behind
+ * for a while). The running ones first; of those, the most restarts is the truth about the worst, and its last
+ * exit, container and start go with it. The one reduction load's wait and a rolling replace's wait both use.
+ */
+export function factsOfRecords(records: readonly ContainerFactsRecord[]): ContainerFacts | undefined {
+  if (!records.length) return undefined;
+  const running = records.filter((r) => r.phase === 'running');
+  const worst = (running.length ? running : records).reduce((a, b) => (b.restarts > a.restarts ? b : a));
+  const started = worst.startedAt === undefined ? NaN : Date.parse(worst.startedAt);
+  return {
+    restarts: worst.restarts, lastExit: worst.lastExit, machine: worst.machine, running: worst.phase === 'running',
+    ...(worst.containerId !== undefined ? { containerId: worst.containerId } : {}),
+    ...(Number.isFinite(started) ? { startedAt: started } : {}),
+  };
+}
+
 /** Reads of the etcd `options` name, facts under `prefix`; each read bounded by `timeoutMs`. */
 export function etcdFacts(options: EtcdOptions, prefix: string, timeoutMs: number): FactsSource {
   let client: Promise<Etcd3> | undefined;
@@ -58,17 +76,8 @@ export function etcdFacts(options: EtcdOptions, prefix: string, timeoutMs: numbe
       const byUnit = await guarded(async () => readContainerFacts(await open(), prefix, names)).catch(() => new Map<string, ContainerFactsRecord[]>());
       const out = new Map<string, ContainerFacts>();
       for (const [unit, records] of byUnit) {
-        // One record per machine whose agent saw the unit's container: a unit runs on one (a global unit on
-        // many; a unit that moved left a record of its stopped container behind for a while). The running ones
-        // first; of those, the most restarts is the truth about the worst, and its last exit and container go with it.
-        const running = records.filter((r) => r.phase === 'running');
-        const worst = (running.length ? running : records).reduce((a, b) => (b.restarts > a.restarts ? b : a));
-        const started = worst.startedAt === undefined ? NaN : Date.parse(worst.startedAt);
-        out.set(unit, {
-          restarts: worst.restarts, lastExit: worst.lastExit, machine: worst.machine, running: worst.phase === 'running',
-          ...(worst.containerId !== undefined ? { containerId: worst.containerId } : {}),
-          ...(Number.isFinite(started) ? { startedAt: started } : {}),
-        });
+        const f = factsOfRecords(records);
+        if (f) out.set(unit, f);
       }
       return out;
     },

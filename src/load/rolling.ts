@@ -22,6 +22,7 @@ import type { UnitOutcome } from './outcome.js';
 import type { Step } from './plan.js';
 import { announcedAgain, confirmNew, healthySnapshot, stillHealthy } from './rolling-checks.js';
 import { announcementKeyOf, type ReplaceEvidence } from './rolling-facts.js';
+import { factsOfRecords } from './facts-source.js';
 import { waitHealthy, type ContainerFacts, type HealthOptions } from './wait-healthy.js';
 
 type Submit = Extract<Step, { kind: 'submit' }>;
@@ -253,12 +254,13 @@ async function bounded<T, F>(p: Promise<T>, fallback: F): Promise<T | F> {
   }
 }
 
-/** Restart counts and last exits from the agents' facts, in the form the health wait reads. */
+/** The agents' facts as the health wait reads them (facts-source.ts), from the replace's evidence. */
 function restartFacts(evidence: ReplaceEvidence): NonNullable<HealthOptions['facts']> {
   return async (names) => {
     const out = new Map<string, ContainerFacts>();
     for (const [n, rs] of await evidence.facts(names)) {
-      if (rs.length) out.set(n, { restarts: Math.max(...rs.map((r) => r.restarts)), lastExit: rs.find((r) => r.lastExit !== undefined)?.lastExit });
+      const f = factsOfRecords(rs);
+      if (f) out.set(n, f);
     }
     return out;
   };

@@ -80,6 +80,19 @@ function baselineOf(before: ReadonlyMap<string, ContainerFacts> | undefined, nam
   return b.restarts + (now?.containerId !== undefined && now.containerId !== b.containerId ? 1 : 0);
 }
 
+/**
+ * Where the host gives no activation time (fleet), a unit is up only as long as its container: fleet calls it
+ * active from the moment `docker run` starts, and a container that exits at once under a busy engine would
+ * otherwise look stable between two exits. Not running by the facts: not up yet. Running: up since the later
+ * of when this wait first saw it active and the container's start (its machine's clock).
+ */
+function containerUpSince(seen: number | undefined, f: ContainerFacts, now: number): number | undefined {
+  if (f.running !== true) return undefined;
+  // A start ahead of this clock (the machine runs fast) tells nothing: when this wait first saw it up stands.
+  if (f.startedAt === undefined || f.startedAt > now) return seen ?? now;
+  return Math.max(seen ?? f.startedAt, f.startedAt);
+}
+
 /** Waits for every unit's verdict; results (ok, state, error, journal) for every unit, in order. */
 export async function waitHealthy(host: UnitHost, names: readonly string[], o: HealthOptions): Promise<UnitResult[]> {
   const began = Date.now();
@@ -120,6 +133,7 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       if (!activeNow) track.activeSince = undefined;
       else track.activeSince ??= state.activeSince ?? now;
       if (activeNow && state.activeSince !== undefined) track.activeSince = state.activeSince;
+      if (activeNow && state.activeSince === undefined && f !== undefined) track.activeSince = containerUpSince(track.activeSince, f, now);
       track.lastExit = state.exitStatus ?? f?.lastExit ?? track.lastExit;
       const lastExit = track.lastExit;
       const fromFacts = state.restarts === undefined && f !== undefined;

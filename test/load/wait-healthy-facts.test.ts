@@ -1,0 +1,84 @@
+/**
+ * load's wait on a host that gives no activation time (fleet): a unit is up only while the agent's facts show
+ * its container running. fleet reports `active/running` from the moment `docker run` starts, so a container
+ * that exits at once on a busy engine looked stable between two exits, and a crash loop passed as healthy.
+ * The host here is scripted, round by round, with the states fleet reports and the facts an agent publishes;
+ * the real fleet path runs in truth-matrix-fleet and load-sim-fleet.
+ */
+import t from 'tap';
+import type { ContainerFacts } from '../../src/load/wait-healthy.js';
+import { waitHealthy } from '../../src/load/wait-healthy.js';
+import type { UnitHost, UnitState } from '../../src/unithost/unit-host.js';
+
+const UNIT = 'api@1.service';
+// What fleet reports for the whole wait: active/running, no restart count, no activation time.
+const fleetActive: UnitState = {
+  name: UNIT, loadState: 'loaded', activeState: 'active', subState: 'running', machines: ['m1'],
+  restarts: undefined, activeSince: undefined, result: undefined, exitStatus: undefined, restartPolicy: undefined,
+};
+
+function fleetHost(): UnitHost {
+  const host: Partial<UnitHost> = {
+    endpoint: 'fleet at http://127.0.0.1:1',
+    states: async (names) => new Map(names.map((n) => [n, { ...fleetActive, name: n }])),
+    journalOf: (unit, machine) => ({ unit, user: false, dir: undefined, machine }),
+  };
+  return host as UnitHost;
+}
+
+/** Runs the wait with `facts(round)` giving the facts of each read; returns the result and the rounds read. */
+async function wait(facts: (round: number, now: number) => ContainerFacts, o: { stableMs: number; timeoutMs: number }) {
+  let round = 0;
+  const result = await waitHealthy(fleetHost(), [UNIT], {
+    timeoutMs: o.timeoutMs, stableMs: o.stableMs, intervalMs: 20, signal: new AbortController().signal,
+    facts: async () => new Map([[UNIT, facts(round++, Date.now())]]),
+    before: new Map(),
+    journal: async () => [],
+  });
+  return { result: result[0]!, rounds: round };
+}
+
+t.test('a container that exits at once under an active unit is a crash loop, never stable', async (t) => {
+  // The container runs for one read in four; each exit is a restart. The stable time is 5 reads long, so a
+  // wait that timed stability from fleet's `active` would call it healthy after one restart.
+  let startedAt = 0;
+  const { result, rounds } = await wait((round, now) => {
+    const running = round % 4 === 0;
+    if (running) startedAt = now;
+    return { restarts: 1 + Math.floor(round / 4), lastExit: 1, containerId: `c${Math.floor(round / 4)}`, startedAt, running, machine: 'm1' };
+  }, { stableMs: 100, timeoutMs: 20_000 });
+  t.equal(result.ok, false);
+  t.equal(result.state, 'crash-loop');
+  t.match(result.error, /crash loop: restarted 3 times while waiting \(last exit status 1\)/);
+  t.ok(rounds >= 9 && rounds < 100, `declared as soon as the third restart was read (${rounds} reads), not at the timeout`);
+});
+
+t.test('a container that failed once and then stays up is healthy once it ran the stable time', async (t) => {
+  let upAt: number | undefined;
+  const { result, rounds } = await wait((round, now) => {
+    if (round < 3) return { restarts: 0, lastExit: undefined, containerId: 'c0', startedAt: now, running: false, machine: 'm1' };
+    upAt ??= now;
+    return { restarts: 1, lastExit: 1, containerId: 'c1', startedAt: upAt, running: true, machine: 'm1' };
+  }, { stableMs: 150, timeoutMs: 20_000 });
+  t.equal(result.ok, true, JSON.stringify(result));
+  t.ok(rounds > 4, `not healthy before the container ran the stable time (${rounds} reads)`);
+});
+
+t.test("stability counts from the container's own start, not from when fleet first said active", async (t) => {
+  // Active for a long time by fleet's word, but the container started again a moment ago (its second start).
+  const begun = Date.now();
+  const restartedAt = begun + 300;
+  const { result } = await wait((_round, now) => now < restartedAt
+    ? { restarts: 0, lastExit: undefined, containerId: 'c0', startedAt: begun - 60_000, running: true, machine: 'm1' }
+    : { restarts: 1, lastExit: 1, containerId: 'c1', startedAt: restartedAt, running: true, machine: 'm1' },
+  { stableMs: 1000, timeoutMs: 20_000 });
+  t.equal(result.ok, true);
+  t.ok(Date.now() - restartedAt >= 1000, `healthy only after the new container ran ${1000} ms (${Date.now() - restartedAt} ms)`);
+});
+
+t.test('a start time ahead of this clock (the machine runs fast) does not delay past now', async (t) => {
+  const begun = Date.now();
+  const { result } = await wait(() => ({ restarts: 0, lastExit: undefined, containerId: 'c0', startedAt: begun + 3_600_000, running: true, machine: 'm1' }), { stableMs: 100, timeoutMs: 5_000 });
+  t.equal(result.ok, true);
+  t.ok(Date.now() - begun < 4_000, 'healthy within the wait');
+});
