@@ -74,15 +74,18 @@ export interface Placement {
 /** The cluster as the engine sees it while it works: units scheduled per machine, globals per machine. */
 class Board {
   readonly scheduled = new Map<string, Set<string>>();
+  /** The global units, found once: `here` is asked for every unit and machine. */
+  readonly #globals: Entry[] = [];
   constructor(readonly machines: readonly PlacementMachine[], readonly entries: ReadonlyMap<string, Entry>) {
     for (const m of machines) this.scheduled.set(m.id, new Set());
     for (const e of entries.values()) if (e.live && !e.x.global && e.machineID && this.scheduled.has(e.machineID)) this.scheduled.get(e.machineID)!.add(e.name);
+    for (const e of entries.values()) if (e.x.global) this.#globals.push(e);
   }
 
   /** Units on `m`: scheduled ones, then the global units that run there. */
   here(m: PlacementMachine): Entry[] {
     const out = [...this.scheduled.get(m.id)!].map((n) => this.entries.get(n)!);
-    for (const e of this.entries.values()) if (e.x.global && this.runsGlobally(e, m)) out.push(e);
+    for (const e of this.#globals) if (this.runsGlobally(e, m)) out.push(e);
     return out;
   }
 

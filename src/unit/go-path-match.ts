@@ -137,14 +137,46 @@ function match(pattern: Chars, name: Chars): boolean {
   return n.length === 0;
 }
 
+/**
+ * The common forms without the general walk, which is slow over the thousands of pairs that placement checks:
+ * a pattern of plain characters, or with one `*` (`web@*.service`: any run without `/` between its two
+ * literal ends). Undefined for anything else (`?`, classes, escapes, several stars): those take the walk.
+ */
+function literalMatcher(pattern: string): ((name: string) => boolean) | undefined {
+  if (/[?[\\\]]/.test(pattern)) return undefined;
+  const star = pattern.indexOf('*');
+  if (star < 0) return (name) => name === pattern;
+  if (pattern.indexOf('*', star + 1) >= 0) return undefined;
+  const head = pattern.slice(0, star);
+  const tail = pattern.slice(star + 1);
+  return (name) => name.length >= head.length + tail.length && name.startsWith(head) && name.endsWith(tail)
+    && !name.slice(head.length, name.length - tail.length).includes('/');
+}
+
+function walkMatcher(pattern: string): (name: string) => boolean {
+  const p = [...pattern];
+  return (name) => {
+    try {
+      return match(p, [...name]);
+    } catch (e) {
+      if (e instanceof BadPattern) return false;
+      throw e;
+    }
+  };
+}
+
+/** Matchers by pattern: a cluster has few patterns, asked about many names. Bounded: cleared when full. */
+const matchers = new Map<string, (name: string) => boolean>();
+
 /** True when `name` matches the Go `path.Match` pattern. A malformed pattern matches nothing (fleet ignores the error). */
 export function goPathMatch(pattern: string, name: string): boolean {
-  try {
-    return match([...pattern], [...name]);
-  } catch (e) {
-    if (e instanceof BadPattern) return false;
-    throw e;
+  let m = matchers.get(pattern);
+  if (!m) {
+    if (matchers.size >= 4096) matchers.clear();
+    m = literalMatcher(pattern) ?? walkMatcher(pattern);
+    matchers.set(pattern, m);
   }
+  return m(name);
 }
 
 /** True when Go's `path.Match` would report `ErrBadPattern` for `pattern` (it then never matches in fleet). */
