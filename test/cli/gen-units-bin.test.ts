@@ -50,6 +50,6 @@ t.test('a bad spec: exit 2, FILE:LINE:COL message, no stack', async (t) => {
 t.test('the gen-units bundle holds precompiled templates and no template compiler or heavy client', async (t) => {
   const bundle = readFileSync(join(root, 'dist/gen-units.cjs'), 'utf8');
   t.notMatch(bundle, 'Parse error on line', 'no handlebars compiler (its parser error text is absent)');
-  t.match(bundle, 'Upholds= starts the discovery sidekick again', 'the templates are inside (precompiled)');
+  t.match(bundle, 'Wants= starts the discovery sidekick with every start', 'the templates are inside (precompiled)');
   t.notMatch(bundle, /grpc|dockerode|dbus-next/, 'no etcd, docker or D-Bus client');
 });

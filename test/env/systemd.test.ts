@@ -25,7 +25,8 @@ t.test('a unit started over D-Bus runs and its output is in the journal', async 
       // journald attributes a line to its unit by reading the sender's cgroup: a process that exits
       // within milliseconds of writing may lose that, so the command stays alive a little
       `ExecStart=/bin/sh -c 'echo hello from unit; echo "docker at $$DOCKER_HOST"; sleep 0.3'`,
-      "ExecStart=/bin/sh -c 'docker version --format \"server {{.Server.Version}}\"'",
+      // the same for the docker CLI's one line (lost once under a loaded CI run)
+      "ExecStart=/bin/sh -c 'docker version --format \"server {{.Server.Version}}\"; sleep 0.3'",
       '',
     ].join('\n'),
   )
