@@ -29,6 +29,9 @@ import { CLUSTER_FLAGS_HELP, clusterFileFlags, clusterFlagSpec } from './cluster
 
 type UnitVerb = Verb;
 
+/** The verbs that take units down, and wait (unless --no-block) until the agents see their containers down. */
+const TAKES_DOWN: ReadonlySet<Verb> = new Set(['stop', 'unload', 'destroy']);
+
 const optionSpec = {
   ...clusterFlagSpec,
   systemd: { type: 'boolean' },
@@ -63,8 +66,8 @@ const summaries: Record<UnitVerb, string> = {
   load: 'submit units (fleet) or write them (systemd) and start them; unchanged units cost nothing',
   start: 'start units (load them first when given as SPEC or files)',
   stop: 'stop units (fleet: desired state loaded) and wait until their containers are down, as the agents report them in etcd',
-  unload: 'unload units (fleet: desired state inactive; systemd: stop and disable)',
-  destroy: 'stop units and remove them (fleet: DELETE; systemd: remove the unit files)',
+  unload: 'unload units (fleet: desired state inactive; systemd: stop and disable) and wait until their containers are down, as the agents report them in etcd',
+  destroy: 'stop units and remove them (fleet: DELETE; systemd: remove the unit files) and wait until their containers are down, as the agents report them in etcd',
 };
 
 function help(verb: UnitVerb): string {
@@ -86,7 +89,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
   --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}${verb === 'stop' ? '  --etcd URL…            where the agents publish container facts (default: the spec\'s etcd, else\n                         $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379; also --etcd-prefix, --etcd-ca/-cert/-key/\n                         -user/-password-file)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}${TAKES_DOWN.has(verb) ? '  --etcd URL…            where the agents publish container facts (default: the spec\'s etcd, else\n                         $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379; also --etcd-prefix, --etcd-ca/-cert/-key/\n                         -user/-password-file)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
 ${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
@@ -100,9 +103,10 @@ ${CLUSTER_FLAGS_HELP}
 A started unit counts only when healthy: active and not restarting. A crash loop fails the unit at once,
 with its exit status and last journal lines. A container unit with a discovery sidekick (x-announce) counts
 once its container is announced in etcd (the spec's etcd, or --etcd): an announcement made before its
-container started does not count, and an etcd that cannot be read leaves the unit unknown (exit 1).${verb === 'stop' ? `
-A stopped unit that runs a container counts only once the cluster's agent reports the container exited or
-removed (read from the spec's etcd, or --etcd); with no report it is counted unknown.` : ''}
+container started does not count, and an etcd that cannot be read leaves the unit unknown (exit 1).${TAKES_DOWN.has(verb) ? `
+A ${verb === 'stop' ? 'stopped' : verb === 'unload' ? 'unloaded' : 'destroyed'} unit that runs a container counts only once the cluster's agent reports the container exited or
+removed (read from the spec's etcd, or --etcd); with no report, or a report its agent no longer keeps up
+(killed, stopped or cut off from etcd), it is counted unknown.` : ''}
 
 exit status: 0 all went well, 1 something failed, differs or is unknown, 2 bad usage.`;
 }
@@ -181,10 +185,10 @@ export function unitCommand(verb: UnitVerb): Command {
       // Unit files name no etcd: --etcd gives it.
       const evidence = v.replace && (sel.kind === 'spec' || v.etcd?.length) ? etcdEvidence(etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env)) : undefined;
       if (evidence) closers.push(() => evidence.close());
-      // A stop waits for the agents to see each container down (src/load/stop-facts.ts), read from the spec's
-      // etcd (or --etcd); etcd is connected only when a container unit is stopped.
+      // A stop, unload or destroy waits for the agents to see each container down (src/load/stop-facts.ts), read
+      // from the spec's etcd (or --etcd); etcd is connected only when a container unit is taken down.
       let stopFacts: StopFacts | undefined;
-      if (verb === 'stop' && wait) {
+      if (TAKES_DOWN.has(verb) && wait) {
         const etcd = etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env);
         const source = etcdEvidence({ ...etcd, callTimeoutMs: Math.min(requestTimeoutMs, 2000) });
         closers.push(() => source.close());
@@ -193,6 +197,7 @@ export function unitCommand(verb: UnitVerb): Command {
         stopFacts = {
           runsContainer: (name) => labelsContainer(lines.get(name) ?? lines.get(templateOf(name) ?? '') ?? []),
           read: (units) => source.facts(units),
+          keepers: (records) => source.keepers(records),
           where: `etcd at ${etcd.endpoints.join(',')} (prefix ${etcd.prefix})`,
         };
       }
@@ -216,6 +221,10 @@ export function unitCommand(verb: UnitVerb): Command {
       facts?.close();
     }
     const ok = printSummary(io, result.outcomes, { json, verb, stale: result.stale, pruned: Boolean(v.prune) });
+    // What --no-block leaves unsaid: the host took the request, and the containers may run on for their stop timeout.
+    if (!wait && !json && TAKES_DOWN.has(verb) && result.outcomes.some((o) => o.ok && o.change !== 'unchanged' && o.change !== 'absent' && o.change !== 'kept')) {
+      io.stderr.write(`not waited (--no-${v['no-block'] ? 'block' : 'wait'}): the host took the request; the containers may run until their stop timeout (fleetkit status shows when they are down)\n`);
+    }
     return ok ? ExitCode.ok : ExitCode.failed;
   };
 }

@@ -7,6 +7,23 @@ import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '../log/logger.js';
 import type { LeaseFactory } from './lease-takeover.js';
 
+/**
+ * How far past its keep-alive a lease may fall before its keeper counts as gone, s. etcd3 renews every TTL/3,
+ * so a kept lease never has less than 2/3 of its TTL left (less a round trip); a new agent process takes the
+ * previous one's leases over and renews them at once (lease-takeover.ts), within a restart of a few seconds
+ * (the agent unit's RestartSec=2). Past this margin nobody has renewed it: the agent was killed, stopped
+ * without revoking, is hung or cut off from etcd.
+ */
+export const RENEWAL_MARGIN_S = 5;
+
+/**
+ * Whether a lease that etcd says has `leftS` of `grantedS` seconds left is still being renewed by its keeper
+ * (judged on etcd's clock: no machine's clock enters). A lease of 7 s or less is never judged before it expires.
+ */
+export function isLeaseRenewed(leftS: number, grantedS: number): boolean {
+  return leftS > 0 && leftS >= (grantedS * 2) / 3 - RENEWAL_MARGIN_S;
+}
+
 /** Leases a previous agent process left (by TTL), to take over, and where to report each lease granted. */
 export interface LeaseHandover {
   readonly factory: LeaseFactory;

@@ -9,7 +9,8 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { decodeFacts, type ContainerFactsRecord } from './container-facts.js';
-import { factsDir, parseFactsKey } from './key-layout.js';
+import { factsDir, factsKey, parseFactsKey } from './key-layout.js';
+import { isLeaseRenewed } from './lease-pool.js';
 
 /** Options for readContainerFacts. */
 export interface ReadFactsOptions {
@@ -58,6 +59,56 @@ export async function readContainerFacts(
     let list = out.get(record.unit);
     if (!list) out.set(record.unit, (list = []));
     list.push(record);
+  }
+  return out;
+}
+
+/** Whether the agent that wrote a facts record still keeps it up; `why` says how it is known that it does not. */
+export interface FactsKeeper {
+  readonly kept: boolean;
+  readonly why?: string;
+}
+
+/**
+ * Whether each of `records` is still kept up by the agent that wrote it, by factsKey: an agent writes every
+ * record on a lease it renews (lease-pool.ts), so a record without a lease, or on a lease that is no longer
+ * renewed (isLeaseRenewed, on etcd's clock), stands only because nobody has removed it yet: what it says is
+ * what its agent saw last, not what is so now. A record no longer in etcd is left out. One range read per
+ * machine and one LeaseTimeToLive per lease; rejects when etcd does not answer.
+ */
+export async function factsKeepers(
+  client: Pick<Etcd3, 'getAll' | 'leaseClient'>,
+  prefix: string,
+  records: ReadonlyArray<Pick<ContainerFactsRecord, 'machine' | 'unit'>>,
+): Promise<Map<string, FactsKeeper>> {
+  const wanted = new Set(records.map((r) => factsKey(prefix, r.machine, r.unit)));
+  const machines = [...new Set(records.map((r) => r.machine))];
+  const leaseOf = new Map<string, string>();
+  await Promise.all(machines.map(async (m) => {
+    const res = await client.getAll().prefix(`${factsDir(prefix)}${m}/`).exec();
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      if (wanted.has(key)) leaseOf.set(key, String(kv.lease));
+    }
+  }));
+  const leases = new Map<string, FactsKeeper>();
+  await Promise.all([...new Set(leaseOf.values())].filter((l) => l !== '0').map(async (id) => {
+    try {
+      const r = await client.leaseClient.leaseTimeToLive({ ID: id });
+      const left = Number(r.TTL);
+      const granted = Number(r.grantedTTL);
+      leases.set(id, isLeaseRenewed(left, granted)
+        ? { kept: true }
+        : { kept: false, why: `its etcd lease (TTL ${granted} s) has not been renewed for ${Math.max(0, granted - Math.max(0, left))} s` });
+    } catch (e) {
+      // Expired between the two reads: its keys go with it.
+      if (!/not found/i.test((e as Error).message)) throw e;
+      leases.set(id, { kept: false, why: 'its etcd lease has expired' });
+    }
+  }));
+  const out = new Map<string, FactsKeeper>();
+  for (const [key, lease] of leaseOf) {
+    out.set(key, lease === '0' ? { kept: false, why: 'it has no etcd lease (an agent writes every record on one it renews)' } : leases.get(lease)!);
   }
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import { isFleetkitError } from '../errors.js';
 import { RUNNING_STATES } from '../unit/active-state.js';
+import { isHostUnit, isTemplate, templateOf } from '../unit/names.js';
 import type { BatchOptions, TargetItem, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitChange, UnitOutcome } from './outcome.js';
@@ -132,16 +133,36 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   // 2. Prunes (units of the cluster that left the spec), then destroys by phase.
   const extra: UnitOutcome[] = [];
   const removes = steps.flatMap((s) => (s.kind === 'remove' ? [s] : []));
+  const removeStarted = Date.now();
   for (const phase of [...new Set(removes.map((r) => r.phase))].sort()) {
     const group = removes.filter((r) => r.phase === phase);
+    // The units whose containers go with these definitions (an instance's definition on systemd is its
+    // template's file), and whether each was up: read before they go.
+    const downs = o.wait && o.stopFacts ? unitsOfDefinitions(group.map((r) => r.id), o.desired).filter((n) => o.stopFacts!.runsContainer(n)) : [];
+    const was = downs.length ? await host.states(downs).catch(() => new Map<string, UnitState>()) : new Map<string, UnitState>();
     const b = batch('gone', group.length);
     const results = await host.remove(group.map((r) => r.id), b);
     b.done();
-    results.forEach((r, i) => {
+    const rows = results.map((r, i): UnitOutcome => {
       const why = group[i]!.why;
       const gone: UnitChange = r.removed ? (why === 'prune' ? 'pruned' : 'destroyed') : 'absent';
-      extra.push({ name: r.name, change: r.ok ? gone : 'none', state: r.state, ok: r.ok, ...(r.error ? { error: r.error } : {}) });
+      return { name: r.name, change: r.ok ? gone : 'none', state: r.state, ok: r.ok, ...(r.error ? { error: r.error } : {}) };
     });
+    // The host says a unit is gone while its container may run on for its stop timeout: the agents' facts say
+    // when it is down, before the next phase takes the agent itself away.
+    const removed = new Set(results.filter((r) => r.ok && r.removed).map((r) => r.name));
+    const waited = downs.filter((n) => removed.has(n) || removed.has(templateOf(n) ?? ''));
+    if (waited.length) {
+      const left = Math.max(0, o.timeoutMs - (Date.now() - removeStarted));
+      const units = waited.map((n) => ({ name: n, wasUp: wasUp(was.get(n)?.activeState) }));
+      for (const r of await waitContainersDown(host, units, o.stopFacts!, { timeoutMs: left, signal: o.signal })) {
+        const i = rows.findIndex((x) => x.name === r.name);
+        const down: UnitOutcome = { name: r.name, change: i >= 0 ? rows[i]!.change : 'destroyed', state: r.state, ok: false, ...(r.error ? { error: r.error } : {}) };
+        if (i >= 0) rows[i] = down;
+        else rows.push(down);
+      }
+    }
+    extra.push(...rows);
   }
 
   // 3. Target states, then health.
@@ -152,26 +173,38 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
     const launching = runnable.filter((t) => t.target === 'launched').map((t) => t.name);
     // The agents' facts before the start jobs (a host that keeps no restart count): every restart of this run
     // counts, however late the wait's first read comes.
-    const before = o.wait && launching.length && o.health.factsBefore ? await o.health.factsBefore(launching).catch(() => undefined) : undefined;
+    const factsBefore = o.wait && launching.length && o.health.factsBefore ? await o.health.factsBefore(launching).catch(() => undefined) : undefined;
     const startedAt = Date.now();
+    // fleet says a unit stopped (or unloaded) before its container has: a container unit is down once its agent
+    // says so. A unit found down before the request was not taken down by it.
+    const waitDown = async (items: readonly TargetItem[]): Promise<void> => {
+      const stopping = items.filter((t) => t.target !== 'launched' && byName.get(t.name)?.ok).map((t) => ({ name: t.name, wasUp: moved.has(t.name) ? moved.get(t.name) !== 'unchanged' : wasUp(before.get(t.name)?.activeState) }));
+      if (!o.wait || !o.stopFacts || !stopping.length) return;
+      const left = Math.max(0, o.timeoutMs - (Date.now() - startedAt));
+      for (const r of await waitContainersDown(host, stopping, o.stopFacts, { timeoutMs: left, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
+    };
+    // An unload takes the cluster's agent and hosts watcher down last, once the agents have seen the other
+    // units' containers down (the agent is what reports them; the sidekicks withdraw through it).
+    const last = runnable.filter((t) => t.target === 'inactive' && isHostUnit(t.name));
+    const first = runnable.filter((t) => !last.includes(t));
     const b = batch(label, runnable.length);
-    const results = await host.setTargets(runnable, b);
-    b.done();
+    const results = await host.setTargets(first, b);
     for (const r of results) byName.set(r.name, r);
+    if (last.length) {
+      await waitDown(first);
+      results.push(...await host.setTargets(last, b));
+      for (const r of results) byName.set(r.name, r);
+    }
+    b.done();
     // A unit that failed at once is reported with its journal lines, as a crash loop is below.
     await Promise.all(results.filter((r) => !r.ok && r.state !== undefined).map(async (r) => byName.set(r.name, { ...r, journal: await o.health.journal(host.journalOf(r.name)) })));
     const started = runnable.filter((t) => t.target === 'launched' && byName.get(t.name)?.ok).map((t) => t.name);
     if (o.wait && started.length) {
       // A unit found active is not started anew: its announcement may be older than this run and still count.
       const fresh = new Set(started.filter((n) => moved.get(n) !== 'unchanged'));
-      for (const r of await waitHealthy(host, started, { ...o.health, startedAt, ...(before ? { before } : {}), fresh, timeoutMs: o.timeoutMs, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
+      for (const r of await waitHealthy(host, started, { ...o.health, startedAt, ...(factsBefore ? { before: factsBefore } : {}), fresh, timeoutMs: o.timeoutMs, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
     }
-    // fleet says a unit stopped before its container has: a container unit is down once its agent says so.
-    const stopping = runnable.filter((t) => t.target === 'loaded' && byName.get(t.name)?.ok).map((t) => ({ name: t.name, wasUp: moved.get(t.name) !== 'unchanged' }));
-    if (o.wait && o.stopFacts && stopping.length) {
-      const left = Math.max(0, o.timeoutMs - (Date.now() - startedAt));
-      for (const r of await waitContainersDown(host, stopping, o.stopFacts, { timeoutMs: left, signal: o.signal })) byName.set(r.name, { ...byName.get(r.name)!, ...r });
-    }
+    if (!last.length) await waitDown(first);
   }
 
   const row = (name: string, id: string | undefined): UnitOutcome => {
@@ -192,6 +225,23 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   if (o.verb === 'destroy') return { outcomes: [...kept, ...extra], stale };
   const rows = o.desired && (o.verb === 'load' || o.verb === 'start') ? o.desired.map((x) => row(x.desired.unit.name, x.id)) : targets.map((t) => row(t.name, undefined));
   return { outcomes: [...kept, ...rows, ...extra], stale };
+}
+
+/** Whether a unit in `state` before a request was up: running, or not said (a unit fleet has not reported yet). */
+function wasUp(state: string | undefined): boolean {
+  return state === undefined || state === 'unknown' || RUNNING_STATES.has(state);
+}
+
+/**
+ * The units whose containers go with removed definitions: each removed unit, and the desired instances whose
+ * definition is a removed template's file (systemd). A template named alone on the command line has no
+ * instances known here: fleet lists its instances as units of their own (named with it), systemd does not.
+ */
+function unitsOfDefinitions(ids: readonly string[], desired: ExecuteOptions['desired']): string[] {
+  const gone = new Set(ids);
+  const out = new Set(ids.filter((id) => !isTemplate(id)));
+  for (const x of desired ?? []) if (gone.has(x.id) && !isTemplate(x.desired.unit.name)) out.add(x.desired.unit.name);
+  return [...out];
 }
 
 export { message as errorMessage };

@@ -8,11 +8,15 @@
 import type { Etcd3 } from 'etcd3';
 import type { EtcdOptions } from '../etcd/connect.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
+import type { FactsKeeper } from '../etcd/read-facts.js';
+import { factsKey } from '../etcd/key-layout.js';
 
 /** Reads the facts of units and their announcements, and closes its connection when done. */
 export interface ReplaceEvidence {
   /** The facts of `units` by unit (one record per machine that reported). */
   facts(units: readonly string[]): Promise<ReadonlyMap<string, readonly ContainerFactsRecord[]>>;
+  /** Whether each record is still kept up by the agent that wrote it (read-facts.ts factsKeepers), in order. */
+  keepers(records: readonly ContainerFactsRecord[]): Promise<ReadonlyArray<FactsKeeper | undefined>>;
   /** etcd's revision now: an announcement created after it was put after this moment. */
   revision(): Promise<bigint>;
   /** The announcement keys of `keys` that exist, with the revision that created them. */
@@ -41,6 +45,12 @@ export function etcdEvidence(etcd: EtcdOptions & { readonly prefix: string }): R
       const [{ connectEtcd }, { readContainerFacts }] = await Promise.all([import('../etcd/connect.js'), import('../etcd/read-facts.js')]);
       client ??= connectEtcd(etcd);
       return readContainerFacts(await client, etcd.prefix, units);
+    },
+    async keepers(records) {
+      const [{ connectEtcd }, { factsKeepers }] = await Promise.all([import('../etcd/connect.js'), import('../etcd/read-facts.js')]);
+      client ??= connectEtcd(etcd);
+      const byKey = await factsKeepers(await client, etcd.prefix, records);
+      return records.map((r) => byKey.get(factsKey(etcd.prefix, r.machine, r.unit)));
     },
     async revision() {
       const [{ connectEtcd }] = await Promise.all([import('../etcd/connect.js')]);

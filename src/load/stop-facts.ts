@@ -8,9 +8,29 @@
  * that does not answer, ends `unknown` (not ok: the command exits 1). A unit that was already down before the
  * stop and of which no agent reports a container is left as the host says: an agent drops the facts of a
  * container that has been gone for a while.
+ *
+ * A `running` record is evidence only while the agent that wrote it keeps it up. A killed agent (SIGKILL, the
+ * OOM killer), one stopped without revoking its leases (SIGTERM keeps them for the next agent), a hung one or
+ * one cut off from etcd leaves its records standing until their lease expires (the facts TTL, 60 s by
+ * default), saying `running` of a container nobody watches any more: waiting on it would wait out the whole
+ * timeout and then call a container that may long be down "still running". So a running record whose lease is
+ * no longer renewed (read-facts.ts factsKeepers: no lease, or less left than a renewal every TTL/3 leaves,
+ * judged on etcd's clock, so no machine's clock and no record's `updatedAt` enters) makes its unit `unknown`
+ * at once, saying so; that is at most TTL/3 + RENEWAL_MARGIN_S after the agent's last renewal (25 s with the
+ * default TTL), and never a guess that it stopped. An agent restarted within that margin takes the lease over
+ * and writes what docker says now, so a restart is no unknown. An agent that keeps its lease but no longer
+ * follows docker cannot be told from one that has nothing new to say: that case still waits.
+ *
+ * The same wait serves `unload` and `destroy` (a unit gone from the host may keep its container for up to its
+ * stop timeout): the agent follows containers, not units, so it writes `exited` (and `absent` once docker
+ * removed it) under the unit's key whether or not the unit still exists, and drops that record only after
+ * the container has been gone 10 minutes (facts-publisher.ts). A record gone while a unit that was up is
+ * waited on is therefore no evidence that its container stopped (the agent's lease expired, or its facts were
+ * deleted): unknown, as with no facts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LABEL_UNIT, type ContainerFactsRecord } from '../etcd/container-facts.js';
+import type { FactsKeeper } from '../etcd/read-facts.js';
 import type { UnitHost, UnitResult } from '../unithost/unit-host.js';
 
 /** The container facts of units, by unit: one record per machine whose agent published one. */
@@ -23,6 +43,8 @@ export interface StopFacts {
   readonly read: FactsReader;
   /** Where the facts are read (`etcd at http://…, prefix /services`), for messages. */
   readonly where: string;
+  /** Whether each record is still kept up by its agent (read-facts.ts factsKeepers), in the order given. */
+  readonly keepers?: (records: readonly ContainerFactsRecord[]) => Promise<ReadonlyArray<FactsKeeper | undefined>>;
 }
 
 /** One unit whose stop was asked for. `wasUp`: the host reported it up (or did not say) before the stop. */
@@ -44,6 +66,8 @@ const POLL_MS = 250;
 const NO_FACTS_GRACE_MS = 3000;
 /** Failed reads of etcd in a row before every unit still open is unknown. */
 const READ_ATTEMPTS = 3;
+/** How often the leases of running records are checked (a lease is renewed every TTL/3, at least 1.6 s). */
+const KEEPER_CHECK_MS = 1000;
 
 /**
  * Waits, up to `timeoutMs`, until the facts show the container of each of `units` (those that run one) down
@@ -56,6 +80,9 @@ export async function waitContainersDown(host: UnitHost, units: readonly Stopped
   const started = Date.now();
   const out: UnitResult[] = [];
   const why = new Map<string, string>();
+  /** The last word on each running record's agent, by `machine/unit`. */
+  const keepers = new Map<string, FactsKeeper>();
+  let nextKeeperCheck = 0;
   let failures = 0;
   for (;;) {
     const names = [...open.keys()];
@@ -72,15 +99,36 @@ export async function waitContainersDown(host: UnitHost, units: readonly Stopped
     }
     if (records) {
       const machines = await host.states(names).then((m) => new Map([...m].map(([k, s]) => [k, s.machines])), () => new Map<string, readonly string[]>());
-      for (const n of names) {
+      // The record of the machine the host runs it on; a host that names none (systemd, a fleet whose state
+      // of that machine expired) leaves every agent's word.
+      const mineOf = new Map(names.map((n) => {
         const on = machines.get(n) ?? [];
-        const all = records.get(n) ?? [];
-        // The record of the machine the host runs it on; a host that names none (systemd, a fleet whose
-        // state of that machine expired) leaves every agent's word.
-        const mine = on.length ? all.filter((r) => on.includes(r.machine)) : all;
+        const all = records!.get(n) ?? [];
+        return [n, { on, mine: on.length ? all.filter((r) => on.includes(r.machine)) : all }] as const;
+      }));
+      if (facts.keepers && Date.now() >= nextKeeperCheck) {
+        nextKeeperCheck = Date.now() + KEEPER_CHECK_MS;
+        const running = [...mineOf.values()].flatMap((x) => x.mine.filter((r) => r.phase === 'running'));
+        // etcd not answering this check says nothing of the agents: their records stand until it does.
+        const found = running.length ? await facts.keepers(running).catch(() => undefined) : undefined;
+        running.forEach((r, i) => {
+          const k = found?.[i];
+          if (k) keepers.set(`${r.machine}/${r.unit}`, k);
+        });
+      }
+      for (const n of names) {
+        const { on, mine } = mineOf.get(n)!;
         const running = mine.filter((r) => r.phase === 'running');
+        const kept = running.filter((r) => keepers.get(`${r.machine}/${r.unit}`)?.kept !== false);
+        if (kept.length) {
+          why.set(n, `its container still runs: the agent on ${kept.map((r) => r.machine.slice(0, 8)).join(', ')} reported it running at ${kept[0]!.updatedAt}`);
+          continue;
+        }
         if (running.length) {
-          why.set(n, `its container still runs: the agent on ${running.map((r) => r.machine.slice(0, 8)).join(', ')} reported it running at ${running[0]!.updatedAt}`);
+          const r = running[0]!;
+          const k = keepers.get(`${r.machine}/${r.unit}`)!;
+          out.push({ name: n, ok: false, state: 'unknown', error: `the agent on ${r.machine.slice(0, 8)} last reported its container running (at ${r.updatedAt}) and no longer keeps that record up: ${k.why} (the agent was killed or stopped, is hung, or cannot reach ${facts.where}): whether its container stopped is unknown` });
+          open.delete(n);
           continue;
         }
         if (mine.length || !open.get(n)!.wasUp) {

@@ -138,3 +138,45 @@ t.test('stop with the agent gone: the containers are unknown, not stopped (exit 
   t.same(s.units().filter((u) => CONTAINERS.includes(u.name)).map((u) => u.desiredState), CONTAINERS.map(() => 'loaded'), 'the stop itself was carried out');
   healthy(t, s);
 });
+
+t.test('unload and destroy wait until the containers are down, and take the agent down last', async (t: Test) => {
+  const { s, run, prefix } = await cluster(t, 1);
+  const names = [`${W}-1`, `${W}-2`];
+  const load = await run('load', 'cluster.yaml');
+  t.equal(load.code, 0, `${load.stdout}${load.stderr}`);
+  const bothRun = () => waitFor(async () => {
+    const all = await Promise.all(names.map((n) => containerState(docker, n)));
+    return all.every((c) => c.state === 'running') ? all : undefined;
+  }, { what: 'both containers running', timeoutMs: 20_000 });
+  await bothRun();
+
+  // fleet forgets an unloaded or destroyed unit at once; its container takes 3 s over SIGTERM. The destroy names
+  // the two container units (their agent stays: a spec's destroy removes it after them, which takes a while).
+  const steps = [
+    { verb: 'unload', args: ['cluster.yaml'], count: /^unload: 6 unloaded, 0 failed$/m },
+    { verb: 'destroy', args: [`${W}@1.service`, `${W}@2.service`, '--etcd', etcd.clientUrl, '--etcd-prefix', prefix], count: /^destroy: 2 destroyed, 0 absent, 0 failed$/m },
+  ] as const;
+  for (const { verb, args, count } of steps) {
+    const t0 = Date.now();
+    const r = await run(verb, ...args);
+    const t1 = Date.now();
+    t.equal(r.code, 0, `${verb}: exit 0\n${r.stdout}${r.stderr}`);
+    t.match(r.stdout, count, `${verb}: the true count`);
+    const down = await Promise.all(names.map(async (n) => (await containerState(docker, n)).state));
+    t.ok(down.every(isDown), `${verb}: docker inspect: when it returns, both containers are down (${down.join(', ')})`);
+    const times = stopTimes(await containerEvents(docker, names, t0 - 100, t1), names);
+    for (const n of names) t.ok(times.get(n) && times.get(n)!.die <= t1, `${verb}: docker events: ${n} was stopped by it and died before it returned`);
+    if (verb === 'unload') {
+      t.same(s.units().filter((u) => [...CONTAINERS, ...HOST_UNITS].includes(u.name)).map((u) => u.desiredState), [...CONTAINERS, ...HOST_UNITS].map(() => 'inactive'), 'every unit unloaded, the agent and hosts watcher too');
+      const start = await run('start', 'cluster.yaml');
+      t.equal(start.code, 0, `${start.stdout}${start.stderr}`);
+      await bothRun();
+    }
+  }
+  const rest = await run('destroy', 'cluster.yaml', '--no-block');
+  t.equal(rest.code, 0, `${rest.stdout}${rest.stderr}`);
+  t.match(rest.stdout, /^destroy: 6 destroyed, 2 absent, 0 failed$/m, 'the rest of the cluster; the two destroyed before are absent');
+  t.match(rest.stderr, /^not waited \(--no-block\): the host took the request; the containers may run until their stop timeout \(fleetkit status shows when they are down\)$/m, '--no-block says what it did not wait for');
+  t.same(s.units().map((u) => u.name).filter((n) => n.includes(W) || HOST_UNITS.includes(n)), [], 'destroy removed every unit');
+  healthy(t, s);
+});

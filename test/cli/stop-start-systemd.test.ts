@@ -15,12 +15,15 @@ import { dockerPart, etcdPart, systemdPart, waitFor } from '../env/parts.js';
 import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
 import { runFleetkit } from './load-io.js';
 import { containerEvents, containerState, isDown, stopTimes } from './docker-check.js';
+import { etcdReader } from '../announce/fixtures/fixture.js';
+import { readContainerFacts } from '../../src/etcd/read-facts.js';
 
 // Real containers stop (3 s each over SIGTERM) and start again, with the agent and hosts watcher as units.
 t.setTimeout(180_000);
 const etcd = await etcdPart(t);
 const sd = await systemdPart(t);
 const docker = await dockerPart(t);
+const client = await etcdReader(t, etcd);
 await ensureBundle();
 
 // Names of this run's own: the systemd and dockerd are shared with the other tests of the run.
@@ -103,4 +106,61 @@ t.test('--systemd: stop waits for the containers, leaves the host units; start c
   t.same(await states([...UNITS, ...HOST_UNITS]), [...UNITS, ...HOST_UNITS].map(() => 'active'), 'every unit active');
   const now = await bothRun();
   t.ok(now.every((c, i) => c.id !== first[i]!.id), 'new containers, started by start');
+});
+
+/** The phases the agents' facts give the two container units now, by unit. */
+const phases = async (): Promise<string[]> => {
+  const facts = await readContainerFacts(client, prefix, UNITS.slice(0, 2));
+  return UNITS.slice(0, 2).map((u) => (facts.get(u) ?? []).map((r) => r.phase).join(',') || 'none');
+};
+const AGENT = HOST_UNITS[0]!;
+
+t.test('--systemd: unload takes the agent down only once it has seen the containers down', async (t) => {
+  const load = await fleetkit('load');
+  t.equal(load.code, 0, `${load.stdout}${load.stderr}`);
+  await bothRun();
+  await waitFor(async () => (await phases()).every((p) => p === 'running') || undefined, { what: 'the agent reports both containers running', timeoutMs: 20_000 });
+
+  const unload = await fleetkit('unload');
+  t.equal(unload.code, 0, `${unload.stdout}${unload.stderr}`);
+  t.match(unload.stdout, /^unload: 6 unloaded, 0 failed$/m, 'the containers, their sidekicks, the agent and the hosts watcher');
+  const down = await Promise.all(NAMES.map(async (n) => (await containerState(docker, n)).state));
+  t.ok(down.every(isDown), `docker inspect: when unload returns, both containers are down (${down.join(', ')})`);
+  // The agent keeps its leases on SIGTERM: what it last wrote stays. It must have seen the containers go first.
+  const seen = await phases();
+  t.ok(seen.every((p) => p === 'exited' || p === 'absent'), `the agent's last word on both containers is that they are down (${seen.join('; ')})`);
+  t.same(await states(HOST_UNITS), ['inactive', 'inactive'], 'the agent and hosts watcher are unloaded too, last');
+});
+
+t.test('--systemd: stop after the agent was killed (SIGKILL) says unknown as soon as its lease lapses, not after the timeout', async (t) => {
+  const load = await fleetkit('load');
+  t.equal(load.code, 0, `${load.stdout}${load.stderr}`);
+  await bothRun();
+  await waitFor(async () => (await phases()).every((p) => p === 'running') || undefined, { what: 'the agent reports both containers running', timeoutMs: 20_000 });
+  const machine = (await readContainerFacts(client, prefix, [UNITS[0]!])).get(UNITS[0]!)![0]!.machine;
+
+  // SIGKILL: no lease revoked, the records stay (60 s TTL) saying `running`; the agent is kept from restarting.
+  const pid = (await sd.systemctl(['show', '-p', 'MainPID', '--value', AGENT])).stdout.trim();
+  t.not(pid, '0', 'the agent runs');
+  await sd.systemctl(['kill', '-s', 'SIGKILL', '--kill-who=main', AGENT]);
+  await sd.systemctl(['stop', AGENT]);
+  const killed = (await sd.systemctl(['show', '-p', 'ExecMainStatus', '-p', 'ActiveState', AGENT])).stdout;
+  t.match(killed, /ExecMainStatus=9/, `the agent died of SIGKILL (${killed.trim()})`);
+  t.match(killed, /ActiveState=(inactive|failed)/, 'and is not restarted');
+
+  const t0 = Date.now();
+  const stop = await runFleetkit(['stop', spec, ...common.slice(0, -1), '40s'], { env });
+  const took = Date.now() - t0;
+  t.equal(stop.code, 1, `exit 1\n${stop.stdout}${stop.stderr}`);
+  t.match(stop.stdout, / 2 unknown$/m, 'both containers unknown');
+  for (const u of UNITS.slice(0, 2)) {
+    t.match(stop.stdout, new RegExp(`^${esc(u)}\\s+stopped\\s+unknown`, 'm'), `${u}: unknown, neither stopped nor timed out`);
+    t.match(stop.stderr, new RegExp(`^${esc(u)}: the agent on ${machine.slice(0, 8)} last reported its container running \\(at [^)]+\\) and no longer keeps that record up: its etcd lease \\(TTL 60 s\\) has not been renewed for \\d+ s \\(the agent was killed or stopped, is hung, or cannot reach etcd at ${etcd.clientUrl.replace(/[.]/g, '\\.')} \\(prefix ${prefix}\\)\\): whether its container stopped is unknown$`, 'm'), `${u}: says why`);
+  }
+  t.notMatch(stop.stderr, /still runs|after 40 s/, 'no timeout');
+  // A renewal every 20 s (TTL/3), a margin of 5 s, a check a second, the containers' 3 s stop: well within 40 s.
+  t.ok(took < 32_000, `stop answered within the lease's renewal period and margin, not the 40 s timeout (${took} ms)`);
+  t.same(await phases(), ['running', 'running'], 'the killed agent\'s records still stood when stop answered: it did not wait for them to expire');
+  const down = await Promise.all(NAMES.map(async (n) => (await containerState(docker, n)).state));
+  t.ok(down.every(isDown), `(docker itself says the containers are down: ${down.join(', ')}; the facts could not)`);
 });

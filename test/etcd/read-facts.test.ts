@@ -5,7 +5,8 @@ import { etcdPart } from '../env/parts.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { encodeFacts, type ContainerFactsRecord } from '../../src/etcd/container-facts.js';
 import { factsKey } from '../../src/etcd/key-layout.js';
-import { readContainerFacts } from '../../src/etcd/read-facts.js';
+import { factsKeepers, readContainerFacts } from '../../src/etcd/read-facts.js';
+import { isLeaseRenewed, RENEWAL_MARGIN_S } from '../../src/etcd/lease-pool.js';
 
 const prefix = `/rf${process.pid}`;
 const rec = (machine: string, unit: string, over: Partial<ContainerFactsRecord> = {}): ContainerFactsRecord => ({
@@ -44,4 +45,31 @@ t.test('facts by unit, per machine; malformed or misplaced values left out', asy
   const all = await readContainerFacts(client, prefix);
   t.ok(all.has('db@1.service'), 'no unit list: every unit');
   t.equal((await readContainerFacts(client, `${prefix}-empty`, ['web@1.service'])).size, 0, 'nothing published: an empty map');
+});
+
+t.test('factsKeepers: a record counts as kept up only on a lease its writer renews', async (t) => {
+  const etcd = await etcdPart(t);
+  const client = await connectEtcd({ endpoints: etcd.endpoints });
+  t.teardown(() => client.close());
+  const p = `${prefix}-keep`;
+  const kept = client.lease(30);
+  t.teardown(() => kept.revoke().catch(() => undefined));
+  await kept.put(factsKey(p, 'm1', 'web@1.service')).value(encodeFacts(rec('m1', 'web@1.service'))).exec();
+  // Written by hand (or by a tool): nobody keeps it up.
+  await client.put(factsKey(p, 'm2', 'web@1.service')).value(encodeFacts(rec('m2', 'web@1.service'))).exec();
+  const got = await factsKeepers(client, p, [rec('m1', 'web@1.service'), rec('m2', 'web@1.service'), rec('m3', 'web@1.service')]);
+  t.strictSame(got.get(factsKey(p, 'm1', 'web@1.service')), { kept: true }, 'on a lease that is renewed');
+  t.match(got.get(factsKey(p, 'm2', 'web@1.service')), { kept: false, why: /no etcd lease/ }, 'without a lease');
+  t.notOk(got.has(factsKey(p, 'm3', 'web@1.service')), 'a record no longer in etcd is left out');
+});
+
+t.test('isLeaseRenewed: etcd3 renews every TTL/3; past that and a margin, nobody renews it', async (t) => {
+  t.ok(isLeaseRenewed(60, 60), 'just renewed');
+  t.ok(isLeaseRenewed(40, 60), 'due for renewal');
+  t.ok(isLeaseRenewed(35, 60), `late by less than the margin (${RENEWAL_MARGIN_S} s): an agent restarting takes it over`);
+  t.notOk(isLeaseRenewed(34, 60), 'late by more: its keeper is gone');
+  t.notOk(isLeaseRenewed(0, 60), 'expired');
+  t.notOk(isLeaseRenewed(-1, 60), 'not found');
+  t.ok(isLeaseRenewed(1, 7), 'a short lease (7 s or less) is never judged before it expires');
+  t.notOk(isLeaseRenewed(1, 10), 'a 10 s lease is, with 1 s left');
 });
