@@ -32,6 +32,11 @@ export interface AnnouncerOptions {
   readonly retryMinMs?: number;
   /** Longest wait between inspect retries, ms. Default 5000. */
   readonly retryMaxMs?: number;
+  /**
+   * Told whenever a registered container is refused (no usable address: `reason`) or no longer is (undefined):
+   * the agent puts it in the container's facts, so load and status name why its announcement never comes.
+   */
+  readonly onRefusal?: (container: string, reason: string | undefined) => void;
 }
 
 /** Actions after which a container no longer serves, whatever inspect would say a moment later. */
@@ -86,7 +91,10 @@ export class Announcer {
     this.#regs.delete(key);
     this.#state.delete(key);
     this.#o.writer.delete(key, `(withdrawn${reg ? `, container ${reg.container}` : ''})`);
-    if (reg && !this.#keysOf(reg.container).length) this.#cancelRetry(reg.container);
+    if (reg && !this.#keysOf(reg.container).length) {
+      this.#cancelRetry(reg.container);
+      this.#o.onRefusal?.(reg.container, undefined);
+    }
     return reg !== undefined;
   }
 
@@ -193,6 +201,9 @@ export class Announcer {
   }
 
   #apply(container: string, info: ContainerInfo | undefined, reason: string | undefined): void {
+    // The address is the container's, whatever key announces it: one verdict for all of them.
+    const refusal = info && isServing(info) ? chooseAddress(info, this.#o.addressContext()) : undefined;
+    this.#o.onRefusal?.(container, refusal && !refusal.ok && this.#keysOf(container).length ? refusal.reason : undefined);
     for (const key of this.#keysOf(container)) {
       const reg = this.#regs.get(key)!;
       const prev = this.#state.get(key);

@@ -16,7 +16,7 @@
 import type { DockerClient, LabelledContainer } from '../docker/docker-client.js';
 import type { ContainerEvent, ContainerInfo } from '../docker/container-info.js';
 import type { AnnounceWriter } from '../etcd/announce-writer.js';
-import { decodeFacts, encodeFacts, LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT, type ContainerFactsRecord, type ContainerPhase } from '../etcd/container-facts.js';
+import { decodeFacts, encodeFacts, LABEL_CLUSTER, LABEL_CONFIG_HASH, LABEL_UNIT, MAX_REFUSED, type ContainerFactsRecord, type ContainerPhase } from '../etcd/container-facts.js';
 import { factsKey } from '../etcd/key-layout.js';
 import { validateUnitName } from '../unit/names.js';
 import type { Logger } from '../log/logger.js';
@@ -50,6 +50,8 @@ export interface FactsPublisherOptions {
 interface UnitState {
   readonly unit: string;
   containerId: string | undefined;
+  /** The name of that container (what a sidekick registers, and the announcer's refusals name). */
+  containerName: string | undefined;
   phase: ContainerPhase;
   /** A start was seen (or found) for this unit: the next start is a restart. */
   started: boolean;
@@ -79,6 +81,8 @@ export class FactsPublisher {
   readonly #o: FactsPublisherOptions;
   readonly #units = new Map<string, UnitState>();
   readonly #warned = new Set<string>();
+  /** Why the announcer will not announce a container, by container name (`setRefusal`). */
+  readonly #refusals = new Map<string, string>();
   #resyncing: Promise<void> | undefined;
   #again = false;
   #closed = false;
@@ -101,6 +105,17 @@ export class FactsPublisher {
     }
   }
 
+  /**
+   * The announcer will not announce `container` (`reason`), or no longer refuses it (undefined): written into
+   * the facts of the unit that runs it, so load and status can say why its announcement never comes.
+   */
+  setRefusal(container: string, reason: string | undefined): void {
+    if ((reason === undefined ? undefined : reason.slice(0, MAX_REFUSED)) === this.#refusals.get(container)) return;
+    if (reason === undefined) this.#refusals.delete(container);
+    else this.#refusals.set(container, reason.slice(0, MAX_REFUSED));
+    for (const s of this.#units.values()) if (s.containerName === container) this.#touch(s);
+  }
+
   /** Reacts to one docker event of any container; those without a valid unit label are ignored. */
   onEvent(ev: ContainerEvent): void {
     const label = ev.attributes[LABEL_UNIT];
@@ -116,6 +131,7 @@ export class FactsPublisher {
         if (s.started) s.restarts++;
         s.started = true;
         s.containerId = ev.id;
+        s.containerName = ev.name;
         s.phase = 'running';
         s.startedAt = at;
         s.configHash = this.#checkHash(ev.attributes[LABEL_CONFIG_HASH], unit);
@@ -219,6 +235,7 @@ export class FactsPublisher {
       if (s.started && s.containerId !== undefined && s.containerId !== c.id) s.restarts++;
       s.started = true;
       s.containerId = c.id;
+      s.containerName = c.name;
       s.phase = c.running ? 'running' : 'exited';
       s.configHash = this.#checkHash(c.labels[LABEL_CONFIG_HASH], unit);
       if (info) {
@@ -258,7 +275,7 @@ export class FactsPublisher {
     let s = this.#units.get(unit);
     if (!s) {
       s = {
-        unit, containerId: undefined, phase: 'absent', started: false, restarts: 0, lastExit: undefined, stopRequested: undefined,
+        unit, containerId: undefined, containerName: undefined, phase: 'absent', started: false, restarts: 0, lastExit: undefined, stopRequested: undefined,
         stopFor: undefined, diedId: undefined, configHash: undefined, startedAt: undefined, finishedAt: undefined, seq: 0, lastWrite: 0, timer: undefined,
         expiry: undefined,
       };
@@ -295,6 +312,8 @@ export class FactsPublisher {
   }
 
   #record(s: UnitState): ContainerFactsRecord {
+    // A refusal is about the container that runs: an exited one is announced by nobody anyway.
+    const refused = s.phase === 'running' && s.containerName !== undefined ? this.#refusals.get(s.containerName) : undefined;
     return {
       v: 1, unit: s.unit, machine: this.#o.machine, phase: s.phase, restarts: s.restarts, updatedAt: new Date().toISOString(),
       ...(s.containerId !== undefined ? { containerId: s.containerId } : {}),
@@ -303,6 +322,7 @@ export class FactsPublisher {
       ...(s.lastExit !== undefined ? { lastExit: s.lastExit } : {}),
       ...(s.stopRequested !== undefined ? { stopRequested: s.stopRequested } : {}),
       ...(s.configHash !== undefined ? { configHash: s.configHash } : {}),
+      ...(refused !== undefined ? { refused } : {}),
     };
   }
 

@@ -135,6 +135,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const announcer = new Announcer({
     docker, writer, log, identity, addressContext: () => ({ flannel, hostIP }),
     ...(o.dockerRetryMs ? { retryMinMs: o.dockerRetryMs.min, retryMaxMs: o.dockerRetryMs.max } : {}),
+    onRefusal: (container, reason) => facts?.setRefusal(container, reason),
   });
 
   if (o.stateDir) {

@@ -4,6 +4,7 @@
  */
 import type { EtcdSpec } from '../cluster/types.js';
 import type { EtcdOptions } from '../etcd/connect.js';
+import { parseArgs } from 'node:util';
 import type { OptionSpec } from './args.js';
 
 /** parseArgs options for etcd. `--etcd` may be repeated or comma-separated. */
@@ -53,5 +54,20 @@ export function etcdOptionsFrom(
     tls: tls.ca || tls.cert || tls.key ? tls : undefined,
     auth: user && passwordFile ? { user, passwordFile } : undefined,
     prefix,
+  };
+}
+
+/**
+ * The etcd flags among another command's words (the cluster's agent unit runs `agent --etcd URL
+ * --etcd-prefix P …`): read with this file's spelling, every other word ignored.
+ */
+export function etcdFlagsOf(argv: readonly string[]): EtcdFlagValues {
+  const { values } = parseArgs({ args: [...argv], options: etcdFlagSpec, strict: false, allowPositionals: true });
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const etcd = ([] as unknown[]).concat(values['etcd'] ?? []).filter((e): e is string => typeof e === 'string');
+  return {
+    ...(etcd.length ? { etcd } : {}),
+    'etcd-prefix': str('etcd-prefix'), 'etcd-ca': str('etcd-ca'), 'etcd-cert': str('etcd-cert'), 'etcd-key': str('etcd-key'),
+    'etcd-user': str('etcd-user'), 'etcd-password-file': str('etcd-password-file'),
   };
 }

@@ -104,6 +104,12 @@ export function normalizeService(name: string, raw: RawService, ctx: ServiceCont
     systemd: normalizeXSystemd(raw['x-systemd'], p, at('x-systemd')),
     ...(awaitTimeout === undefined ? {} : { awaitTimeout }),
   };
+  // The agent announces a container's address: with no network there is none, and the announcement could
+  // never appear while its unit and sidekick look up (x-docker.args --network=none is left to the agent's
+  // refusal, which load and status name).
+  if (run.network === 'none' && raw['x-announce'] !== undefined && raw['x-announce'] !== false) {
+    p.add(at('x-announce'), 'x-announce with network_mode: none: the container has no address to announce, so its announcement could never appear', 'remove x-announce, or give the container a network (remove network_mode: none)', 'key');
+  }
   if (raw.volume_driver !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.\/:-]*$/.test(raw.volume_driver)) p.add(at('volume_driver'), `expected a volume driver name, got ${describeValue(raw.volume_driver)}`, 'write e.g. volume_driver: flocker');
   if (service.user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(service.user)) p.add(at('user'), `expected USER or USER:GROUP (names or ids), got ${describeValue(service.user)}`, 'write e.g. user: "1000:1000"');
   if (raw.working_dir !== undefined) absolutePath(raw.working_dir, p, at('working_dir'));

@@ -37,9 +37,17 @@ export interface ContainerFactsRecord {
   readonly restarts: number;
   /** The LABEL_CONFIG_HASH of the container now (or last) running. */
   readonly configHash?: string;
+  /**
+   * Why the agent will not announce the running container although a sidekick registered it (`it has no IPv4
+   * address (network "none"?)`): its announcement can never appear while this container runs.
+   */
+  readonly refused?: string;
   /** When the agent wrote this record, ISO 8601. */
   readonly updatedAt: string;
 }
+
+/** Longest `refused` reason a record carries. */
+export const MAX_REFUSED = 300;
 
 /** Serialise a record for etcd. */
 export function encodeFacts(r: ContainerFactsRecord): string {
@@ -72,6 +80,7 @@ export function decodeFacts(text: string): ContainerFactsRecord | undefined {
   if (!optIso('startedAt') || !optIso('finishedAt') || !optToken('containerId') || !optToken('configHash')) return undefined;
   if (r.lastExit !== undefined && (!Number.isSafeInteger(r.lastExit) || (r.lastExit as number) < -1 || (r.lastExit as number) > 255)) return undefined;
   if (r.stopRequested !== undefined && typeof r.stopRequested !== 'boolean') return undefined;
+  if (r.refused !== undefined && (typeof r.refused !== 'string' || r.refused.length > MAX_REFUSED)) return undefined;
   return {
     v: 1, unit: r.unit, machine: r.machine, phase: r.phase, restarts: r.restarts as number, updatedAt: r.updatedAt,
     ...(r.containerId !== undefined ? { containerId: r.containerId as string } : {}),
@@ -80,6 +89,7 @@ export function decodeFacts(text: string): ContainerFactsRecord | undefined {
     ...(r.lastExit !== undefined ? { lastExit: r.lastExit as number } : {}),
     ...(r.stopRequested !== undefined ? { stopRequested: r.stopRequested as boolean } : {}),
     ...(r.configHash !== undefined ? { configHash: r.configHash as string } : {}),
+    ...(r.refused !== undefined ? { refused: r.refused as string } : {}),
   };
 }
 

@@ -37,13 +37,13 @@ const expand = (value: string, instance: string): string => value.replace(/%i/g,
 
 /**
  * The announcements the units in `waited` need, by the unit whose health needs it: the container unit when
- * it is waited on (a container with `x-announce` is healthy once announced), else the sidekick itself.
+ * it is waited on (a container with `x-announce` is healthy once announced), else the sidekick itself when it
+ * is. `units` may hold sidekicks that are not waited on: they name their container unit's key.
  */
 export function announcementWants(units: readonly UnitFile[], waited: readonly string[]): Map<string, AnnouncementWant> {
   const names = new Set(waited);
   const out = new Map<string, AnnouncementWant>();
   for (const u of units) {
-    if (!names.has(u.name)) continue;
     const key = announcementKeyOf(u);
     if (key === undefined) continue;
     const instance = instanceOf(u.name) ?? '';
@@ -55,7 +55,9 @@ export function announcementWants(units: readonly UnitFile[], waited: readonly s
       container: container === undefined ? undefined : expand(container, instance),
       containerUnit: bound === undefined ? undefined : expand(bound, instance),
     };
-    out.set(want.containerUnit !== undefined && names.has(want.containerUnit) ? want.containerUnit : u.name, want);
+    // A sidekick not waited on itself counts for its container unit when that is (start web@1 by name).
+    if (want.containerUnit !== undefined && names.has(want.containerUnit)) out.set(want.containerUnit, want);
+    else if (names.has(u.name)) out.set(u.name, want);
   }
   return out;
 }

@@ -42,6 +42,7 @@ export function factsOfRecords(records: readonly ContainerFactsRecord[]): Contai
     restarts: worst.restarts, lastExit: worst.lastExit, machine: worst.machine, running: worst.phase === 'running',
     ...(worst.containerId !== undefined ? { containerId: worst.containerId } : {}),
     ...(Number.isFinite(started) ? { startedAt: started } : {}),
+    ...(worst.phase === 'running' && worst.refused !== undefined ? { refused: worst.refused } : {}),
   };
 }
 

@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JournalRef, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
 import type { UnitFile } from '../unit/model.js';
-import { announcementWants, notAnnouncedYet, type AnnouncementWant } from './announcement-check.js';
+import { announcementWants, notAnnouncedYet, OTHER_CLOCK_SLACK_MS, type AnnouncementWant } from './announcement-check.js';
 import { judgeHealth, type Verdict } from './health.js';
 
 /** A container's facts as the agent on its host publishes them. */
@@ -23,6 +23,8 @@ export interface ContainerFacts {
   /** The machine whose agent reported it. */
   readonly machine?: string;
   readonly running?: boolean;
+  /** Why the agent will not announce the running container (no usable address): its announcement never comes. */
+  readonly refused?: string;
 }
 
 /** The announcements that health needs, and how to read them. */
@@ -35,6 +37,11 @@ export interface AnnouncementOptions {
   readonly endpoint: string;
   /** What to check when they cannot be read. */
   readonly check: string;
+  /**
+   * Why they are not read at all (no etcd is known for them: units named without a spec, no `--etcd`): a unit
+   * healthy by its state is then unknown, at once, with this reason, never healthy.
+   */
+  readonly unchecked?: string;
 }
 
 export interface HealthOptions {
@@ -93,6 +100,16 @@ function containerUpSince(seen: number | undefined, f: ContainerFacts, now: numb
   return Math.max(seen ?? f.startedAt, f.startedAt);
 }
 
+/**
+ * The agent's refusal to announce the container its unit runs now, as one phrase, or undefined. A refusal of a
+ * container that started before `since` (this run's start, for a unit started anew) is an old container's.
+ */
+function refusalOf(f: ContainerFacts | undefined, since: number | undefined): string | undefined {
+  if (f?.refused === undefined || f.running !== true) return undefined;
+  if (since !== undefined && (f.startedAt === undefined || f.startedAt < since)) return undefined;
+  return `the agent${f.machine ? ` on ${f.machine}` : ''} refuses to announce its container: ${f.refused}`;
+}
+
 /** Waits for every unit's verdict; results (ok, state, error, journal) for every unit, in order. */
 export async function waitHealthy(host: UnitHost, names: readonly string[], o: HealthOptions): Promise<UnitResult[]> {
   const began = Date.now();
@@ -141,10 +158,18 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       if (verdict.kind === 'healthy' && wants.has(n)) healthy.push(n);
       else if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
     }
-    if (healthy.length) {
+    const unchecked = o.announcements?.unchecked;
+    if (healthy.length && unchecked !== undefined) {
+      // Healthy by its state, and nothing can tell whether it is announced: unknown, said at once.
+      for (const n of healthy) verdicts.set(n, { state: states.get(n)!, lastExit: tracks.get(n)!.lastExit, verdict: { kind: 'unknown', why: `active, but its announcement at ${wants.get(n)!.key} was not checked: ${unchecked}` } });
+    } else if (healthy.length) {
       // Healthy by its state: it counts once its announcement of the container that runs now is in etcd.
       const ann = o.announcements!;
       const values = await ann.read(healthy.map((n) => wants.get(n)!.key)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      // A container its agent refuses to announce (no usable address) is never announced: said at once, with
+      // the agent's reason. Read for the units whose facts this round did not read (the host has a count).
+      const unread = values instanceof Error || !o.facts ? [] : [...new Set(healthy.filter((n) => !values.has(wants.get(n)!.key)).map((n) => wants.get(n)!.containerUnit ?? n))].filter((u) => !facts.has(u));
+      const refusals = unread.length ? await o.facts!(unread).catch(() => new Map<string, ContainerFacts>()) : new Map<string, ContainerFacts>();
       const secs = `${Math.round((Date.now() - began) / 1000)}s`;
       for (const n of healthy) {
         const w = wants.get(n)!;
@@ -161,8 +186,11 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
         const at = f?.startedAt ?? cs?.activeSince;
         // The machine is the host's word (fleet's schedule), not an agent's: a unit that moved leaves facts behind.
         const machine = cs?.machines.length === 1 ? cs.machines[0] : undefined;
-        const why = notAnnouncedYet(w, values.get(w.key), { at, machine, runStart, fresh: o.fresh?.has(cu) ?? o.fresh?.has(n) ?? true });
+        const fresh = o.fresh?.has(cu) ?? o.fresh?.has(n) ?? true;
+        const why = notAnnouncedYet(w, values.get(w.key), { at, machine, runStart, fresh });
+        const refused = why === undefined ? undefined : refusalOf(f ?? refusals.get(cu), fresh ? runStart - OTHER_CLOCK_SLACK_MS : undefined);
         if (why === undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'healthy' } });
+        else if (refused !== undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but never announced in etcd at ${w.key}: ${refused}` } });
         else if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but ${why} after ${secs}` } });
       }
     }

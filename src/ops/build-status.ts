@@ -281,6 +281,9 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, cl
   const skFailed = sk !== undefined && (sk.activeState === 'failed' || sk.subState === 'auto-restart');
   if (skFailed && (running || ann)) {
     add('sidekick-failed', 'ERROR', `its sidekick ${sidekick} is ${sk.activeState}/${sk.subState ?? '?'}${ann ? '' : ': the container is not announced'}`);
+  } else if (running && g.announces && !ann && facts?.phase === 'running' && facts.refused !== undefined) {
+    // Its agent will not announce this container (no usable address): it never will while it runs.
+    add('not-announced', 'ERROR', `running but never announced: the agent refuses to announce its container: ${facts.refused}`);
   } else if (running && g.announces && !ann && !waiting && inputs.announcementsError === undefined) {
     add('not-announced', 'WARNING', `running but not announced${sk?.activeState && sk.activeState !== 'active' ? ` (its sidekick ${sidekick} is ${sk.activeState})` : ''}`);
   }

@@ -52,6 +52,14 @@ export class FleetUnitHost implements UnitHost {
     return out;
   }
 
+  async units(names: readonly string[]): Promise<Map<string, UnitFile>> {
+    const wanted = new Set(names);
+    const out = new Map<string, UnitFile>();
+    // fleet stores an instance as a unit of its own, with its template's options.
+    for (const u of await this.client.listUnits()) if (wanted.has(u.name)) out.set(u.name, { name: u.name, options: u.options.map((o) => ({ ...o })) });
+    return out;
+  }
+
   async submit(items: readonly SubmitItem[], o: BatchOptions): Promise<UnitResult[]> {
     const results = await mapLimit(items, o.parallel, async ({ desired: d, target }) => {
       await this.client.putUnit(d.unit, target);

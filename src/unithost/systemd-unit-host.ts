@@ -13,6 +13,9 @@ import { SystemdManager, type SystemdUnitState } from '../systemd/systemd-manage
 import { listUnitFiles, readUnitFileText, removeUnitFile, unitDirFor, writeUnitFile } from '../systemd/unit-dir.js';
 import { clusterOfText } from '../unit/cluster-marker.js';
 import { instancesPattern, isTemplate, templateOf } from '../unit/names.js';
+import { instantiate } from '../fleet/instantiate.js';
+import { parseUnit } from '../unit/parse.js';
+import type { UnitFile } from '../unit/model.js';
 import type { BatchOptions, DefinitionRef, HostDefinition, HostView, JournalRef, SubmitItem, TargetItem, UnitChange, UnitHost, UnitResult, UnitState } from './unit-host.js';
 
 export interface SystemdHostOptions {
@@ -64,6 +67,23 @@ export class SystemdUnitHost implements UnitHost {
     for (const id of new Set(ids)) {
       const text = await readUnitFileText(this.dir, id);
       if (text !== undefined) add(id, text);
+    }
+    return out;
+  }
+
+  async units(names: readonly string[]): Promise<Map<string, UnitFile>> {
+    const out = new Map<string, UnitFile>();
+    for (const name of new Set(names)) {
+      // An instance has no file of its own: its template's file is its definition.
+      const own = await readUnitFileText(this.dir, name);
+      const t = own === undefined ? templateOf(name) : undefined;
+      const text = own ?? (t !== undefined && t !== name ? await readUnitFileText(this.dir, t) : undefined);
+      if (text === undefined) continue;
+      try {
+        out.set(name, instantiate(parseUnit(own === undefined ? t! : name, text), name));
+      } catch {
+        // A file systemd may read but fleetkit cannot parse tells nothing fleetkit can use: left out.
+      }
     }
     return out;
   }

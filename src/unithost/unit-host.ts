@@ -11,7 +11,7 @@
  */
 import type { DesiredUnit } from '../load/desired-unit.js';
 import type { PlacementMachine, PlacementUnit } from '../load/placement.js';
-import type { UnitOption } from '../unit/model.js';
+import type { UnitFile, UnitOption } from '../unit/model.js';
 
 /** fleet's target states, which systemd's adapter maps to start/stop/disable. */
 export type TargetState = 'inactive' | 'loaded' | 'launched';
@@ -152,6 +152,11 @@ export interface UnitHost {
   definitionOf(desired: DesiredUnit): DefinitionRef;
   /** The definitions the host holds (those of `ids` only, when given: a host may then skip a full listing). */
   definitions(ids?: readonly string[]): Promise<Map<string, HostDefinition>>;
+  /**
+   * The units `names` as the host holds them, parsed (an instance carries its template's options, specifiers
+   * unresolved): what a command given only unit names reads of their own text. Units the host lacks are left out.
+   */
+  units(names: readonly string[]): Promise<Map<string, UnitFile>>;
   /** Stores definitions (create or replace). Results by definition id; nothing is started here. */
   submit(items: readonly SubmitItem[], o: BatchOptions): Promise<UnitResult[]>;
   /** Moves units to target states and, with `o.wait`, waits until the host reports them there. */

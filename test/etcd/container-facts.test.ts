@@ -37,3 +37,10 @@ t.test('a requested stop ending in SIGTERM or SIGKILL is clean; the same codes u
   t.notOk(isCleanExit(1, true));
   t.notOk(isCleanExit(undefined, true));
 });
+
+t.test("the agent's refusal to announce survives the round trip; an overlong or non-string one is no record", async (t) => {
+  const refused = { ...good, phase: 'running' as const, refused: 'it has no IPv4 address (network "none"?)' };
+  t.same(decodeFacts(encodeFacts(refused)), refused);
+  t.equal(decodeFacts(JSON.stringify({ ...good, refused: 'x'.repeat(301) })), undefined);
+  t.equal(decodeFacts(JSON.stringify({ ...good, refused: 7 })), undefined);
+});

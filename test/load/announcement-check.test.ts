@@ -61,3 +61,9 @@ t.test('a unit found already running keeps its announcement; one started anew ne
   t.match(notAnnouncedYet(want, value({ time: new Date(started - 3_000_000).toISOString() }), { ...longAgo, fresh: true }), /older/, 'started by this run but the facts still show the old container: the old record does not count');
   t.equal(notAnnouncedYet(want, value({ time: new Date(started - 3_000_000).toISOString() }), { ...longAgo, at: undefined }), undefined, 'found running, no facts: its record stands');
 });
+
+t.test('a sidekick not started by the command (start web@1 by name) still names its container unit\'s key', async (t) => {
+  const wants = announcementWants(units, ['web@1.service', 'db@1.service']);
+  t.same([...wants.keys()], ['web@1.service'], 'web-discovery@1 is not waited on, but web@1 needs its key; web@2 is not waited on at all');
+  t.equal(wants.get('web@1.service')?.key, '/svc/shop/web/1');
+});

@@ -24,3 +24,9 @@ t.test('with nothing running, the worst record says not running', async (t) => {
   t.same(f, { restarts: 4, lastExit: 2, machine: 'm2', running: false }, 'an unreadable start is left out, not NaN');
   t.equal(factsOfRecords([]), undefined, 'no record: no facts');
 });
+
+t.test("the agent's refusal to announce is carried from a running record only", async (t) => {
+  const refused = 'it has no IPv4 address (network "none"?)';
+  t.equal(factsOfRecords([rec('m1', { phase: 'running', refused, containerId: 'c', startedAt: '2026-12-03T10:00:05.250Z' })])?.refused, refused);
+  t.equal(factsOfRecords([rec('m1', { phase: 'exited', refused, containerId: 'c' })])?.refused, undefined, 'an exited container is announced by nobody anyway');
+});

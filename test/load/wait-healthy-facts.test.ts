@@ -82,3 +82,35 @@ t.test('a start time ahead of this clock (the machine runs fast) does not delay 
   t.equal(result.ok, true);
   t.ok(Date.now() - begun < 4_000, 'healthy within the wait');
 });
+
+t.test('a container its agent refuses to announce fails at once, with the reason, not at the timeout', async (t) => {
+  const sidekick = { name: 'api-discovery@1.service', options: [
+    { section: 'Unit', name: 'BindsTo', value: 'api@%i.service' },
+    { section: 'Service', name: 'ExecStart', value: 'fleetkit announce --key /svc/shop/api/%i --container api-%i --no-wait' },
+  ] };
+  const began = Date.now();
+  const facts: ContainerFacts = { restarts: 0, lastExit: undefined, containerId: 'c1', startedAt: began, running: true, machine: 'm1', refused: 'it has no IPv4 address (network "none"?)' };
+  const [r] = await waitHealthy(fleetHost(), [UNIT], {
+    timeoutMs: 20_000, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
+    facts: async () => new Map([[UNIT, facts]]), before: new Map(), journal: async () => [],
+    announcements: { units: [sidekick], read: async () => new Map(), endpoint: 'etcd at http://127.0.0.1:1', check: 'check etcd' },
+  });
+  t.equal(r!.ok, false);
+  t.equal(r!.state, 'unannounced');
+  t.equal(r!.error, 'active, but never announced in etcd at /svc/shop/api/1: the agent on m1 refuses to announce its container: it has no IPv4 address (network "none"?)');
+  t.ok(Date.now() - began < 5000, 'said at once');
+});
+
+t.test('a refusal of a container older than this start is an old one\'s: the wait goes on', async (t) => {
+  const sidekick = { name: 'api-discovery@1.service', options: [
+    { section: 'Unit', name: 'BindsTo', value: 'api@%i.service' },
+    { section: 'Service', name: 'ExecStart', value: 'fleetkit announce --key /svc/shop/api/%i --container api-%i --no-wait' },
+  ] };
+  const facts: ContainerFacts = { restarts: 0, lastExit: undefined, containerId: 'c0', startedAt: Date.now() - 60_000, running: true, machine: 'm1', refused: 'no address' };
+  const [r] = await waitHealthy(fleetHost(), [UNIT], {
+    timeoutMs: 300, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
+    facts: async () => new Map([[UNIT, facts]]), before: new Map(), journal: async () => [],
+    announcements: { units: [sidekick], read: async () => new Map(), endpoint: 'etcd at http://127.0.0.1:1', check: 'check etcd' },
+  });
+  t.match(r!.error, /^active, but not announced in etcd at \/svc\/shop\/api\/1 after \d+s$/);
+});

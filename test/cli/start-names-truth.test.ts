@@ -1,0 +1,121 @@
+/**
+ * Operations tell the truth about announcements, on the real systemd, dockerd and etcd:
+ * - a container its agent cannot announce (no address: `docker run --network=none`) fails load and start at
+ *   once, with the agent's reason, and status names it; a spec that says network_mode: none with x-announce
+ *   is refused;
+ * - `start UNIT…` by name checks the announcements as load of a spec does: the sidekick's unit names its key
+ *   and the cluster's agent unit its etcd; units whose etcd nothing names end unknown (exit 1), not healthy.
+ */
+import t from 'tap';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dockerPart, etcdPart, systemdPart } from '../env/parts.js';
+import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
+import { runFleetkit } from './load-io.js';
+
+t.setTimeout(240_000);
+const etcd = await etcdPart(t);
+const sd = await systemdPart(t);
+const docker = await dockerPart(t);
+await ensureBundle();
+
+const CLUSTER = `sn${process.pid}`;
+const W = `w${process.pid}`;
+const N = `n${process.pid}`;
+const prefix = `/fk-sn-${process.pid}`;
+const dir = await mkdtemp(join(tmpdir(), 'fk-start-names-'));
+t.teardown(() => rm(dir, { recursive: true, force: true }));
+await mkdir(join(dir, 'bin'));
+await mkdir(join(dir, 'hosts'));
+await writeFile(join(dir, 'hosts/hosts'), '127.0.0.1 localhost\n');
+await writeFile(join(dir, 'bin/fleetkit'), `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'dist/fleetkit.cjs')} "$@"\n`);
+await chmod(join(dir, 'bin/fleetkit'), 0o755);
+const head = `name: ${CLUSTER}
+x-fleetkit:
+  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }
+  runtime:
+    docker: /usr/bin/docker
+    dockerSocket: ${docker.socketPath}
+    fleetkit: { binary: ${join(dir, 'bin/fleetkit')} }
+    stateDir: ${join(dir, 'state')}
+  hosts: { file: ${join(dir, 'hosts/hosts')}, containers: ${join(dir, 'hosts/containers')} }
+services:
+  ${W}:
+    image: ${docker.httpImage}
+    x-announce: { port: 8080, ttl: 10s }
+`;
+const spec = join(dir, 'cluster.yaml');
+// N's container gets no network through the escape hatch: the agent finds no address to announce.
+await writeFile(spec, `${head}  ${N}:
+    image: ${docker.httpImage}
+    x-docker: { args: ["--network=none"] }
+    x-announce: { port: 8080, ttl: 10s }
+`);
+const common = ['--systemd', '--user', '--unit-dir', sd.unitDir, '--journal-dir', sd.journalDir, '--stable', '0s'];
+const env = { ...sd.env };
+const fk = (...args: string[]) => runFleetkit([...args, ...common], { env });
+t.teardown(async () => void (await fk('destroy', spec)));
+const NO_ADDRESS = /the agent on \S+ refuses to announce its container: it has no IPv4 address/;
+
+t.test('a container without an address: load and start fail at once with the reason, status names it', async (t) => {
+  const t0 = Date.now();
+  const load = await fk('load', spec, '--timeout', '60s');
+  const took = Date.now() - t0;
+  t.equal(load.code, 1, `${load.stdout}${load.stderr}`);
+  t.match(load.stdout, /^load: 9 created, 0 replaced, 0 unchanged, 1 failed$/m);
+  t.match(load.stderr, new RegExp(`^${N}@1\\.service: active, but never announced in etcd at ${prefix}/${CLUSTER}/${N}/1: ${NO_ADDRESS.source}`, 'm'));
+  t.ok(took < 40_000, `the refusal ends the wait, not the 60 s timeout (${took} ms)`);
+
+  const status = await runFleetkit(['status', spec, '--systemd', '--user'], { env });
+  t.equal(status.code, 1, `${status.stdout}${status.stderr}`);
+  t.match(status.stdout, new RegExp(`! ${N}@1\\.service: running but never announced: the agent refuses to announce its container: it has no IPv4 address`));
+
+  const stop = await fk('stop', `${N}@1.service`, `${W}@1.service`);
+  t.equal(stop.code, 0, `${stop.stdout}${stop.stderr}`);
+  // By name: the sidekicks' units name the keys, the cluster's agent unit names the etcd.
+  const t1 = Date.now();
+  const start = await fk('start', `${N}@1.service`, `${W}@1.service`, '--timeout', '60s');
+  t.equal(start.code, 1, `${start.stdout}${start.stderr}`);
+  t.match(start.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 1 started, 1 failed$/m);
+  t.match(start.stderr, new RegExp(`^${N}@1\\.service: active, but never announced in etcd at ${prefix}/${CLUSTER}/${N}/1: ${NO_ADDRESS.source}`, 'm'));
+  t.ok(Date.now() - t1 < 40_000, 'again at once');
+});
+
+t.test('network_mode: none with x-announce is refused at its line', async (t) => {
+  const bad = join(dir, 'none.yaml');
+  await writeFile(bad, `${head}  ${N}:
+    image: ${docker.httpImage}
+    network_mode: none
+    x-announce: { port: 8080 }
+`);
+  const r = await runFleetkit(['gen', bad, '--stdout'], { env });
+  t.equal(r.code, 2, r.stderr);
+  t.match(r.stderr, new RegExp(`none\\.yaml:17:5: services\\.${N}\\.x-announce: x-announce with network_mode: none: the container has no address to announce`));
+});
+
+t.test('start by name: a sidekick whose etcd nothing names is unknown, not healthy', async (t) => {
+  // Hand-written units without a cluster mark: no agent unit says where the key would be.
+  const X = `x${process.pid}`;
+  const key = `${prefix}/hand/${X}/1`;
+  await writeFile(join(sd.unitDir, `${X}@.service`), `[Unit]\nWants=${X}-discovery@%i.service\n[Service]\nExecStart=/bin/sleep 600\n`);
+  await writeFile(join(sd.unitDir, `${X}-discovery@.service`), `[Unit]\nBindsTo=${X}@%i.service\nAfter=${X}@%i.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c ': announce --key ${prefix}/hand/${X}/%i --container ${X}-%i'\n`);
+  await sd.systemctl(['daemon-reload']);
+  t.teardown(async () => {
+    await sd.systemctl(['stop', `${X}@1.service`, `${X}-discovery@1.service`]);
+    await rm(join(sd.unitDir, `${X}@.service`), { force: true });
+    await rm(join(sd.unitDir, `${X}-discovery@.service`), { force: true });
+  });
+  const unknown = await fk('start', `${X}@1.service`, '--timeout', '30s');
+  t.equal(unknown.code, 1, `${unknown.stdout}${unknown.stderr}`);
+  t.match(unknown.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 0 started, 0 failed, 1 unknown$/m);
+  t.match(unknown.stderr, new RegExp(`^${X}@1\\.service: active, but its announcement at ${key} was not checked: no etcd is known for it .*give --etcd URL`, 'm'));
+
+  // With --etcd the key is read: not there, so the unit fails at the timeout.
+  const checked = await fk('start', `${X}@1.service`, '--timeout', '3s', '--etcd', etcd.clientUrl);
+  t.equal(checked.code, 1, `${checked.stdout}${checked.stderr}`);
+  t.match(checked.stderr, new RegExp(`^${X}@1\\.service: active, but not announced in etcd at ${key} after \\d+s`, 'm'));
+
+  const opted = await fk('start', `${X}@1.service`, '--no-announcements');
+  t.equal(opted.code, 0, `--no-announcements waits for the states only: ${opted.stdout}${opted.stderr}`);
+});
