@@ -10,7 +10,9 @@
  *   a restart waits RestartSec= in `activating/auto-restart`, then starts again; more starts than
  *   StartLimitBurst= (default 5) within StartLimitIntervalSec= (default 10 s) end `failed/failed`, as
  *   systemd's start limit does; no restart ends `inactive/dead` (a clean exit) or `failed/failed`;
- * - a stop runs ExecStop= (`docker stop`) and ends the loop.
+ * - a stop runs ExecStop= (`docker stop`) and ends the loop; one that comes while `docker run` is still
+ *   creating the container stops it once it exists (systemd kills the unit's `docker run` on a stop; the
+ *   container it was creating would run on, here the stop is repeated until the run has ended).
  *
  * Left out, because the simulated machines share one dockerd and have no containers' hosts file: the bind
  * mount of the cluster's containers' hosts file over /etc/hosts (see host-sim.ts).
@@ -114,6 +116,7 @@ export async function startService(docker: DockerPart, argv: readonly string[], 
   await pre();
   const loop = (async (): Promise<void> => {
     for (;;) {
+      if (stopping) return;
       const r = await docker.docker(run);
       output.push(...`${r.stdout}${r.stderr}`.split('\n').filter(Boolean));
       if (stopping) return;
@@ -146,9 +149,16 @@ export async function startService(docker: DockerPart, argv: readonly string[], 
     async stop() {
       stopping = true;
       wake?.();
-      // ExecStop=docker stop: the container ends (143), docker run returns, the loop ends.
-      await docker.docker(['stop', '-t', '10', name]);
-      await loop;
+      // ExecStop=docker stop: the container ends (143), docker run returns, the loop ends. A stop that comes
+      // while `docker run` is still creating the container finds none to stop, and the run then starts it for
+      // good: so it is stopped again until the loop has ended (bounded: a create takes well under the 60 s).
+      let ended = false;
+      void loop.then(() => (ended = true));
+      for (let attempt = 0; !ended && attempt < 240; attempt++) {
+        await docker.docker(['stop', '-t', '10', name]);
+        await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, 250))]);
+      }
+      if (!ended) throw new Error(`${name}: the unit's docker run did not end after its stop`);
       await docker.docker(['rm', '-f', name]);
     },
   };
