@@ -22,7 +22,8 @@ const HELP = `usage: fleetkit events [SPEC] [options]
 
 One stream of changes until interrupted: units (start, stop, die; create, update, delete in fleet),
 announcements in etcd (create, update, delete) and machines (online, offline), each with a severity
-(INFO, WARNING, ERROR). With SPEC, only the spec's units are reported.
+(INFO, WARNING, ERROR). With SPEC, only the cluster's units are reported: the spec's, and any unit that
+carries the cluster's mark ([X-Fleetkit] Cluster=NAME), so a service added and loaded later is followed.
 
 options:
   --json                   one JSON object per line
@@ -86,6 +87,8 @@ export const run: Command = async (argv, io) => {
       timeoutMs,
       startedAt,
       include: wanted ? (u) => wanted.has(u) : () => true,
+      // Units the spec's cluster loads after this started (a service added since) are its too, by their mark.
+      cluster: spec?.name,
       env: io.env,
       signal: io.signal,
       emit: (e) => io.stdout.write(`${v.json ? eventJson(e) : formatEventLine(e, color)}\n`),

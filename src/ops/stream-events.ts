@@ -13,6 +13,8 @@ import type { Etcd3 } from 'etcd3';
 import type { RemoteSystem } from '../errors.js';
 import { watchPrefixes } from '../etcd/watch-prefixes.js';
 import { isFactsKey } from '../etcd/key-layout.js';
+import { readFile } from 'node:fs/promises';
+import { clusterOf, clusterOfText } from '../unit/cluster-marker.js';
 import type { FleetClient } from '../fleet/fleet-client.js';
 import { AnnouncementTracker } from './announcement-events.js';
 import { diffFleet, stateKey, type FleetSnapshot } from './fleet-diff.js';
@@ -34,6 +36,11 @@ export interface StreamEventsOptions {
   readonly startedAt?: number;
   /** Which units to report (the spec's, or all). */
   readonly include: (unit: string) => boolean;
+  /**
+   * The spec's cluster: a unit not in `include` is reported too when it carries this cluster's mark
+   * (`[X-Fleetkit] Cluster=`), so a service added to the spec and loaded after events started is followed.
+   */
+  readonly cluster?: string | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
   readonly emit: (e: OpsEvent) => void;
@@ -46,9 +53,10 @@ export interface StreamEventsOptions {
 /** Backoff between reconnects of a lost source: doubling from 250 ms, never more than 5 s apart. */
 const RECONNECT_MS = { first: 250, max: 5000 } as const;
 
-async function fleetSnapshot(fleet: FleetClient): Promise<FleetSnapshot> {
+async function fleetSnapshot(fleet: FleetClient, cluster: string | undefined): Promise<FleetSnapshot & { readonly marked: ReadonlySet<string> }> {
   const [units, states, machines] = await Promise.all([fleet.listUnits(), fleet.listStates(), fleet.listMachines()]);
   return {
+    marked: new Set(cluster === undefined ? [] : units.filter((u) => clusterOf(u) === cluster).map((u) => u.name)),
     units: new Map(units.map((u) => [u.name, { desired: u.desiredState, machineID: u.machineID }])),
     states: new Map(states.filter((s) => s.machineID && s.systemdActiveState).map((s) => [stateKey(s.name, s.machineID!), { active: s.systemdActiveState!, sub: s.systemdSubState }])),
     machines: new Map(machines.map((m) => [m.id, m.primaryIP])),
@@ -57,17 +65,19 @@ async function fleetSnapshot(fleet: FleetClient): Promise<FleetSnapshot> {
 
 /** Polls fleet, diffing each poll against the last. The first poll is the baseline. */
 async function pollFleet(o: StreamEventsOptions, fleet: FleetClient, ready: () => void): Promise<void> {
-  let prev = await fleetSnapshot(fleet); // a failure here (fleet unreachable) ends the command with its message
+  let prev = await fleetSnapshot(fleet, o.cluster); // a failure here (fleet unreachable) ends the command with its message
   ready();
   let failing = false;
   while (!o.signal.aborted) {
     await sleep(o.pollMs, undefined, { signal: o.signal }).catch(() => undefined); // an abort ends the wait early
     if (o.signal.aborted) break;
     try {
-      const next = await fleetSnapshot(fleet);
+      const next = await fleetSnapshot(fleet, o.cluster);
       if (failing) o.log('<5>fleet answers again');
       failing = false;
-      for (const e of diffFleet(prev, next, new Date(), o.include)) o.emit(e);
+      // The cluster's units as either poll lists them: one destroyed since the last is still reported.
+      const include = o.cluster === undefined ? o.include : (u: string): boolean => o.include(u) || prev.marked.has(u) || next.marked.has(u);
+      for (const e of diffFleet(prev, next, new Date(), include)) o.emit(e);
       prev = next;
     } catch (e) {
       if (!failing) o.log(`<4>${(e as Error).message}; retrying every ${o.pollMs} ms`);
@@ -83,11 +93,33 @@ async function followSystemd(o: StreamEventsOptions, sd: NonNullable<StreamEvent
   let primed = false;
   let lost = false;
   let delay: number = RECONNECT_MS.first;
-  const change = (unit: string, activeState: string, subState: string | undefined): void => {
-    if (!o.include(unit)) return;
-    const e = unitStateEvent(unit, sd.machineId, last.get(unit), activeState, subState, new Date());
+  let fragmentPath: ((unit: string) => Promise<string | undefined>) | undefined;
+  // A unit outside the spec is the cluster's when the file it was loaded from carries the cluster's mark:
+  // asked once per unit. Its changes wait, in order, for that answer.
+  const marked = new Map<string, Promise<boolean>>();
+  const queue = new Map<string, Promise<void>>();
+  const isMarked = (unit: string): Promise<boolean> => {
+    let m = marked.get(unit);
+    if (!m) {
+      const read = fragmentPath;
+      m = read === undefined ? Promise.resolve(false) : read(unit).then(async (path) => (path === undefined ? undefined : clusterOfText(await readFile(path, 'utf8'))) === o.cluster, () => false);
+      marked.set(unit, m);
+    }
+    return m;
+  };
+  const emitChange = (unit: string, activeState: string, subState: string | undefined, at = new Date()): void => {
+    const e = unitStateEvent(unit, sd.machineId, last.get(unit), activeState, subState, at);
     last.set(unit, activeState);
     if (e) o.emit(e);
+  };
+  const change = (unit: string, activeState: string, subState: string | undefined): void => {
+    if (o.include(unit)) return emitChange(unit, activeState, subState);
+    if (o.cluster === undefined) return;
+    const at = new Date();
+    const next = (queue.get(unit) ?? Promise.resolve()).then(async () => {
+      if (await isMarked(unit)) emitChange(unit, activeState, subState, at);
+    });
+    queue.set(unit, next);
   };
   while (!o.signal.aborted) {
     try {
@@ -95,6 +127,11 @@ async function followSystemd(o: StreamEventsOptions, sd: NonNullable<StreamEvent
         user: sd.user,
         env: o.env,
         signal: o.signal,
+        onBus: (read) => {
+          fragmentPath = read;
+          // A unit's file may have changed while the bus was lost: asked again.
+          marked.clear();
+        },
         onInitial: (states) => {
           if (primed) {
             o.log(`<5>the bus at ${sd.endpoint} answers again`);

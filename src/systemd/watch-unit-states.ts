@@ -29,6 +29,11 @@ export interface WatchUnitStatesOptions {
   readonly onInitial: (states: readonly UnitStateChange[]) => void;
   /** A PropertiesChanged carrying ActiveState (possibly unchanged: systemd resends all of them). */
   readonly onChange: (change: UnitStateChange) => void;
+  /**
+   * Given, once the bus answers: reads a unit's `FragmentPath` (the file it was loaded from; an instance's is
+   * its template's) on the same bus, undefined when it has none.
+   */
+  readonly onBus?: (fragmentPath: (unit: string) => Promise<string | undefined>) => void;
 }
 
 /** `web_40_2eservice`-style object path → `web@.service` (systemd's bus label escaping: `_XX` hex). */
@@ -65,6 +70,12 @@ export async function watchUnitStates(o: WatchUnitStatesOptions): Promise<void> 
         await call('Subscribe');
         const reply = await call('ListUnits');
         const rows = (reply?.body[0] ?? []) as unknown[][];
+        o.onBus?.(async (unit) => {
+          const path = String((await call('GetUnit', 's', [unit]))?.body[0] ?? '');
+          const reply = await call('Get', 'ss', [`${DEST}.Unit`, 'FragmentPath'], DEST, path, 'org.freedesktop.DBus.Properties');
+          const value = (reply?.body[0] as { value?: unknown } | undefined)?.value;
+          return typeof value === 'string' && value !== '' ? value : undefined;
+        });
         o.onInitial(rows.map((r) => ({ unit: String(r[0]), activeState: String(r[3]), subState: String(r[4]) })));
       })(),
       broken,
