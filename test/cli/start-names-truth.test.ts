@@ -7,11 +7,12 @@
  *   and the cluster's agent unit its etcd; units whose etcd nothing names end unknown (exit 1), not healthy.
  */
 import t from 'tap';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerPart, etcdPart, systemdPart } from '../env/parts.js';
-import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
+import { ensureBundle } from '../e2e/e2e-cluster.js';
+import { systemdClusterHead } from './systemd-cluster.js';
 import { runFleetkit } from './load-io.js';
 
 t.setTimeout(240_000);
@@ -26,22 +27,7 @@ const N = `n${process.pid}`;
 const prefix = `/fk-sn-${process.pid}`;
 const dir = await mkdtemp(join(tmpdir(), 'fk-start-names-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
-await mkdir(join(dir, 'bin'));
-await mkdir(join(dir, 'hosts'));
-await writeFile(join(dir, 'hosts/hosts'), '127.0.0.1 localhost\n');
-await writeFile(join(dir, 'bin/fleetkit'), `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'dist/fleetkit.cjs')} "$@"\n`);
-await chmod(join(dir, 'bin/fleetkit'), 0o755);
-const head = `name: ${CLUSTER}
-x-fleetkit:
-  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }
-  runtime:
-    docker: /usr/bin/docker
-    dockerSocket: ${docker.socketPath}
-    fleetkit: { binary: ${join(dir, 'bin/fleetkit')} }
-    stateDir: ${join(dir, 'state')}
-  hosts: { file: ${join(dir, 'hosts/hosts')}, containers: ${join(dir, 'hosts/containers')} }
-services:
-  ${W}:
+const head = `${await systemdClusterHead(dir, { name: CLUSTER, prefix, etcd, docker })}  ${W}:
     image: ${docker.httpImage}
     x-announce: { port: 8080, ttl: 10s }
 `;

@@ -8,11 +8,12 @@
  * take the state left by the stop as its outcome, and the counts say what happened.
  */
 import t from 'tap';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerPart, etcdPart, systemdPart, waitFor } from '../env/parts.js';
-import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
+import { ensureBundle } from '../e2e/e2e-cluster.js';
+import { systemdClusterHead } from './systemd-cluster.js';
 import { runFleetkit } from './load-io.js';
 import { containerEvents, containerState, isDown, stopTimes } from './docker-check.js';
 import { etcdReader } from '../announce/fixtures/fixture.js';
@@ -33,23 +34,8 @@ const GRACE_MS = 3000;
 const prefix = `/fk-ss-${process.pid}`;
 const dir = await mkdtemp(join(tmpdir(), 'fk-stopstart-sd-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
-await mkdir(join(dir, 'bin'));
-await mkdir(join(dir, 'hosts'));
-await writeFile(join(dir, 'hosts/hosts'), '127.0.0.1 localhost\n');
-await writeFile(join(dir, 'bin/fleetkit'), `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'dist/fleetkit.cjs')} "$@"\n`);
-await chmod(join(dir, 'bin/fleetkit'), 0o755);
 const spec = join(dir, 'cluster.yaml');
-await writeFile(spec, `name: ${CLUSTER}
-x-fleetkit:
-  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }
-  runtime:
-    docker: /usr/bin/docker
-    dockerSocket: ${docker.socketPath}
-    fleetkit: { binary: ${join(dir, 'bin/fleetkit')} }
-    stateDir: ${join(dir, 'state')}
-  hosts: { file: ${join(dir, 'hosts/hosts')}, containers: ${join(dir, 'hosts/containers')} }
-services:
-  ${W}:
+await writeFile(spec, `${await systemdClusterHead(dir, { name: CLUSTER, prefix, etcd, docker })}  ${W}:
     image: ${docker.httpImage}
     # A process that finishes its work for ${GRACE_MS / 1000} s after SIGTERM, then exits 143: docker stop takes that long.
     command: ["sh", "-c", "trap 'sleep ${GRACE_MS / 1000}; exit 143' TERM; httpd -f -p 8080 -h /www & wait"]
