@@ -23,6 +23,8 @@ export interface ContainerFacts {
   /** The machine whose agent reported it. */
   readonly machine?: string;
   readonly running?: boolean;
+  /** The config hashes (`fleetkit.config-hash`) of the containers that run, one per machine; absent when none is known. */
+  readonly configHashes?: readonly string[];
 }
 
 /** The announcements that health needs, and how to read them. */
