@@ -38,7 +38,8 @@ ${CLUSTER_FLAGS_HELP}
 
 exit status: 0 when everything agrees, 1 when something is flagged or could not be read, 2 for bad usage.
 Restart counts and last exits come from systemd's NRestarts, or on fleet from the container facts the agent
-on each machine publishes in etcd.
+on each machine publishes in etcd. A container whose config hash (from those facts) is not its unit's is flagged
+old-config: it was not restarted since its unit changed (fleetkit load --replace restarts it).
 `;
 
 const options = {

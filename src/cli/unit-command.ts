@@ -94,7 +94,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
   --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}${TAKES_DOWN.has(verb) ? '  --etcd URL…            where the agents publish container facts (default: the spec\'s etcd, else\n                         $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379; also --etcd-prefix, --etcd-ca/-cert/-key/\n                         -user/-password-file)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused;\n                         a unit whose container runs an older config than its unit (the agents\' facts)\n                         differs too, and is restarted the same way\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}${TAKES_DOWN.has(verb) ? '  --etcd URL…            where the agents publish container facts (default: the spec\'s etcd, else\n                         $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379; also --etcd-prefix, --etcd-ca/-cert/-key/\n                         -user/-password-file)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
 ${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
@@ -177,19 +177,33 @@ export function unitCommand(verb: UnitVerb): Command {
       // Only what the plan compares is read: every definition for a spec (stale ones are recognised by their
       // cluster marker), else just the desired ones.
       const current = await host.definitions(sel.kind === 'spec' || verb === 'destroy' ? undefined : sel.kind === 'names' ? sel.names : desired!.map((x) => x.def.id));
-      const steps = plan({
+      const planWith = (running?: ReadonlyMap<string, readonly string[]>): Step[] => plan({
         verb, start: !v['no-start'], replace: Boolean(v.replace), prune: Boolean(v.prune),
         cluster: sel.kind === 'spec' ? sel.cluster : undefined,
         desired, names: sel.kind === 'names' ? sel.names : [], current,
         // fleetkit's own units go last: while the containers' units are unloaded, their sidekicks withdraw
         // through the agent and watch-hosts writes the removals.
         removeLast: new Set([...current.keys(), ...(sel.kind === 'names' ? sel.names : [])].filter(isHostUnit)),
+        ...(running ? { running } : {}),
       });
+      let steps = planWith();
+      // A unit whose definition stays may still run an older container (load/outdated.ts): the agents' facts of
+      // those units are read, and the plan made again with them. Read whether or not load waits: --no-block
+      // must not call such a unit unchanged either.
+      if ((verb === 'load' || verb === 'start') && !v['no-start'] && desired) {
+        const same = new Set(steps.flatMap((st) => (st.kind === 'unchanged' ? [st.id] : [])));
+        const names = desired.filter((x) => x.desired.start && same.has(x.def.id)).map((x) => x.desired.unit.name);
+        const etcd = names.length && !facts ? etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env) : undefined;
+        const source = etcd ? etcdFacts(etcd, etcd.prefix, Math.min(requestTimeoutMs, 2000)) : names.length ? facts : undefined;
+        if (etcd && source) closers.push(() => source.close());
+        const running = new Map([...(source ? await source.facts(names) : [])].flatMap(([n, f]) => (f.configHashes ? [[n, f.configHashes] as const] : [])));
+        if (running.size) steps = planWith(running);
+      }
       if (v.replace && !wait && desired) await refuseUnwaitedReplace(host, steps, desired.map((x) => ({ desired: x.desired, id: x.def.id })));
       if (v['dry-run']) {
         const text = describePlan(steps);
         io.stdout.write(json ? `${JSON.stringify({ verb, host: host.endpoint, steps }, null, 2)}\n` : `${host.endpoint}: ${verb} would\n${text.map((l) => `  ${l}`).join('\n') || '  change nothing'}\n`);
-        return steps.some((st) => st.kind === 'conflict') ? ExitCode.failed : ExitCode.ok;
+        return steps.some((st) => st.kind === 'conflict' || st.kind === 'outdated') ? ExitCode.failed : ExitCode.ok;
       }
       // A rolling replace of a spec sees each new container run through the agents' facts in its etcd.
       // Unit files name no etcd: --etcd gives it.

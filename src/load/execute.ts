@@ -10,6 +10,7 @@ import type { BatchOptions, TargetItem, UnitHost, UnitResult, UnitState } from '
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitChange, UnitOutcome } from './outcome.js';
 import { foreignMessage, type Step, type Verb } from './plan.js';
+import { outdatedMessage } from './outdated.js';
 import { placementRefusal } from './placement-check.js';
 import { roll, splitRolling } from './rolling.js';
 import type { ReplaceEvidence } from './rolling-facts.js';
@@ -77,12 +78,14 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   }
   const kept = foreign.map((f): UnitOutcome => ({ name: f.name, change: 'kept', state: undefined, ok: true, error: foreignMessage(f.owner, f.ours, `${o.verb} left it alone`) }));
   const conflicts = new Map(steps.flatMap((s) => (s.kind === 'conflict' ? [[s.id, s] as const] : [])));
-  if (conflicts.size) {
+  const outdated = new Map(steps.flatMap((s) => (s.kind === 'outdated' ? [[s.name, s] as const] : [])));
+  if (conflicts.size || outdated.size) {
     const rows = (o.desired ?? []).map(({ desired: d, id }): UnitOutcome => {
       const c = conflicts.get(id);
-      return c
-        ? { name: d.unit.name, change: 'conflict', state: undefined, ok: false, error: `${c.differs}; nothing was changed (use --replace to replace it)`, diff: c.diff }
-        : { name: d.unit.name, change: steps.some((st) => st.kind === 'unchanged' && st.id === id) ? 'unchanged' : 'skipped', state: undefined, ok: true };
+      const old = outdated.get(d.unit.name);
+      if (c) return { name: d.unit.name, change: 'conflict', state: undefined, ok: false, error: `${c.differs}; nothing was changed (use --replace to replace it)`, diff: c.diff };
+      if (old) return { name: d.unit.name, change: 'conflict', state: undefined, ok: false, error: `${outdatedMessage(old.container)}: it was not restarted since its unit changed; nothing was changed (use --replace to restart it)` };
+      return { name: d.unit.name, change: steps.some((st) => st.kind === 'unchanged' && st.id === id) ? 'unchanged' : 'skipped', state: undefined, ok: true };
     });
     return { outcomes: rows, stale };
   }

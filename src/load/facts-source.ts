@@ -31,14 +31,18 @@ const dirOf = (key: string): string => key.slice(0, key.lastIndexOf('/') + 1);
  * What the health wait reads of a unit's facts records (one per machine whose agent saw its container): a unit
  * runs on one machine (a global unit on many; a unit that moved left a record of its stopped container behind
  * for a while). The running ones first; of those, the most restarts is the truth about the worst, and its last
- * exit, container and start go with it. The one reduction load's wait and a rolling replace's wait both use.
+ * exit, container and start go with it. The one reduction load's wait and a rolling replace's wait both use,
+ * and load's check for a container older than its unit (`outdated.ts`).
  */
 export function factsOfRecords(records: readonly ContainerFactsRecord[]): ContainerFacts | undefined {
   if (!records.length) return undefined;
   const running = records.filter((r) => r.phase === 'running');
   const worst = (running.length ? running : records).reduce((a, b) => (b.restarts > a.restarts ? b : a));
   const started = worst.startedAt === undefined ? NaN : Date.parse(worst.startedAt);
+  // Every running container's config, not only the worst one's: one old container is enough to be outdated.
+  const hashes = [...new Set(running.flatMap((r) => (r.configHash ? [r.configHash] : [])))].sort();
   return {
+    ...(hashes.length ? { configHashes: hashes } : {}),
     restarts: worst.restarts, lastExit: worst.lastExit, machine: worst.machine, running: worst.phase === 'running',
     ...(worst.containerId !== undefined ? { containerId: worst.containerId } : {}),
     ...(Number.isFinite(started) ? { startedAt: started } : {}),

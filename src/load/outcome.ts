@@ -11,7 +11,9 @@ export type UnitChange = 'created' | 'replaced' | 'unchanged' | 'conflict' | 'st
   /** Left alone: it belongs to another cluster. */
   | 'kept'
   /** Still runs its old version: a rolling replace stopped before it (see `rolling.ts`). */
-  | 'held';
+  | 'held'
+  /** Its definition stayed and its container, older than it, was replaced by one of its config (`outdated.ts`). */
+  | 'restarted';
 
 /** One row of the summary. */
 export interface UnitOutcome {

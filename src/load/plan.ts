@@ -9,6 +9,8 @@ import { clusterOf } from '../unit/cluster-marker.js';
 import { isHostUnit, isTemplate } from '../unit/names.js';
 import type { DefinitionRef, HostDefinition, TargetState } from '../unithost/unit-host.js';
 import type { DesiredUnit } from './desired-unit.js';
+import { configHashOfUnit } from '../render/config-hash.js';
+import { outdatedContainer, outdatedMessage, type OutdatedContainer } from './outdated.js';
 
 /** What happens to one unit. `conflict` = it differs and `--replace` was not given. */
 export type ChangeKind = 'create' | 'replace' | 'unchanged' | 'conflict';
@@ -71,13 +73,16 @@ export type Verb = 'load' | 'start' | 'stop' | 'unload' | 'destroy';
 /** One step. Steps run in order: conflicts stop everything; submits, prunes, targets; removes by phase. */
 export type Step =
   | { readonly kind: 'conflict'; readonly id: string; readonly differs: string; readonly diff: readonly string[] }
+  /** A running container older than its unchanged definition (`outdated.ts`), without --replace: nothing is sent. */
+  | { readonly kind: 'outdated'; readonly name: string; readonly id: string; readonly container: OutdatedContainer }
   /** A unit of another cluster with the same name: load refuses everything, stop and destroy leave it alone. */
   | { readonly kind: 'foreign'; readonly id: string; readonly name: string; readonly owner: string; readonly ours: string | undefined }
   | { readonly kind: 'unchanged'; readonly id: string }
   | { readonly kind: 'submit'; readonly id: string; readonly change: 'create' | 'replace'; readonly desired: DesiredUnit; readonly target: TargetState }
   | { readonly kind: 'stale'; readonly id: string }
   | { readonly kind: 'remove'; readonly id: string; readonly why: 'destroy' | 'prune'; readonly phase: number }
-  | { readonly kind: 'target'; readonly name: string; readonly target: TargetState; readonly restart: boolean };
+  /** `restart`: run it anew (its definition was replaced, or `outdated`: its container is older than it). */
+  | { readonly kind: 'target'; readonly name: string; readonly target: TargetState; readonly restart: boolean; readonly outdated?: OutdatedContainer };
 
 /** What a plan is made from. */
 export interface PlanInput {
@@ -96,6 +101,11 @@ export interface PlanInput {
   readonly current: ReadonlyMap<string, HostDefinition>;
   /** Definitions removed after all others (fleetkit's own agent and hosts units: see `execute.ts`). */
   readonly removeLast: ReadonlySet<string>;
+  /**
+   * The config hashes of the containers the agents report running, by unit (`facts-source.ts`); a unit absent,
+   * or no map, is not judged (no facts is no evidence of an old container).
+   */
+  readonly running?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The target state a verb puts a started unit in. */
@@ -133,14 +143,23 @@ export function plan(input: PlanInput): Step[] {
   const byId = new Map<string, { readonly desired: DesiredUnit; readonly def: DefinitionRef }>();
   for (const x of desired) if (!byId.has(x.def.id)) byId.set(x.def.id, x);
   const changes = new Map(planChanges([...byId.values()].map((x) => ({ name: x.def.id, key: x.def.key })), new Map([...current].map(([id, d]) => [id, d.key])), input.replace).map((c) => [c.name, c.kind]));
+  // A unit whose definition stays but whose container runs an older config differs as much as a definition
+  // does: the same process runs whatever the host holds now.
+  const outdated = new Map<string, OutdatedContainer>();
+  for (const x of start && input.running ? starting : []) {
+    if (changes.get(x.def.id) !== 'unchanged') continue;
+    const o = outdatedContainer(configHashOfUnit(x.desired.text, x.desired.file), input.running!.get(x.desired.unit.name));
+    if (o) outdated.set(x.desired.unit.name, o);
+  }
   const steps: Step[] = [];
-  if ([...changes.values()].includes('conflict')) {
+  if ([...changes.values()].includes('conflict') || (outdated.size && !input.replace)) {
     // Nothing is sent when a definition differs without --replace: the user sees every difference first.
     for (const [id, x] of byId) {
       const kind = changes.get(id);
       if (kind === 'conflict') steps.push({ kind: 'conflict', id, differs: current.get(id)!.differs, diff: diffLines(current.get(id)!.lines, x.def.lines) });
       else if (kind === 'unchanged') steps.push({ kind: 'unchanged', id });
     }
+    if (!input.replace) for (const x of starting) if (outdated.has(x.desired.unit.name)) steps.push({ kind: 'outdated', name: x.desired.unit.name, id: x.def.id, container: outdated.get(x.desired.unit.name)! });
     return steps;
   }
   for (const [id, x] of byId) {
@@ -158,7 +177,8 @@ export function plan(input: PlanInput): Step[] {
     const kind = changes.get(x.def.id);
     // Without a start, only a target the host holds and that differs is moved; a new unit was submitted with it.
     if (!start && (kind !== 'unchanged' || current.get(name)?.target === undefined || current.get(name)?.target === want)) continue;
-    steps.push({ kind: 'target', name, target: want, restart: kind === 'replace' });
+    const o = outdated.get(name);
+    steps.push({ kind: 'target', name, target: want, restart: kind === 'replace' || o !== undefined, ...(o ? { outdated: o } : {}) });
   }
   return steps;
 }
@@ -183,11 +203,12 @@ export function describePlan(steps: readonly Step[]): string[] {
     switch (s.kind) {
       case 'foreign': return `foreign  ${s.name} (${foreignMessage(s.owner, s.ours, 'left alone')})`;
       case 'conflict': return `differs  ${s.id} (nothing would be changed without --replace)\n${s.diff.map((d) => `    ${d}`).join('\n')}`;
+      case 'outdated': return `differs  ${s.name} (${outdatedMessage(s.container)}; nothing would be changed without --replace)`;
       case 'unchanged': return `keep     ${s.id}`;
       case 'submit': return `${s.change === 'create' ? 'create ' : 'replace'}  ${s.id}`;
       case 'stale': return `stale    ${s.id} (no longer in the spec; --prune removes it)`;
       case 'remove': return `${s.why === 'prune' ? 'prune  ' : 'destroy'}  ${s.id}`;
-      case 'target': return `${s.target === 'launched' ? (s.restart ? 'restart' : 'start  ') : s.target === 'loaded' ? 'stop   ' : 'unload '}  ${s.name}`;
+      case 'target': return `${s.target === 'launched' ? (s.restart ? 'restart' : 'start  ') : s.target === 'loaded' ? 'stop   ' : 'unload '}  ${s.name}${s.outdated ? ` (${outdatedMessage(s.outdated)})` : ''}`;
     }
   });
 }

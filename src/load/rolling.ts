@@ -33,8 +33,10 @@ export interface RollGroup {
   readonly members: readonly string[];
   /** Definitions submitted while the group is down (fleet: one per unit). */
   readonly defs: readonly Submit[];
-  /** The members whose definition changed (the others are followers restarted with them). */
+  /** The members whose definition changed, or whose container is older than it (the others are followers restarted with them). */
   readonly changed: ReadonlySet<string>;
+  /** Of `changed`, those whose definition stays: only their container is old (`outdated.ts`). */
+  readonly restarted: ReadonlySet<string>;
   /** The new configuration hash of each member that runs a container. */
   readonly hashes: ReadonlyMap<string, string>;
   /** The announcement key of each member that announces (a sidekick). */
@@ -58,6 +60,7 @@ export function splitRolling(steps: readonly Step[], desired: ReadonlyArray<{ re
   const rolled = new Set(steps.flatMap((s) => (s.kind === 'target' && s.target === 'launched' && s.restart && !isTemplate(s.name) && !globalUnit(byName.get(s.name)?.desired) ? [s.name] : [])));
   if (!rolled.size) return { rest: steps, groups: [] };
   const started = new Set(steps.flatMap((s) => (s.kind === 'target' && s.target === 'launched' ? [s.name] : [])));
+  const outdated = new Set(steps.flatMap((s) => (s.kind === 'target' && s.outdated ? [s.name] : [])));
   // A follower's group is that of the unit it follows, when that one is started by this run too.
   const leader = (name: string): string => {
     const d = byName.get(name)?.desired;
@@ -97,7 +100,7 @@ export function splitRolling(steps: readonly Step[], desired: ReadonlyArray<{ re
       const k = d ? announcementKeyOf(d.unit) : undefined;
       return k ? [[n, k] as const] : [];
     }));
-    return { main, members: list, defs: steps.filter((s): s is Submit => s.kind === 'submit' && own(s) && set.has(s.desired.unit.name)), changed: new Set(list.filter((n) => rolled.has(n))), hashes, keys };
+    return { main, members: list, defs: steps.filter((s): s is Submit => s.kind === 'submit' && own(s) && set.has(s.desired.unit.name)), changed: new Set(list.filter((n) => rolled.has(n))), restarted: new Set(list.filter((n) => outdated.has(n))), hashes, keys };
   });
   return { rest, groups: out.sort((a, b) => compareNames(a.main, b.main)) };
 }
@@ -148,8 +151,10 @@ export async function roll(host: UnitHost, groups: readonly RollGroup[], o: Roll
   for (let i = 0; i < groups.length && failedAt === undefined; i += o.maxUnavailable) {
     const batch = groups.slice(i, i + o.maxUnavailable);
     const names = batch.flatMap((g) => g.members);
+    // A unit whose definition stayed was restarted (its container was old), not replaced.
+    const changeOf = (name: string): UnitOutcome['change'] => (batch.some((g) => g.restarted.has(name)) ? 'restarted' : batch.some((g) => g.changed.has(name)) ? 'replaced' : 'unchanged');
     const fail = (name: string, state: string | undefined, error: string, extra: Partial<UnitOutcome> = {}): void => {
-      rows.set(name, { name, change: 'replaced', state, ok: false, error, ...extra });
+      rows.set(name, { name, change: changeOf(name) === 'restarted' ? 'restarted' : 'replaced', state, ok: false, error, ...extra });
       failedAt ??= name;
     };
     const deadline = Date.now() + o.timeoutMs;
@@ -214,7 +219,7 @@ export async function roll(host: UnitHost, groups: readonly RollGroup[], o: Roll
     const facts = o.evidence ? restartFacts(o.evidence) : o.health.facts;
     const healthy = ok.length ? await waitHealthy(host, ok, { ...o.health, ...(facts ? { facts } : {}), startedAt, timeoutMs: Math.max(1000, deadline - Date.now()), signal: o.signal }) : [];
     for (const r of healthy) {
-      if (r.ok) rows.set(r.name, { name: r.name, change: batch.some((g) => g.changed.has(r.name)) ? 'replaced' : 'unchanged', state: r.state, ok: true, ...(r.machines?.length ? { machines: r.machines } : {}) });
+      if (r.ok) rows.set(r.name, { name: r.name, change: changeOf(r.name), state: r.state, ok: true, ...(r.machines?.length ? { machines: r.machines } : {}) });
       else fail(r.name, r.state, r.error ?? 'not healthy', { ...(r.result ? { result: r.result } : {}), ...(r.journal?.length ? { journal: r.journal } : {}) });
     }
     if (o.evidence) {

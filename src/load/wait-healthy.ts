@@ -25,6 +25,8 @@ export interface ContainerFacts {
   readonly running?: boolean;
   /** Why the agent will not announce the running container (no usable address): its announcement never comes. */
   readonly refused?: string;
+  /** The config hashes (`fleetkit.config-hash`) of the containers that run, one per machine; absent when none is known. */
+  readonly configHashes?: readonly string[];
 }
 
 /** The announcements that health needs, and how to read them. */

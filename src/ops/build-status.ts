@@ -17,7 +17,7 @@ import { unscheduledReason } from './unscheduled-reason.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import { waitingFor } from '../cluster/dependency-wait.js';
 import { globalRowFlags, globalSpread, placeGlobals } from './global-spread.js';
-import { expectsFacts, factsIndex, factsOverdue, factsUnknownMessage, type FactsOf } from './status-facts.js';
+import { expectsFacts, factsIndex, factsOverdue, factsUnknownMessage, oldConfigMessage, type FactsOf } from './status-facts.js';
 
 interface Group {
   readonly name: string;
@@ -275,6 +275,8 @@ function flagUnit(row: Row, g: Group, inputs: StatusInputs, factsOf: FactsOf, cl
     // No restart count from the host and none from the agent: whether it loops is unknown, and unknown is not healthy.
     add('facts-unknown', 'WARNING', factsUnknownMessage(inputs, row.machine, cluster, known));
   }
+  const old = running ? oldConfigMessage(u, facts) : undefined;
+  if (old) add('old-config', 'ERROR', old);
   // The sidekick is not a row of its own: its state is said on its container's row.
   const sidekick = sidekickName(g.name, row.instance);
   const sk = g.announces ? inputs.states.find((s) => s.name === sidekick && (s.machineID === row.machine?.id || inputs.source === 'systemd')) : undefined;

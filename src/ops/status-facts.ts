@@ -16,6 +16,8 @@
  * - systemd's own NRestarts is a restart count: with it, missing facts are not a problem (the facts only back it up).
  */
 import { LABEL_UNIT, type ContainerFactsRecord } from '../etcd/container-facts.js';
+import { outdatedContainer, outdatedMessage } from '../load/outdated.js';
+import { configHashOfOptions } from '../render/config-hash.js';
 import { agentUnitName } from '../unit/names.js';
 import { shortId } from './unscheduled-reason.js';
 import type { StatusInputs, StatusUnit } from './status-model.js';
@@ -92,4 +94,15 @@ export function factsUnknownMessage(inputs: StatusInputs, machine: { readonly id
     state = !s ? `; ${agent} is not loaded there` : s.activeState !== 'active' ? `; ${agent} is ${s.activeState}/${s.subState ?? '?'} there` : `; ${agent} is active there`;
   }
   return `facts unknown: the agent on ${where} ${seen}, so restarts and exits cannot be seen${state} (check ${agent} on that machine and that it reaches etcd)`;
+}
+
+/**
+ * What to say of a unit whose container, as its agent reports it running, carries another config hash than
+ * the unit as its host holds it: the same sentence as load's (`load/outdated.ts`). Undefined when they agree,
+ * or when either hash is unknown (no label on the container, a unit that runs no container).
+ */
+export function oldConfigMessage(u: StatusUnit | undefined, record: ContainerFactsRecord | undefined): string | undefined {
+  if (record?.phase !== 'running' || !record.configHash) return undefined;
+  const old = outdatedContainer(configHashOfOptions(u?.options ?? []), [record.configHash]);
+  return old && `${outdatedMessage(old)}: it was not restarted since its unit changed (fleetkit load --replace restarts it)`;
 }

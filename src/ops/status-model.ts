@@ -97,7 +97,9 @@ export type StatusFlagCode =
   | 'not-reported'
   | 'not-active'
   /** A container unit runs, but neither its host nor its machine's agent says how often it restarted. */
-  | 'facts-unknown';
+  | 'facts-unknown'
+  /** Its agent reports its container running another config hash than its unit gives: not restarted since it changed. */
+  | 'old-config';
 
 /** One disagreement on one instance. */
 export interface StatusFlag {

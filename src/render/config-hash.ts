@@ -75,11 +75,28 @@ export function configHashOfUnit(text: string, name = 'unit.service'): string | 
   } catch {
     return undefined;
   }
+  return configHashOfExecStarts(values);
+}
+
+/**
+ * The hash of a unit given as its options (fleet's API and `status` hold units that way, not as text): the
+ * last `[Service] ExecStart=` that runs `docker run`, as {@link configHashOfUnit}.
+ */
+export function configHashOfOptions(options: ReadonlyArray<{ readonly section: string; readonly name: string; readonly value: string }>): string | undefined {
+  return configHashOfExecStarts(options.filter((o) => o.section === 'Service' && o.name === 'ExecStart').map((o) => o.value));
+}
+
+function configHashOfExecStarts(values: readonly string[]): string | undefined {
   for (let i = values.length - 1; i >= 0; i--) {
     const h = configHashOfExecStart(values[i]!);
     if (h !== undefined) return h;
   }
   return undefined;
+}
+
+/** A hash as messages show it: its first 12 digits, as docker shortens container ids. */
+export function shortConfigHash(hash: string): string {
+  return hash.slice(0, 12);
 }
 
 /** True when `value` has the shape of a hash this module makes (what a label read from docker must match). */

@@ -285,6 +285,17 @@ export class SystemdManager {
     }
   }
 
+  /** The file systemd loaded a unit from (an instance's: its template's file); undefined when it has none. */
+  async fragmentPath(unitPath: string): Promise<string | undefined> {
+    try {
+      const obj = await Promise.race([this.bus.getProxyObject(DEST, unitPath, PROPS_XML), this.lost]);
+      const v = await Promise.race([obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Unit', 'FragmentPath'), this.lost]) as { value: string };
+      return v.value || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A service's restart count, policy, result, last exit and when it became active; undefined for non-services. */
   async serviceHistory(unitPath: string): Promise<ServiceHistory | undefined> {
     try {

@@ -4,7 +4,7 @@
  * started in parallel and awaited through `JobRemoved`, then `ActiveState` verified; states come from one
  * `ListUnitsByNames`, with NRestarts and timestamps for the units that restart.
  */
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFleetkitError } from '../errors.js';
 import type { DesiredUnit } from '../load/desired-unit.js';
@@ -12,6 +12,8 @@ import { mapLimit } from '../load/pool.js';
 import { SystemdManager, type SystemdUnitState } from '../systemd/systemd-manager.js';
 import { listUnitFiles, readUnitFileText, removeUnitFile, unitDirFor, writeUnitFile } from '../systemd/unit-dir.js';
 import { clusterOfText } from '../unit/cluster-marker.js';
+import type { UnitOption } from '../unit/model.js';
+import { parseUnit } from '../unit/parse.js';
 import { instancesPattern, isTemplate, templateOf } from '../unit/names.js';
 import { instantiate } from '../fleet/instantiate.js';
 import { parseUnit } from '../unit/parse.js';
@@ -237,9 +239,24 @@ export class SystemdUnitHost implements UnitHost {
 
   async view(names: readonly string[]): Promise<HostView> {
     // Every name's state (`not-found` included, which is news); units only for those systemd has.
-    const states = [...(await this.states(names)).values()];
-    const units = states.filter((s) => s.loadState !== undefined && s.loadState !== 'not-found').map((s) => ({ name: s.name, target: undefined, current: undefined, machine: undefined, options: [] }));
+    const [byName, raw] = await Promise.all([this.states(names), this.mgr.states(names)]);
+    const states = [...byName.values()];
+    const known = states.filter((s) => s.loadState !== undefined && s.loadState !== 'not-found');
+    // Each unit's options as systemd loaded them (its fragment: the template's file for an instance), so that
+    // status can tell the config its unit gives from the one its container runs.
+    const units = await Promise.all(known.map(async (s) => ({ name: s.name, target: undefined, current: undefined, machine: undefined, options: await this.loadedOptions(s.name, raw.get(s.name)?.path) })));
     return { units, states, machines: [] };
+  }
+
+  private async loadedOptions(name: string, unitPath: string | undefined): Promise<UnitOption[]> {
+    const file = unitPath ? await this.mgr.fragmentPath(unitPath) : undefined;
+    const text = file ? await readUnitFileText(dirname(file), basename(file)).catch(() => undefined) : undefined;
+    if (text === undefined) return [];
+    try {
+      return [...parseUnit(name, text).options];
+    } catch {
+      return []; // a file systemd reads and fleetkit cannot: its options are unknown, as when there is none
+    }
   }
 
   async watch(names: readonly string[], onChange: (c: UnitChange) => void, signal: AbortSignal): Promise<void> {

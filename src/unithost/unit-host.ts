@@ -103,7 +103,7 @@ export interface PlacedUnit {
   readonly current: string | undefined;
   /** The machine it is scheduled to; undefined while unscheduled, for a global unit, and on systemd. */
   readonly machine: string | undefined;
-  /** Its options (fleet: why it is not scheduled); empty on systemd. */
+  /** Its options (fleet: why it is not scheduled; systemd: from the file it loaded, empty when unreadable). */
   readonly options: readonly UnitOption[];
 }
 

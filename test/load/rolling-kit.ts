@@ -12,11 +12,11 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor, type DockerPart, type EtcdPart } from '../env/parts.js';
+import { dockerPart, etcdPart, systemdPart, waitFor, type DockerPart, type EtcdPart, type SystemdPart } from '../env/parts.js';
 import { inProcessAgent } from '../announce/fixtures/fixture.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { LABEL_CONFIG_HASH } from '../../src/etcd/container-facts.js';
-import { ROOT } from '../e2e/e2e-cluster.js';
+import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
 import type { StateChange } from '../fleet-server/server.js';
 
 export const CLUSTER = 'rolling';
@@ -157,6 +157,15 @@ services:
     inspectAll: async () => new Map(await Promise.all(names.map(async (n) => [n, await inspect(n)] as const))),
     allAnnounced: async (present) => void await waitFor(() => instances.every((i) => present().has(key(i))), { what: 'every instance announced', timeoutMs: 30_000 }),
   };
+}
+
+/** The run's etcd, systemd and dockerd, the bundle the sidekicks run, and a kit on them. */
+export async function rollingWorld(t: Test, o: { tag: string; instances: number }): Promise<{ etcd: EtcdPart; sd: SystemdPart; docker: DockerPart; kit: RollingKit }> {
+  const etcd = await etcdPart(t);
+  const sd = await systemdPart(t);
+  const docker = await dockerPart(t);
+  await ensureBundle();
+  return { etcd, sd, docker, kit: await rollingKit(t, etcd, docker, o) };
 }
 
 /** The `fleetkit.config-hash` a unit's text (or ExecStart value) puts on its container. */

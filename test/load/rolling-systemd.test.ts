@@ -12,37 +12,18 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dockerPart, etcdPart, systemdPart } from '../env/parts.js';
-import { ensureBundle, ROOT, runProgram } from '../e2e/e2e-cluster.js';
 import { runFleetkit } from '../cli/load-io.js';
-import { announcedThroughout, configHashIn, oneAtATime, rollingKit, runsNewVersion, V2_COMMAND, type Version } from './rolling-kit.js';
+import { announcedThroughout, configHashIn, oneAtATime, rollingWorld, runsNewVersion, V2_COMMAND } from './rolling-kit.js';
+import { systemdRoll } from './rolling-systemd-kit.js';
 
 t.setTimeout(300_000);
-const etcd = await etcdPart(t);
-const sd = await systemdPart(t);
-const docker = await dockerPart(t);
-await ensureBundle();
-const kit = await rollingKit(t, etcd, docker, { tag: 's', instances: 3 });
+const { etcd, sd, kit } = await rollingWorld(t, { tag: 's', instances: 3 });
 const { S, instances: INSTANCES } = kit;
-const units = join(kit.dir, 'units');
-// Instance paths, as gen-units prints them: each resolves its template beside it.
-const files = INSTANCES.flatMap((i) => [`${S}@${i}.service`, `${S}-discovery@${i}.service`]).map((f) => join(units, f));
-// Unit files name no etcd: --etcd lets the roll see each new container run and be announced.
-const common = ['--systemd', '--user', '--unit-dir', sd.unitDir, '--journal-dir', sd.journalDir, '--stable', '1s', '--etcd', etcd.endpoints.join(','), '--etcd-prefix', kit.prefix];
-const sdEnv = { ...sd.env };
-const render = async (v: Version): Promise<void> => {
-  const gen = await runProgram(process.execPath, [join(ROOT, 'bin/gen-units.cjs'), await kit.writeSpec(v), '-o', units]);
-  if (gen.code !== 0) throw new Error(`gen-units: ${gen.stderr}`);
-};
+const roll = systemdRoll(kit, sd, etcd);
+const { dir: units, files, common, env: sdEnv, render } = roll;
 
 t.test('--systemd --replace: the template file is written first, the running instances restart one at a time', async (t) => {
-  t.teardown(async () => void (await runFleetkit(['destroy', ...files, ...common], { env: sdEnv })));
-  const keys = await kit.watchKeys(t);
-  await render({ version: 'v1' });
-  const first = await runFleetkit(['load', ...files, ...common], { env: sdEnv });
-  t.equal(first.code, 0, `${first.stdout}${first.stderr}`);
-  await kit.allAnnounced(keys.present);
-  const before = await kit.inspectAll();
+  const { keys, before } = await roll.loadFirst(t, { version: 'v1' });
 
   await render({ version: 'v2', command: V2_COMMAND });
   const newHash = configHashIn(await readFile(join(units, `${S}@.service`), 'utf8'));
