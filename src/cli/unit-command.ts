@@ -232,7 +232,7 @@ export function unitCommand(verb: UnitVerb): Command {
         desired: desired?.map((x) => ({ desired: x.desired, id: x.def.id })),
         health: {
           stableMs: durationOption('stable', v.stable, 3000), journal: (ref) => failureJournal(ref, io.env),
-          ...(facts ? { facts: facts.facts } : {}),
+          ...(facts ? { facts: facts.keptFacts } : {}),
           // fleet keeps no restart count: the facts before the start jobs are the baseline of this run's restarts.
           ...(facts && !v.systemd ? { factsBefore: facts.facts } : {}),
           ...(facts && desired && !v['no-announcements'] ? { announcements: { units: desired.map((x) => x.desired.unit), read: facts.announcements, endpoint: facts.endpoint, check: facts.check } } : {}),

@@ -67,14 +67,68 @@ export async function readContainerFacts(
 export interface FactsKeeper {
   readonly kept: boolean;
   readonly why?: string;
+  /** Known from the host's word that the machine's agent unit is not active (not from its lease). */
+  readonly agentDown?: boolean;
+}
+
+/** What etcd says of the lease a facts record is written on: none, expired, or how long of its TTL is left. */
+export type LeaseLife =
+  | { readonly none: true }
+  | { readonly expired: true }
+  | { readonly leftS: number; readonly grantedS: number };
+
+/** The host's word on the agent unit of a record's machine (fleet shows it; systemd's status view does not). */
+export interface AgentUnitWord {
+  readonly unit: string;
+  readonly activeState: string | undefined;
+  readonly subState?: string | undefined;
 }
 
 /**
- * Whether each of `records` is still kept up by the agent that wrote it, by factsKey: an agent writes every
- * record on a lease it renews (lease-pool.ts), so a record without a lease, or on a lease that is no longer
- * renewed (isLeaseRenewed, on etcd's clock), stands only because nobody has removed it yet: what it says is
- * what its agent saw last, not what is so now. A record no longer in etcd is left out. One range read per
- * machine and one LeaseTimeToLive per lease; rejects when etcd does not answer.
+ * The one rule for whether a facts record is still kept up by the agent that wrote it, from whatever evidence
+ * the caller has: stop's, unload's and destroy's wait, load's and start's health wait, and status all call it.
+ * - An agent writes every record on a lease it renews every TTL/3 (lease-pool.ts): a record without a lease,
+ *   or on one no longer renewed (isLeaseRenewed, on etcd's clock), stands only because nobody removed it yet
+ *   (the agent was killed, stopped without revoking, is hung or cut off from etcd).
+ * - A host that shows the machine's agent unit not active says the same at once (killed, stopped).
+ * What it then says is what its agent saw last, not what is so now. With no evidence against it, a record
+ * stands.
+ */
+export function factsKeeper(e: { readonly lease?: LeaseLife | undefined; readonly agent?: AgentUnitWord | undefined }): FactsKeeper {
+  if (e.agent && e.agent.activeState !== 'active') return { kept: false, agentDown: true, why: `${e.agent.unit} is ${e.agent.activeState ?? '?'}/${e.agent.subState ?? '?'} there` };
+  const l = e.lease;
+  if (!l) return { kept: true };
+  if ('none' in l) return { kept: false, why: 'it has no etcd lease (an agent writes every record on one it renews)' };
+  if ('expired' in l) return { kept: false, why: 'its etcd lease has expired' };
+  return isLeaseRenewed(l.leftS, l.grantedS)
+    ? { kept: true }
+    : { kept: false, why: `its etcd lease (TTL ${l.grantedS} s) has not been renewed for ${Math.max(0, l.grantedS - Math.max(0, l.leftS))} s` };
+}
+
+/**
+ * What etcd says of each lease (ids as etcd3 gives them, `0` for none): one LeaseTimeToLive per lease. Rejects
+ * when etcd does not answer.
+ */
+export async function leaseLives(client: Pick<Etcd3, 'leaseClient'>, ids: Iterable<string>): Promise<Map<string, LeaseLife>> {
+  const out = new Map<string, LeaseLife>();
+  await Promise.all([...new Set(ids)].map(async (id) => {
+    if (id === '0' || id === '') return void out.set(id, { none: true });
+    try {
+      const r = await client.leaseClient.leaseTimeToLive({ ID: id });
+      out.set(id, { leftS: Number(r.TTL), grantedS: Number(r.grantedTTL) });
+    } catch (e) {
+      // Expired between the two reads: its keys go with it.
+      if (!/not found/i.test((e as Error).message)) throw e;
+      out.set(id, { expired: true });
+    }
+  }));
+  return out;
+}
+
+/**
+ * Whether each of `records` is still kept up by the agent that wrote it (factsKeeper, on its lease), by
+ * factsKey. A record no longer in etcd is left out. One range read per machine and one LeaseTimeToLive per
+ * lease; rejects when etcd does not answer.
  */
 export async function factsKeepers(
   client: Pick<Etcd3, 'getAll' | 'leaseClient'>,
@@ -91,24 +145,16 @@ export async function factsKeepers(
       if (wanted.has(key)) leaseOf.set(key, String(kv.lease));
     }
   }));
-  const leases = new Map<string, FactsKeeper>();
-  await Promise.all([...new Set(leaseOf.values())].filter((l) => l !== '0').map(async (id) => {
-    try {
-      const r = await client.leaseClient.leaseTimeToLive({ ID: id });
-      const left = Number(r.TTL);
-      const granted = Number(r.grantedTTL);
-      leases.set(id, isLeaseRenewed(left, granted)
-        ? { kept: true }
-        : { kept: false, why: `its etcd lease (TTL ${granted} s) has not been renewed for ${Math.max(0, granted - Math.max(0, left))} s` });
-    } catch (e) {
-      // Expired between the two reads: its keys go with it.
-      if (!/not found/i.test((e as Error).message)) throw e;
-      leases.set(id, { kept: false, why: 'its etcd lease has expired' });
-    }
-  }));
-  const out = new Map<string, FactsKeeper>();
-  for (const [key, lease] of leaseOf) {
-    out.set(key, lease === '0' ? { kept: false, why: 'it has no etcd lease (an agent writes every record on one it renews)' } : leases.get(lease)!);
-  }
-  return out;
+  const lives = await leaseLives(client, leaseOf.values());
+  return new Map([...leaseOf].map(([key, lease]) => [key, factsKeeper({ lease: lives.get(lease) })]));
+}
+
+/** factsKeepers, in the order of `records` (undefined: the record is no longer in etcd). */
+export async function keepersInOrder(
+  client: Pick<Etcd3, 'getAll' | 'leaseClient'>,
+  prefix: string,
+  records: ReadonlyArray<Pick<ContainerFactsRecord, 'machine' | 'unit'>>,
+): Promise<Array<FactsKeeper | undefined>> {
+  const byKey = await factsKeepers(client, prefix, records);
+  return records.map((r) => byKey.get(factsKey(prefix, r.machine, r.unit)));
 }

@@ -4,13 +4,16 @@
  * the announcements a container with `x-announce` needs (`announcement-check.ts`). Opened lazily (etcd3 is
  * heavy). A failed read is remembered for 5 s, so that rounds of the wait do not each wait out the deadline:
  * facts then read as none (the wait falls back on the host's view), announcements as unreadable (unknown,
- * never as missing or present).
+ * never as missing or present). The wait reads the facts less the records their agents no longer keep up
+ * (`keptFacts`); the baseline read before the start jobs (`facts`) keeps every record: a dead agent's last
+ * count is still what a restarted one continues from.
  */
 import type { Etcd3 } from 'etcd3';
 import type { EtcdOptions } from '../etcd/connect.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import { briefReason, ETCD_CHECK } from '../ops/unreachable.js';
-import type { ContainerFacts } from './wait-healthy.js';
+import type { ContainerFacts, FactsReading, UnkeptFacts } from './wait-healthy.js';
+import { KeptRecords } from './kept-records.js';
 
 /** The wait's etcd reads, and the close of its client. */
 export interface FactsSource {
@@ -19,6 +22,8 @@ export interface FactsSource {
   /** What to check when it cannot be read. */
   readonly check: string;
   facts(names: readonly string[]): Promise<ReadonlyMap<string, ContainerFacts>>;
+  /** The same, less the records their agents no longer keep up (checked at most once a second): the wait's read. */
+  keptFacts(names: readonly string[]): Promise<FactsReading>;
   /** The values of those of `keys` that exist; rejects when etcd cannot be read. */
   announcements(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
   close(): void;
@@ -50,6 +55,24 @@ export function factsOfRecords(records: readonly ContainerFactsRecord[]): Contai
   };
 }
 
+/**
+ * The health wait's reading of `byUnit`: the records their agents keep up (`keepers`, refreshed here at most
+ * once a second) reduced by factsOfRecords, those they no longer keep up set aside with why. The one place
+ * load's wait and a rolling replace's wait apply read-facts.ts factsKeeper.
+ */
+export async function keptFactsOf(byUnit: ReadonlyMap<string, readonly ContainerFactsRecord[]>, keepers: KeptRecords | undefined): Promise<FactsReading> {
+  await keepers?.refresh([...byUnit.values()].flat());
+  const facts = new Map<string, ContainerFacts>();
+  const unkept = new Map<string, UnkeptFacts[]>();
+  for (const [unit, records] of byUnit) {
+    const gone = records.filter((r) => keepers?.kept(r) === false);
+    if (gone.length) unkept.set(unit, gone.map((r) => ({ machine: r.machine, phase: r.phase, updatedAt: r.updatedAt, why: keepers!.of(r)!.why ?? 'not kept up' })));
+    const f = factsOfRecords(records.filter((r) => !gone.includes(r)));
+    if (f) facts.set(unit, f);
+  }
+  return { facts, unkept };
+}
+
 /** Reads of the etcd `options` name, facts under `prefix`; each read bounded by `timeoutMs`. */
 export function etcdFacts(options: EtcdOptions, prefix: string, timeoutMs: number): FactsSource {
   let client: Promise<Etcd3> | undefined;
@@ -73,18 +96,27 @@ export function etcdFacts(options: EtcdOptions, prefix: string, timeoutMs: numbe
       throw error;
     }
   };
+  const records = async (names: readonly string[]): Promise<Map<string, ContainerFactsRecord[]>> => {
+    const { readContainerFacts } = await import('../etcd/read-facts.js');
+    return guarded(async () => readContainerFacts(await open(), prefix, names)).catch(() => new Map<string, ContainerFactsRecord[]>());
+  };
+  const keepers = new KeptRecords(async (rs) => {
+    const { keepersInOrder } = await import('../etcd/read-facts.js');
+    return guarded(async () => keepersInOrder(await open(), prefix, rs));
+  });
   return {
     endpoint: `etcd at ${options.endpoints.join(',')}`,
     check: ETCD_CHECK,
     async facts(names) {
-      const { readContainerFacts } = await import('../etcd/read-facts.js');
-      const byUnit = await guarded(async () => readContainerFacts(await open(), prefix, names)).catch(() => new Map<string, ContainerFactsRecord[]>());
       const out = new Map<string, ContainerFacts>();
-      for (const [unit, records] of byUnit) {
-        const f = factsOfRecords(records);
+      for (const [unit, rs] of await records(names)) {
+        const f = factsOfRecords(rs);
         if (f) out.set(unit, f);
       }
       return out;
+    },
+    async keptFacts(names) {
+      return keptFactsOf(await records(names), keepers);
     },
     async announcements(keys) {
       const wanted = new Set(keys);

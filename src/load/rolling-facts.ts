@@ -9,7 +9,6 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdOptions } from '../etcd/connect.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import type { FactsKeeper } from '../etcd/read-facts.js';
-import { factsKey } from '../etcd/key-layout.js';
 
 /** Reads the facts of units and their announcements, and closes its connection when done. */
 export interface ReplaceEvidence {
@@ -47,10 +46,9 @@ export function etcdEvidence(etcd: EtcdOptions & { readonly prefix: string }): R
       return readContainerFacts(await client, etcd.prefix, units);
     },
     async keepers(records) {
-      const [{ connectEtcd }, { factsKeepers }] = await Promise.all([import('../etcd/connect.js'), import('../etcd/read-facts.js')]);
+      const [{ connectEtcd }, { keepersInOrder }] = await Promise.all([import('../etcd/connect.js'), import('../etcd/read-facts.js')]);
       client ??= connectEtcd(etcd);
-      const byKey = await factsKeepers(await client, etcd.prefix, records);
-      return records.map((r) => byKey.get(factsKey(etcd.prefix, r.machine, r.unit)));
+      return keepersInOrder(await client, etcd.prefix, records);
     },
     async revision() {
       const [{ connectEtcd }] = await Promise.all([import('../etcd/connect.js')]);

@@ -22,7 +22,8 @@ import type { UnitOutcome } from './outcome.js';
 import type { Step } from './plan.js';
 import { announcedAgain, confirmNew, healthySnapshot, stillHealthy } from './rolling-checks.js';
 import { announcementKeyOf, type ReplaceEvidence } from './rolling-facts.js';
-import { factsOfRecords } from './facts-source.js';
+import { factsOfRecords, keptFactsOf } from './facts-source.js';
+import { KeptRecords } from './kept-records.js';
 import { waitHealthy, type ContainerFacts, type HealthOptions } from './wait-healthy.js';
 
 type Submit = Extract<Step, { kind: 'submit' }>;
@@ -261,12 +262,6 @@ async function bounded<T, F>(p: Promise<T>, fallback: F): Promise<T | F> {
 
 /** The agents' facts as the health wait reads them (facts-source.ts), from the replace's evidence. */
 function restartFacts(evidence: ReplaceEvidence): NonNullable<HealthOptions['facts']> {
-  return async (names) => {
-    const out = new Map<string, ContainerFacts>();
-    for (const [n, rs] of await evidence.facts(names)) {
-      const f = factsOfRecords(rs);
-      if (f) out.set(n, f);
-    }
-    return out;
-  };
+  const keepers = new KeptRecords((rs) => evidence.keepers(rs));
+  return async (names) => keptFactsOf(await evidence.facts(names), keepers);
 }

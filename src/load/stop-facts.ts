@@ -30,7 +30,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LABEL_UNIT, type ContainerFactsRecord } from '../etcd/container-facts.js';
-import type { FactsKeeper } from '../etcd/read-facts.js';
+import { KeptRecords, type KeepersCheck } from './kept-records.js';
 import type { UnitHost, UnitResult } from '../unithost/unit-host.js';
 
 /** The container facts of units, by unit: one record per machine whose agent published one. */
@@ -44,7 +44,7 @@ export interface StopFacts {
   /** Where the facts are read (`etcd at http://…, prefix /services`), for messages. */
   readonly where: string;
   /** Whether each record is still kept up by its agent (read-facts.ts factsKeepers), in the order given. */
-  readonly keepers?: (records: readonly ContainerFactsRecord[]) => Promise<ReadonlyArray<FactsKeeper | undefined>>;
+  readonly keepers?: KeepersCheck;
 }
 
 /** One unit whose stop was asked for. `wasUp`: the host reported it up (or did not say) before the stop. */
@@ -66,8 +66,6 @@ const POLL_MS = 250;
 const NO_FACTS_GRACE_MS = 3000;
 /** Failed reads of etcd in a row before every unit still open is unknown. */
 const READ_ATTEMPTS = 3;
-/** How often the leases of running records are checked (a lease is renewed every TTL/3, at least 1.6 s). */
-const KEEPER_CHECK_MS = 1000;
 
 /**
  * Waits, up to `timeoutMs`, until the facts show the container of each of `units` (those that run one) down
@@ -80,9 +78,8 @@ export async function waitContainersDown(host: UnitHost, units: readonly Stopped
   const started = Date.now();
   const out: UnitResult[] = [];
   const why = new Map<string, string>();
-  /** The last word on each running record's agent, by `machine/unit`. */
-  const keepers = new Map<string, FactsKeeper>();
-  let nextKeeperCheck = 0;
+  /** The last word on each running record's agent. */
+  const keepers = facts.keepers ? new KeptRecords(facts.keepers) : undefined;
   let failures = 0;
   for (;;) {
     const names = [...open.keys()];
@@ -106,27 +103,18 @@ export async function waitContainersDown(host: UnitHost, units: readonly Stopped
         const all = records!.get(n) ?? [];
         return [n, { on, mine: on.length ? all.filter((r) => on.includes(r.machine)) : all }] as const;
       }));
-      if (facts.keepers && Date.now() >= nextKeeperCheck) {
-        nextKeeperCheck = Date.now() + KEEPER_CHECK_MS;
-        const running = [...mineOf.values()].flatMap((x) => x.mine.filter((r) => r.phase === 'running'));
-        // etcd not answering this check says nothing of the agents: their records stand until it does.
-        const found = running.length ? await facts.keepers(running).catch(() => undefined) : undefined;
-        running.forEach((r, i) => {
-          const k = found?.[i];
-          if (k) keepers.set(`${r.machine}/${r.unit}`, k);
-        });
-      }
+      await keepers?.refresh([...mineOf.values()].flatMap((x) => x.mine.filter((r) => r.phase === 'running')));
       for (const n of names) {
         const { on, mine } = mineOf.get(n)!;
         const running = mine.filter((r) => r.phase === 'running');
-        const kept = running.filter((r) => keepers.get(`${r.machine}/${r.unit}`)?.kept !== false);
+        const kept = running.filter((r) => keepers?.kept(r) ?? true);
         if (kept.length) {
           why.set(n, `its container still runs: the agent on ${kept.map((r) => r.machine.slice(0, 8)).join(', ')} reported it running at ${kept[0]!.updatedAt}`);
           continue;
         }
         if (running.length) {
           const r = running[0]!;
-          const k = keepers.get(`${r.machine}/${r.unit}`)!;
+          const k = keepers!.of(r)!;
           out.push({ name: n, ok: false, state: 'unknown', error: `the agent on ${r.machine.slice(0, 8)} last reported its container running (at ${r.updatedAt}) and no longer keeps that record up: ${k.why} (the agent was killed or stopped, is hung, or cannot reach ${facts.where}): whether its container stopped is unknown` });
           open.delete(n);
           continue;

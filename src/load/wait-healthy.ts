@@ -4,7 +4,9 @@
  * them (systemd's NRestarts), else from what the agents publish (container facts in etcd), counted from the
  * facts read before the start jobs were sent when the caller has them. A container unit with a discovery
  * sidekick is healthy only once its announcement of the container that runs now is in etcd
- * (`announcement-check.ts`).
+ * (`announcement-check.ts`). A facts record its agent no longer keeps up (read-facts.ts factsKeeper, through
+ * facts-source.ts keptFactsOf) is no facts; on the machine the unit runs on it keeps the unit from counting
+ * as healthy on the host's word alone, and the unit ends `unknown` unless the agent is back before the end.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JournalRef, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
@@ -27,6 +29,22 @@ export interface ContainerFacts {
   readonly refused?: string;
   /** The config hashes (`fleetkit.config-hash`) of the containers that run, one per machine; absent when none is known. */
   readonly configHashes?: readonly string[];
+}
+
+/** A unit's facts record that its agent no longer keeps up (read-facts.ts factsKeeper): set aside, and why. */
+export interface UnkeptFacts {
+  readonly machine: string;
+  readonly phase: string;
+  readonly updatedAt: string;
+  readonly why: string;
+}
+
+/** What one read of the agents' facts gives the health wait. */
+export interface FactsReading {
+  /** The facts of the records their agents keep up, by unit. */
+  readonly facts: ReadonlyMap<string, ContainerFacts>;
+  /** The records set aside because their agents no longer keep them up, by unit. */
+  readonly unkept: ReadonlyMap<string, readonly UnkeptFacts[]>;
 }
 
 /** The announcements that health needs, and how to read them. */
@@ -53,8 +71,11 @@ export interface HealthOptions {
   readonly stableMs: number;
   /** Between two reads. Default 250 ms. */
   readonly intervalMs?: number;
-  /** Facts the agents publish, by unit name (hosts without a restart count need them). */
-  readonly facts?: (names: readonly string[]) => Promise<ReadonlyMap<string, ContainerFacts>>;
+  /**
+   * Facts the agents publish, by unit name (hosts without a restart count need them), less the records their
+   * agents no longer keep up.
+   */
+  readonly facts?: (names: readonly string[]) => Promise<FactsReading>;
   /**
    * Facts to read before the start jobs are sent (hosts without a restart count: fleet), so that restarts
    * before the wait's first read count; the caller reads them and passes `before`.
@@ -112,6 +133,16 @@ function refusalOf(f: ContainerFacts | undefined, since: number | undefined): st
   return `the agent${f.machine ? ` on ${f.machine}` : ''} refuses to announce its container: ${f.refused}`;
 }
 
+/**
+ * The record set aside on the machine the host runs the unit on (the host names none: when no record is left),
+ * or undefined: the unit's facts there, if any, are kept up.
+ */
+function unkeptHere(unkept: readonly UnkeptFacts[] | undefined, state: UnitState, f: ContainerFacts | undefined): UnkeptFacts | undefined {
+  if (!unkept?.length) return undefined;
+  if (state.machines.length) return unkept.find((u) => state.machines.includes(u.machine));
+  return f === undefined ? unkept[0] : undefined;
+}
+
 /** Waits for every unit's verdict; results (ok, state, error, journal) for every unit, in order. */
 export async function waitHealthy(host: UnitHost, names: readonly string[], o: HealthOptions): Promise<UnitResult[]> {
   const began = Date.now();
@@ -132,7 +163,8 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
     const states = await host.states(read);
     // Facts only where the host keeps no count (fleet; systemd before 235): systemd's own is first-hand.
     const need = read.filter((n) => states.get(n)?.restarts === undefined);
-    const facts = o.facts && need.length ? await o.facts(need).catch(() => new Map<string, ContainerFacts>()) : new Map<string, ContainerFacts>();
+    const reading = o.facts && need.length ? await o.facts(need).catch(() => undefined) : undefined;
+    const facts = reading?.facts ?? new Map<string, ContainerFacts>();
     const now = Date.now();
     const healthy: string[] = [];
     for (const n of open) {
@@ -157,6 +189,14 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       const lastExit = track.lastExit;
       const fromFacts = state.restarts === undefined && f !== undefined;
       const verdict = judgeHealth({ state, restartsAtStart: fromBefore ?? track.restartsAtStart, restarts, lastExit, activeSince: track.activeSince, now, stableMs: o.stableMs, final, fromFacts });
+      // The facts of its machine are a dead agent's last word: without them the host's word alone (fleet:
+      // active while `docker run` runs) could pass a container that loops or is gone. Never healthy; unknown
+      // when the wait ends, unless the agent is back first (a restarted agent takes its leases over).
+      const lost = unkeptHere(reading?.unkept.get(n), state, f);
+      if (lost && (verdict.kind === 'healthy' || verdict.kind === 'pending') && activeNow) {
+        if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unknown', why: `active, but the agent on ${lost.machine.slice(0, 8)} last reported its container ${lost.phase} (at ${lost.updatedAt}) and no longer keeps that record up: ${lost.why} (the agent was killed or stopped, is hung, or cannot reach etcd): whether its container runs is unknown` } });
+        continue;
+      }
       if (verdict.kind === 'healthy' && wants.has(n)) healthy.push(n);
       else if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
     }
@@ -171,7 +211,7 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       // A container its agent refuses to announce (no usable address) is never announced: said at once, with
       // the agent's reason. Read for the units whose facts this round did not read (the host has a count).
       const unread = values instanceof Error || !o.facts ? [] : [...new Set(healthy.filter((n) => !values.has(wants.get(n)!.key)).map((n) => wants.get(n)!.containerUnit ?? n))].filter((u) => !facts.has(u));
-      const refusals = unread.length ? await o.facts!(unread).catch(() => new Map<string, ContainerFacts>()) : new Map<string, ContainerFacts>();
+      const refusals = unread.length ? (await o.facts!(unread).catch(() => undefined))?.facts ?? new Map<string, ContainerFacts>() : new Map<string, ContainerFacts>();
       const secs = `${Math.round((Date.now() - began) / 1000)}s`;
       for (const n of healthy) {
         const w = wants.get(n)!;

@@ -17,7 +17,7 @@ import { unscheduledReason } from './unscheduled-reason.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import { waitingFor } from '../cluster/dependency-wait.js';
 import { globalRowFlags, globalSpread, placeGlobals } from './global-spread.js';
-import { expectsFacts, factsIndex, factsOverdue, factsUnknownMessage, oldConfigMessage, type FactsOf } from './status-facts.js';
+import { expectsFacts, factsIndex, factsOverdue, factsUnknownMessage, oldConfigMessage, unkeptFactsMessages, type FactsOf } from './status-facts.js';
 
 interface Group {
   readonly name: string;
@@ -223,6 +223,7 @@ function flagRow(row: Row, g: Group, inputs: StatusInputs, hostLines: Set<string
   const add = (code: StatusFlag['code'], severity: StatusFlag['severity'], message: string): void => void row.flags.push({ code, severity, message });
   // Units unknown (fleet or systemd could not be read): only what etcd and the hosts file show is judged.
   if (inputs.unitsError === undefined) flagUnit(row, g, inputs, factsOf, cluster, add);
+  else for (const m of unkeptFactsMessages(inputs, factsOf, row.unit, row.machine?.id, cluster)) add('facts-unknown', 'WARNING', m);
   const ann = row.announcement;
   if (ann?.error) add('bad-announcement', 'WARNING', `announcement ${ann.key} is unusable: ${ann.error}`);
   if (ann?.stale) {

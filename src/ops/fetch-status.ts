@@ -11,7 +11,7 @@ import { UsageError, type RemoteError } from '../errors.js';
 import { connectEtcd, etcdError, type EtcdOptions } from '../etcd/connect.js';
 import { readPrefixes } from '../etcd/watch-prefixes.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
-import { factsAtKey } from '../etcd/read-facts.js';
+import { factsAtKey, leaseLives, type LeaseLife } from '../etcd/read-facts.js';
 import { isFactsKey, prefixDir } from '../etcd/key-layout.js';
 import { openUnitHost, type UnitHostOptions } from '../unithost/open-unit-host.js';
 import type { HostView, UnitHost } from '../unithost/unit-host.js';
@@ -94,7 +94,7 @@ export class StatusSources {
     return {
       source: system, now: now(), spec: o.spec, prefix: o.etcd.prefix, ...view,
       unitsError: host.error?.message,
-      announcements: etcd.v?.announcements ?? [], announcementsError: etcd.error?.message, facts: etcd.v?.facts ?? [],
+      announcements: etcd.v?.announcements ?? [], announcementsError: etcd.error?.message, facts: etcd.v?.facts ?? [], factsLeases: etcd.v?.factsLeases,
       hosts,
     };
   }
@@ -134,13 +134,14 @@ export class StatusSources {
     };
   }
 
-  private async readEtcd(): Promise<{ announcements: StatusKeyValue[]; facts: ContainerFactsRecord[] }> {
+  private async readEtcd(): Promise<{ announcements: StatusKeyValue[]; facts: ContainerFactsRecord[]; factsLeases: Map<string, LeaseLife> | undefined }> {
     const o = this.options.etcd;
     const client = await this.etcd();
     try {
       const { kvs } = await readPrefixes(client, [prefixDir(o.prefix)]);
       const announcements: StatusKeyValue[] = [];
       const facts: ContainerFactsRecord[] = [];
+      const leaseOf = new Map<string, string>();
       for (const kv of kvs) {
         if (!isFactsKey(o.prefix, kv.key)) {
           announcements.push({ key: kv.key, value: kv.value.toString('utf8'), lease: kv.lease });
@@ -148,9 +149,16 @@ export class StatusSources {
         }
         // A record that does not parse, or names another unit or machine than its key, is no facts (unknown).
         const fact = factsAtKey(o.prefix, kv.key, kv.value.toString('utf8'));
-        if ('record' in fact) facts.push(fact.record);
+        if ('record' in fact) {
+          facts.push(fact.record);
+          leaseOf.set(`${fact.record.machine}/${fact.record.unit}`, kv.lease);
+        }
       }
-      return { announcements, facts };
+      // Whether each record's agent still renews its lease: one LeaseTimeToLive per lease (one per agent and
+      // TTL). Not answering leaves the records standing, as before this check.
+      const lives = await leaseLives(client, leaseOf.values()).catch(() => undefined);
+      const factsLeases = lives && new Map([...leaseOf].flatMap(([k, id]) => (lives.has(id) ? [[k, lives.get(id)!] as const] : [])));
+      return { announcements, facts, factsLeases };
     } catch (e) {
       throw etcdError(e, `reading the announcements under ${prefixDir(o.prefix)}`, o.endpoints);
     }

@@ -6,6 +6,7 @@
 import type { UnitOption } from '../unit/model.js';
 import type { ClusterSpec } from '../cluster/types.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
+import type { LeaseLife } from '../etcd/read-facts.js';
 
 /** Where units and their states came from. */
 export type StatusSource = 'fleet' | 'systemd';
@@ -78,6 +79,11 @@ export interface StatusInputs {
   readonly unitsError?: string | undefined;
   /** What the agents publish of each unit's container (read with the announcements; well-formed records only). */
   readonly facts?: readonly ContainerFactsRecord[] | undefined;
+  /**
+   * What etcd says of the lease each facts record is on, by `machine/unit` (read-facts.ts leaseLives): a record
+   * whose agent no longer renews it is set aside (read-facts.ts factsKeeper). Undefined: not read.
+   */
+  readonly factsLeases?: ReadonlyMap<string, LeaseLife> | undefined;
   readonly hosts: StatusHostsInput | undefined;
 }
 

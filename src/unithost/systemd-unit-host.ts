@@ -13,7 +13,6 @@ import { SystemdManager, type SystemdUnitState } from '../systemd/systemd-manage
 import { listUnitFiles, readUnitFileText, removeUnitFile, unitDirFor, writeUnitFile } from '../systemd/unit-dir.js';
 import { clusterOfText } from '../unit/cluster-marker.js';
 import type { UnitOption } from '../unit/model.js';
-import { parseUnit } from '../unit/parse.js';
 import { instancesPattern, isTemplate, templateOf } from '../unit/names.js';
 import { instantiate } from '../fleet/instantiate.js';
 import { parseUnit } from '../unit/parse.js';

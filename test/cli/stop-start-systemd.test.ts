@@ -18,6 +18,8 @@ import { runFleetkit } from './load-io.js';
 import { containerEvents, containerState, isDown, stopTimes } from './docker-check.js';
 import { etcdReader } from '../announce/fixtures/fixture.js';
 import { readContainerFacts } from '../../src/etcd/read-facts.js';
+import type { StatusModel } from '../../src/ops/status-model.js';
+import { fleetServerPart } from '../fleet-server/server.js';
 
 // Real containers stop (3 s each over SIGTERM) and start again, with the agent and hosts watcher as units.
 t.setTimeout(180_000);
@@ -118,12 +120,16 @@ t.test('--systemd: unload takes the agent down only once it has seen the contain
   t.same(await states(HOST_UNITS), ['inactive', 'inactive'], 'the agent and hosts watcher are unloaded too, last');
 });
 
+/** The machine whose agent the next test kills. */
+let killedOn = '';
+
 t.test('--systemd: stop after the agent was killed (SIGKILL) says unknown as soon as its lease lapses, not after the timeout', async (t) => {
   const load = await fleetkit('load');
   t.equal(load.code, 0, `${load.stdout}${load.stderr}`);
   await bothRun();
   await waitFor(async () => (await phases()).every((p) => p === 'running') || undefined, { what: 'the agent reports both containers running', timeoutMs: 20_000 });
   const machine = (await readContainerFacts(client, prefix, [UNITS[0]!])).get(UNITS[0]!)![0]!.machine;
+  killedOn = machine;
 
   // SIGKILL: no lease revoked, the records stay (60 s TTL) saying `running`; the agent is kept from restarting.
   const pid = (await sd.systemctl(['show', '-p', 'MainPID', '--value', AGENT])).stdout.trim();
@@ -149,4 +155,51 @@ t.test('--systemd: stop after the agent was killed (SIGKILL) says unknown as soo
   t.same(await phases(), ['running', 'running'], 'the killed agent\'s records still stood when stop answered: it did not wait for them to expire');
   const down = await Promise.all(NAMES.map(async (n) => (await containerState(docker, n)).state));
   t.ok(down.every(isDown), `(docker itself says the containers are down: ${down.join(', ')}; the facts could not)`);
+});
+
+t.test('the killed agent\'s records, while they stand: load\'s wait never calls a unit healthy on them, status names them', async (t) => {
+  // Right after the test above: the records still say `running` (their lease expires 60 s after the agent's
+  // last renewal; stop answered about 25 s after it), and nobody renews them.
+  t.same(await phases(), ['running', 'running'], 'the killed agent\'s records still stand');
+  // fleet's view of this machine, which says what fleet would say while its word on the agent lags behind: the
+  // agent unit and the container units active (the test server publishes active/running after a start).
+  const fleet = await fleetServerPart(t, { socketPath: join(dir, 'fleet.sock'), machines: [{ id: killedOn, primaryIP: '127.0.0.1', metadata: {} }] });
+  const onFleet = (endpoint: string, ...args: string[]) => runFleetkit([...args, spec, '--endpoint', endpoint], { env: { PATH: process.env['PATH'] } });
+  const [c1, c2] = UNITS as [string, string];
+  const lapse = `no longer keeps that record up: its etcd lease \\(TTL 60 s\\) has not been renewed for \\d+ s`;
+
+  // No x-announce check (the announcements went with the agent): only the facts could vouch for the containers.
+  const start = await onFleet(fleet.endpoint, 'start', '--stable', '0s', '--timeout', '6s', '--no-announcements');
+  t.comment(`$ fleetkit start cluster.yaml --endpoint … --stable 0s --timeout 6s --no-announcements\n${start.stdout}${start.stderr}`);
+  t.equal(start.code, 1, `exit 1\n${start.stdout}${start.stderr}`);
+  for (const u of [c1, c2]) {
+    t.match(start.stdout, new RegExp(`^${esc(u)}\\s+\\S+\\s+unknown`, 'm'), `${u}: unknown, not healthy on a dead agent's "running"`);
+    t.match(start.stderr, new RegExp(`^${esc(u)}: active, but the agent on ${killedOn.slice(0, 8)} last reported its container running \\(at [^)]+\\) and ${lapse} \\(the agent was killed or stopped, is hung, or cannot reach etcd\\): whether its container runs is unknown$`, 'm'), `${u}: says why`);
+  }
+  t.same(fleet.states().filter((s) => s.name === AGENT).map((s) => s.state.activeState), ['active'], 'fleet calls the agent unit active all along');
+
+  const json = async (endpoint: string) => {
+    const r = await onFleet(endpoint, 'status', '--json');
+    const m = JSON.parse(r.stdout) as StatusModel;
+    return { code: r.code, flags: m.services.flatMap((s) => s.instances.flatMap((i) => i.flags.filter((f) => f.code === 'facts-unknown').map((f) => `${i.unit}: ${f.message}`))), model: m };
+  };
+  const seen = await json(fleet.endpoint);
+  t.comment(`status (fleet): exit ${seen.code}\n${seen.flags.join('\n')}`);
+  t.equal(seen.code, 1, 'status exits 1');
+  for (const u of [c1, c2]) {
+    t.match(seen.flags.find((f) => f.startsWith(`${u}:`)), new RegExp(`^${esc(u)}: facts unknown: the agent on ${killedOn.slice(0, 8)}/127\\.0\\.0\\.1 no longer keeps its last record \\(running, from [^)]+\\) up: its etcd lease \\(TTL 60 s\\) has not been renewed for \\d+ s, so restarts and exits cannot be seen; ${esc(AGENT)} is active there `),
+      `${u}: fleet says the agent unit is active; its lease says nobody keeps the record up`);
+  }
+  t.equal(seen.model.services.find((s) => s.name === W)?.instances[0]?.restarts, undefined, 'no restart count from a dead agent');
+
+  // fleet unreachable: etcd is all status sees, and the stale records are what it can say of the containers.
+  const only = await json(`unix://${join(dir, 'no-fleet.sock')}`);
+  t.comment(`status (etcd only): exit ${only.code}\n${only.flags.join('\n')}`);
+  t.equal(only.code, 1, 'status exits 1');
+  t.match(only.model.warnings.join('\n'), /units unknown: fleet at unix:/);
+  for (const u of [c1, c2]) {
+    t.match(only.flags.find((f) => f.startsWith(`${u}:`)), new RegExp(`^${esc(u)}: facts unknown: the agent on ${killedOn.slice(0, 8)} last reported its container running \\(at [^)]+\\) and ${lapse}, so whether it runs is unknown`),
+      `${u}: named from etcd alone`);
+  }
+  t.same(await phases(), ['running', 'running'], '(the records still stood throughout)');
 });

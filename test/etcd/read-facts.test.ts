@@ -5,7 +5,7 @@ import { etcdPart } from '../env/parts.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { encodeFacts, type ContainerFactsRecord } from '../../src/etcd/container-facts.js';
 import { factsKey } from '../../src/etcd/key-layout.js';
-import { factsKeepers, readContainerFacts } from '../../src/etcd/read-facts.js';
+import { factsKeeper, factsKeepers, readContainerFacts } from '../../src/etcd/read-facts.js';
 import { isLeaseRenewed, RENEWAL_MARGIN_S } from '../../src/etcd/lease-pool.js';
 
 const prefix = `/rf${process.pid}`;
@@ -72,4 +72,16 @@ t.test('isLeaseRenewed: etcd3 renews every TTL/3; past that and a margin, nobody
   t.notOk(isLeaseRenewed(-1, 60), 'not found');
   t.ok(isLeaseRenewed(1, 7), 'a short lease (7 s or less) is never judged before it expires');
   t.notOk(isLeaseRenewed(1, 10), 'a 10 s lease is, with 1 s left');
+});
+
+t.test('factsKeeper: the one rule, from the lease and from the host\'s word on the agent unit', async (t) => {
+  t.strictSame(factsKeeper({}), { kept: true }, 'no evidence against it: the record stands');
+  t.strictSame(factsKeeper({ lease: { leftS: 50, grantedS: 60 } }), { kept: true });
+  t.strictSame(factsKeeper({ lease: { leftS: 20, grantedS: 60 } }), { kept: false, why: 'its etcd lease (TTL 60 s) has not been renewed for 40 s' });
+  t.match(factsKeeper({ lease: { none: true } }), { kept: false, why: /no etcd lease/ });
+  t.match(factsKeeper({ lease: { expired: true } }), { kept: false, why: /expired/ });
+  t.strictSame(factsKeeper({ lease: { leftS: 50, grantedS: 60 }, agent: { unit: 'fleetkit-agent-shop.service', activeState: 'failed', subState: 'failed' } }),
+    { kept: false, agentDown: true, why: 'fleetkit-agent-shop.service is failed/failed there' }, 'the host says its agent is down: at once, before the lease says so');
+  t.match(factsKeeper({ lease: { leftS: 20, grantedS: 60 }, agent: { unit: 'fleetkit-agent-shop.service', activeState: 'active', subState: 'running' } }),
+    { kept: false, why: /not been renewed/ }, 'the unit active, the lease not renewed: hung or cut off from etcd');
 });

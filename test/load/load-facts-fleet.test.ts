@@ -1,7 +1,8 @@
 /**
  * load's health wait on fleet, whose API keeps no restart count: the count comes from the container facts
  * the agent on the unit's machine publishes in etcd (real etcd; the agent's part played by the fleet test
- * server's launch hook, which writes the record an agent writes). A container that keeps restarting fails
+ * server's launch hook, which writes the record an agent writes, on a lease it keeps renewed as an agent does:
+ * a record on none is one no agent keeps up, never evidence). A container that keeps restarting fails
  * the load as a crash loop while fleet still says active; one whose facts show it started once passes.
  */
 import t from 'tap';
@@ -18,6 +19,9 @@ import { runFleetkit } from '../cli/load-io.js';
 const etcd = await etcdPart(t);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
+// The agent's lease: etcd3 renews it every TTL/3 until revoked.
+const lease = client.lease(60);
+t.teardown(() => lease.revoke().catch(() => undefined));
 const dir = await mkdtemp(join(tmpdir(), 'fk-facts-load-'));
 const prefix = `/fk-facts-${process.pid}`;
 const M1 = 'a1'.repeat(16);
@@ -42,12 +46,12 @@ t.test('a container restarting under an active unit: the load fails as a crash l
       async onLaunch(unit, machine) {
         if (!unit.name.startsWith('web@')) return;
         // The agent sees the container start, exit 1 and start again, fast; fleet only sees active.
-        await client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, 0));
+        await lease.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, 0));
         let n = 0;
         const bump = (): void => {
           n += 3; // three starts between two looks: certain within any two reads
           // etcd3's builders are lazy: exec() sends the put (a bare builder is never sent).
-          void client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, n, 1)).exec();
+          void lease.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, n, 1)).exec();
           if (n < 200) timers.push(setTimeout(bump, 300));
         };
         timers.push(setTimeout(bump, 300));
@@ -66,7 +70,7 @@ t.test('facts showing one start: the load passes', async (t) => {
     socketPath: join(dir, 'ok.sock'), machines,
     agent: {
       async onLaunch(unit, machine) {
-        if (unit.name.startsWith('web@')) await client.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, 0));
+        if (unit.name.startsWith('web@')) await lease.put(factsKey(prefix, machine.id, unit.name)).value(record(unit.name, 0));
       },
     },
   });

@@ -31,7 +31,7 @@ async function wait(facts: (round: number, now: number) => ContainerFacts, o: { 
   let round = 0;
   const result = await waitHealthy(fleetHost(), [UNIT], {
     timeoutMs: o.timeoutMs, stableMs: o.stableMs, intervalMs: 20, signal: new AbortController().signal,
-    facts: async () => new Map([[UNIT, facts(round++, Date.now())]]),
+    facts: async () => ({ facts: new Map([[UNIT, facts(round++, Date.now())]]), unkept: new Map() }),
     before: new Map(),
     journal: async () => [],
   });
@@ -92,7 +92,7 @@ t.test('a container its agent refuses to announce fails at once, with the reason
   const facts: ContainerFacts = { restarts: 0, lastExit: undefined, containerId: 'c1', startedAt: began, running: true, machine: 'm1', refused: 'it has no IPv4 address (network "none"?)' };
   const [r] = await waitHealthy(fleetHost(), [UNIT], {
     timeoutMs: 20_000, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
-    facts: async () => new Map([[UNIT, facts]]), before: new Map(), journal: async () => [],
+    facts: async () => ({ facts: new Map([[UNIT, facts]]), unkept: new Map() }), before: new Map(), journal: async () => [],
     announcements: { units: [sidekick], read: async () => new Map(), endpoint: 'etcd at http://127.0.0.1:1', check: 'check etcd' },
   });
   t.equal(r!.ok, false);
@@ -109,8 +109,45 @@ t.test('a refusal of a container older than this start is an old one\'s: the wai
   const facts: ContainerFacts = { restarts: 0, lastExit: undefined, containerId: 'c0', startedAt: Date.now() - 60_000, running: true, machine: 'm1', refused: 'no address' };
   const [r] = await waitHealthy(fleetHost(), [UNIT], {
     timeoutMs: 300, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
-    facts: async () => new Map([[UNIT, facts]]), before: new Map(), journal: async () => [],
+    facts: async () => ({ facts: new Map([[UNIT, facts]]), unkept: new Map() }), before: new Map(), journal: async () => [],
     announcements: { units: [sidekick], read: async () => new Map(), endpoint: 'etcd at http://127.0.0.1:1', check: 'check etcd' },
   });
   t.match(r!.error, /^active, but not announced in etcd at \/svc\/shop\/api\/1 after \d+s$/);
+});
+
+t.test('facts its agent no longer keeps up on the unit\'s machine: never healthy, unknown when the wait ends, saying why', async (t) => {
+  const lost = { machine: 'm1', phase: 'running', updatedAt: '2026-01-02T03:04:05.000Z', why: 'its etcd lease (TTL 60 s) has not been renewed for 26 s' };
+  const begun = Date.now();
+  const [r] = await waitHealthy(fleetHost(), [UNIT], {
+    timeoutMs: 600, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
+    facts: async () => ({ facts: new Map(), unkept: new Map([[UNIT, [lost]]]) }),
+    before: new Map(),
+    journal: async () => [],
+  });
+  t.equal(r!.ok, false, 'fleet says active, with stable 0: a wait on the host alone would call it healthy at once');
+  t.equal(r!.state, 'unknown');
+  t.equal(r!.error, 'active, but the agent on m1 last reported its container running (at 2026-01-02T03:04:05.000Z) and no longer keeps that record up: its etcd lease (TTL 60 s) has not been renewed for 26 s (the agent was killed or stopped, is hung, or cannot reach etcd): whether its container runs is unknown');
+  t.ok(Date.now() - begun >= 600, 'waited for the agent to come back until the timeout');
+
+  // The record is of another machine (the unit moved): this machine's agent has not written yet, which says nothing.
+  const [moved] = await waitHealthy(fleetHost(), [UNIT], {
+    timeoutMs: 2000, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
+    facts: async () => ({ facts: new Map(), unkept: new Map([[UNIT, [{ ...lost, machine: 'm2' }]]]) }),
+    before: new Map(),
+    journal: async () => [],
+  });
+  t.equal(moved!.ok, true, 'judged on the host\'s word, as with no facts');
+
+  // The agent is back (a restarted one takes its leases over): the unit is judged on its facts again.
+  let round = 0;
+  const [back] = await waitHealthy(fleetHost(), [UNIT], {
+    timeoutMs: 5000, stableMs: 0, intervalMs: 20, signal: new AbortController().signal,
+    facts: async () => (round++ < 3
+      ? { facts: new Map(), unkept: new Map([[UNIT, [lost]]]) }
+      : { facts: new Map([[UNIT, { restarts: 0, lastExit: undefined, containerId: 'c0', startedAt: Date.now() - 10_000, running: true, machine: 'm1' }]]), unkept: new Map() }),
+    before: new Map(),
+    journal: async () => [],
+  });
+  t.equal(back!.ok, true, JSON.stringify(back));
+  t.ok(round > 3, `healthy only once its facts were kept up again (${round} reads)`);
 });

@@ -116,3 +116,26 @@ t.test('fleet: a record from a machine whose agent is not running is not kept up
   const other = run({ states: [state('web@1.service', M1), state('fleetkit-agent-shop.service', M2, 'inactive', 'dead')], facts: [left] });
   t.same(other.flags, [], 'an agent down on another machine says nothing of this one');
 });
+
+t.test('a record whose agent no longer renews its lease is not kept up, whatever the host says of the agent unit', async (t) => {
+  // The agent unit active (hung, or cut off from etcd) or not shown at all: etcd's clock on the lease decides.
+  const left = facts('web@1.service', M1, ago(40_000), { restarts: 0 });
+  const lapsed = new Map([[`${M1}/web@1.service`, { leftS: 30, grantedS: 60 }]]);
+  const hung = run({ states: [state('web@1.service', M1), state('fleetkit-agent-shop.service', M1)], facts: [left], factsLeases: lapsed });
+  t.same(hung.flags, [`facts-unknown: facts unknown: the agent on 1a1a1a1a/10.0.0.1 no longer keeps its last record (running, from ${left.updatedAt}) up: its etcd lease (TTL 60 s) has not been renewed for 30 s, so restarts and exits cannot be seen; `
+    + 'fleetkit-agent-shop.service is active there (check fleetkit-agent-shop.service on that machine and that it reaches etcd)'], 'the unit says active; the lease says nobody renews it');
+  t.equal(hung.restarts, undefined, 'its restart count is not shown as current');
+  t.match(run({ facts: [left], factsLeases: new Map([[`${M1}/web@1.service`, { none: true }]]) }).flags, [/no longer keeps its last record \(running, from .*\) up: it has no etcd lease/], 'no lease at all');
+  const renewed = run({ states: [state('web@1.service', M1), state('fleetkit-agent-shop.service', M1)], facts: [left], factsLeases: new Map([[`${M1}/web@1.service`, { leftS: 50, grantedS: 60 }]]) });
+  t.same(renewed.flags, [], 'renewed: its record stands');
+  t.equal(renewed.restarts, 0);
+  t.same(run({ facts: [left], factsLeases: new Map([[`${M1}/web@1.service`, { leftS: 36, grantedS: 60 }]]) }).flags, [], 'late by less than the margin: an agent restarting takes it over');
+});
+
+t.test('only etcd could be read: a record whose agent no longer keeps it up is named', async (t) => {
+  const left = facts('web@1.service', M1, ago(40_000));
+  const lapsed = new Map([[`${M1}/web@1.service`, { leftS: 30, grantedS: 60 }]]);
+  const r = run({ unitsError: 'fleet at unix:///x.sock: no such file', units: [], states: [], machines: [], facts: [left], factsLeases: lapsed });
+  t.same(r.flags, [`facts-unknown: facts unknown: the agent on 1a1a1a1a last reported its container running (at ${left.updatedAt}) and no longer keeps that record up: its etcd lease (TTL 60 s) has not been renewed for 30 s, so whether it runs is unknown (check fleetkit-agent-shop.service on that machine and that it reaches etcd)`]);
+  t.same(run({ unitsError: 'fleet down', units: [], states: [], machines: [], facts: [left], factsLeases: new Map([[`${M1}/web@1.service`, { leftS: 55, grantedS: 60 }]]) }).flags, [], 'kept up: nothing to say without the units');
+});

@@ -28,10 +28,13 @@ const etcd = await etcdPart(t);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
 const prefix = `/fk-sg-${process.pid}`;
+// The agents' lease, renewed every TTL/3 as an agent renews its own (a record on none is kept up by nobody).
+const lease = client.lease(60);
+t.teardown(() => lease.revoke().catch(() => undefined));
 /** What the agent on `machine` publishes once mon's container runs there. */
 const publishFacts = async (machine: string): Promise<void> => {
   const now = new Date().toISOString();
-  await client.put(factsKey(prefix, machine, 'mon.service')).value(encodeFacts({ v: 1, unit: 'mon.service', machine, phase: 'running', restarts: 0, startedAt: now, updatedAt: now }));
+  await lease.put(factsKey(prefix, machine, 'mon.service')).value(encodeFacts({ v: 1, unit: 'mon.service', machine, phase: 'running', restarts: 0, startedAt: now, updatedAt: now }));
 };
 const dir = await mkdtemp(join(tmpdir(), 'fk-status-global-'));
 const env = { PATH: process.env['PATH'] };
