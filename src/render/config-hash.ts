@@ -52,16 +52,27 @@ export function configHashOfArgv(words: readonly string[]): string {
 const LETTERS = 'aAbBCdEfgGhHiIjJlLmMnNopPsStTuUvVwWyY'.split('');
 const MARKED: Readonly<Record<string, string>> = Object.fromEntries(LETTERS.map((l) => [l, specifier(l as SpecifierLetter)]));
 
+/** ExecStart= value → its hash (or undefined), for configHashOfExecStart. */
+const hashes = new Map<string, string | undefined>();
+
 /** The hash of an `ExecStart=` value as written in a unit (`/usr/bin/docker run … image`); undefined when systemd could not read it. */
 export function configHashOfExecStart(value: string): string | undefined {
+  // The instances of a template carry the same ExecStart= (specifiers unexpanded): status and load ask for
+  // thousands of units, and the parse and hash are the same each time. Bounded: cleared when full.
+  if (hashes.has(value)) return hashes.get(value);
+  if (hashes.size >= 1024) hashes.clear();
+  let hash: string | undefined;
   try {
     // A service with depends_on runs `fleetkit await … -- docker run …`: the container is what follows `--`.
     const argv = unwrapAwait(parseExecLine(value, { specifiers: MARKED }).argv);
-    return argv[1] === 'run' ? configHashOfArgv(argv.slice(1)) : undefined;
+    hash = argv[1] === 'run' ? configHashOfArgv(argv.slice(1)) : undefined;
   } catch {
-    return undefined;
+    hash = undefined;
   }
+  hashes.set(value, hash);
+  return hash;
 }
+
 
 /**
  * The hash of a container unit's text (a template `web@.service` or an instance carrying its options, as fleet
