@@ -7,26 +7,23 @@
 // - a dependency that never comes: a clear journal line at the timeout, exit status 1, no container;
 // - `required: false`: after the timeout the container starts anyway, with a line saying so.
 import t from 'tap';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dockerPart, etcdPart, systemdPart, waitFor } from '../env/parts.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { waitingFor } from '../../src/cluster/dependency-wait.js';
 import { TARGET_NAMES } from '../../src/target/targets.js';
+import { writeFleetkitShim } from '../env/fleetkit-shim.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const [etcd, docker, sd] = await Promise.all([etcdPart(t), dockerPart(t), systemdPart(t)]);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
 const dir = mkdtempSync(join(tmpdir(), 'fleetkit-depends-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const fleetkit = join(dir, 'fleetkit');
-writeFileSync(fleetkit, `#!/bin/sh\nexec ${process.execPath} ${join(root, 'dist/fleetkit.cjs')} "$@"\n`);
-chmodSync(fleetkit, 0o755);
+const fleetkit = writeFleetkitShim(join(dir, 'fleetkit'));
 
 const show = (unit: string, prop: string): Promise<string> => sd.systemctl(['show', '-P', prop, unit]).then((r) => r.stdout.trim());
 const running = async (name: string): Promise<boolean> => {

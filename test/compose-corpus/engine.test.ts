@@ -34,7 +34,7 @@
 // - The containers' hosts file (`/etc/hosts`, read-only) is mounted into every bridge container except one
 //   with `hostname:` or `extra_hosts`, or on the host network (src/render/hosts-mount.ts).
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,9 +46,9 @@ import type { ClusterSpec } from '../../src/cluster/types.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { renderCluster } from '../../src/render/render.js';
 import { BESIDE_TEXT, SHELL_ENV, WANT, type Want } from './engine-want.js';
+import { writeFleetkitShim } from '../env/fleetkit-shim.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const t0 = Date.now();
 // About a minute on a quiet 2-core machine; far more when the machine is loaded.
 t.setTimeout(300_000);
@@ -76,9 +76,7 @@ async function must(what: string, r: Promise<{ code: number; stdout: string; std
 }
 
 // `fleetkit await` as the units run it: the built CLI.
-const fleetkit = join(dir, 'fleetkit');
-writeFileSync(fleetkit, `#!/bin/sh\nexec ${process.execPath} ${join(root, 'dist/fleetkit.cjs')} "$@"\n`);
-chmodSync(fleetkit, 0o755);
+const fleetkit = writeFleetkitShim(join(dir, 'fleetkit'));
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 const awaited = new Set<string>();
 t.teardown(async () => {

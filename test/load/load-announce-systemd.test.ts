@@ -10,25 +10,22 @@
  * - `--no-announcements`: the sidekick's state is enough, as before.
  */
 import t from 'tap';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { announcementKey } from '../../src/etcd/key-layout.js';
 import { serializeRecord } from '../../src/announce/record.js';
 import { dockerPart, etcdPart, freePort, systemdPart, waitFor } from '../env/parts.js';
 import { runFleetkit } from '../cli/load-io.js';
+import { writeFleetkitShim } from '../env/fleetkit-shim.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const [etcd, docker, sd] = await Promise.all([etcdPart(t), dockerPart(t), systemdPart(t)]);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
 const dir = mkdtempSync(join(tmpdir(), 'fk-load-announce-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const fleetkit = join(dir, 'fleetkit');
-writeFileSync(fleetkit, `#!/bin/sh\nexec ${process.execPath} ${join(root, 'dist/fleetkit.cjs')} "$@"\n`);
-chmodSync(fleetkit, 0o755);
+const fleetkit = writeFleetkitShim(join(dir, 'fleetkit'));
 const env = { ...sd.env, PATH: process.env['PATH'] };
 const prefix = `/fk-la-${process.pid}`;
 // Names of their own: the systemd part is shared with the other tests of the run.

@@ -9,15 +9,16 @@
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerPart, etcdPart, systemdPart, waitFor, type DockerPart, type EtcdPart, type SystemdPart } from '../env/parts.js';
 import { inProcessAgent } from '../announce/fixtures/fixture.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { LABEL_CONFIG_HASH } from '../../src/etcd/container-facts.js';
-import { ensureBundle, ROOT } from '../e2e/e2e-cluster.js';
+import { ensureBundle } from '../e2e/e2e-cluster.js';
 import type { StateChange } from '../fleet-server/server.js';
+import { writeFleetkitShim } from '../env/fleetkit-shim.js';
 
 export const CLUSTER = 'rolling';
 
@@ -78,8 +79,7 @@ export async function rollingKit(t: Test, etcd: EtcdPart, docker: DockerPart, o:
   await mkdir(join(dir, 'bin'));
   // The cluster's agent keeps its registry and socket in runtime.stateDir/NAME, where the sidekicks look.
   await mkdir(join(dir, 'state', CLUSTER), { recursive: true });
-  await writeFile(join(dir, 'bin/fleetkit'), `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'dist/fleetkit.cjs')} "$@"\n`);
-  await chmod(join(dir, 'bin/fleetkit'), 0o755);
+  writeFleetkitShim(join(dir, 'bin/fleetkit'));
   await inProcessAgent(t, etcd, docker, { prefix, stateDir: join(dir, 'state', CLUSTER), machineId, containerWaitMs: 1000 });
   const instances = Array.from({ length: o.instances }, (_, k) => String(k + 1));
   const names = instances.map((i) => `${S}-${i}`);

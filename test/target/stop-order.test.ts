@@ -6,26 +6,23 @@
 // it while it is being taken down. The etcd watch runs from before the first stop until after the second; a drop-in
 // that counts the sidekick's starts shows whether systemd started it again.
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dockerPart, etcdPart, systemdPart, waitFor } from '../env/parts.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { TARGET_NAMES } from '../../src/target/targets.js';
+import { writeFleetkitShim } from '../env/fleetkit-shim.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const [etcd, docker, sd] = await Promise.all([etcdPart(t), dockerPart(t), systemdPart(t)]);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetkit-stop-order-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const fleetkit = join(dir, 'fleetkit');
-writeFileSync(fleetkit, `#!/bin/sh\nexec ${process.execPath} ${join(root, 'dist/fleetkit.cjs')} "$@"\n`);
-chmodSync(fleetkit, 0o755);
+const fleetkit = writeFleetkitShim(join(dir, 'fleetkit'));
 
 const show = (unit: string, prop: string): Promise<string> => sd.systemctl(['show', '-P', prop, unit]).then((r) => r.stdout.trim());
 const WAIT = { timeoutMs: 60_000 } as const;

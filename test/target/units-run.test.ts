@@ -9,26 +9,23 @@
 // own DOCKER_HOST from these units, so every docker command (kill, rm, run, stop) reaches the engine only
 // through the units' Environment=.
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dockerPart, etcdPart, systemdPart, waitFor } from '../env/parts.js';
 import { connectEtcd } from '../../src/etcd/connect.js';
 import { parseSpec } from '../../src/cluster/load.js';
 import { renderCluster } from '../../src/render/render.js';
 import { TARGET_NAMES } from '../../src/target/targets.js';
+import { writeFleetkitShim } from '../env/fleetkit-shim.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const [etcd, docker, sd] = await Promise.all([etcdPart(t), dockerPart(t), systemdPart(t)]);
 const client = await connectEtcd({ endpoints: etcd.endpoints });
 t.teardown(() => client.close());
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetkit-targets-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const fleetkit = join(dir, 'fleetkit');
-writeFileSync(fleetkit, `#!/bin/sh\nexec ${process.execPath} ${join(root, 'dist/fleetkit.cjs')} "$@"\n`);
-chmodSync(fleetkit, 0o755);
+const fleetkit = writeFleetkitShim(join(dir, 'fleetkit'));
 // The engine's socket under another name: a unit that fell back to the manager's DOCKER_HOST or to the
 // default socket would not be using what the spec says.
 const socket = join(dir, 'engine.sock');
