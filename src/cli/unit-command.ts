@@ -292,7 +292,7 @@ async function announcementsOfNamed(host: UnitHost, names: readonly string[], v:
 async function refuseUnwaitedReplace(host: UnitHost, steps: readonly Step[], desired: ReadonlyArray<{ readonly desired: DesiredUnit; readonly id: string }>): Promise<void> {
   const changed = splitRolling(steps, desired).groups.flatMap((g) => [...g.changed]);
   if (!changed.length) return;
-  const states = await host.states(changed);
+  const states = await host.states(changed, { history: false });
   const running = changed.filter((n) => RUNNING_STATES.has(states.get(n)?.activeState ?? 'inactive'));
   if (!running.length) return;
   const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');

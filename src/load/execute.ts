@@ -114,7 +114,7 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
   // Units whose definition stays: what they were before says whether this run moved them ("started",
   // "stopped") or found them where they should be ("unchanged").
   const staying = targets.filter((t) => !submitted.has(defOf.get(t.name) ?? t.name));
-  const before = staying.length ? await host.states(staying.map((t) => t.name)).catch(() => new Map<string, UnitState>()) : new Map<string, UnitState>();
+  const before = staying.length ? await host.states(staying.map((t) => t.name), { history: false }).catch(() => new Map<string, UnitState>()) : new Map<string, UnitState>();
   const moved = new Map(staying.flatMap((t): Array<[string, UnitChange]> => {
     const was = before.get(t.name)?.activeState;
     if (was === undefined) return [];
@@ -142,7 +142,7 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
     // The units whose containers go with these definitions (an instance's definition on systemd is its
     // template's file), and whether each was up: read before they go.
     const downs = o.wait && o.stopFacts ? unitsOfDefinitions(group.map((r) => r.id), o.desired).filter((n) => o.stopFacts!.runsContainer(n)) : [];
-    const was = downs.length ? await host.states(downs).catch(() => new Map<string, UnitState>()) : new Map<string, UnitState>();
+    const was = downs.length ? await host.states(downs, { history: false }).catch(() => new Map<string, UnitState>()) : new Map<string, UnitState>();
     const b = batch('gone', group.length);
     const results = await host.remove(group.map((r) => r.id), b);
     b.done();

@@ -95,7 +95,7 @@ export async function waitContainersDown(host: UnitHost, units: readonly Stopped
       }
     }
     if (records) {
-      const machines = await host.states(names).then((m) => new Map([...m].map(([k, s]) => [k, s.machines])), () => new Map<string, readonly string[]>());
+      const machines = await host.states(names, { history: false }).then((m) => new Map([...m].map(([k, s]) => [k, s.machines])), () => new Map<string, readonly string[]>());
       // The record of the machine the host runs it on; a host that names none (systemd, a fleet whose state
       // of that machine expired) leaves every agent's word.
       const mineOf = new Map(names.map((n) => {

@@ -236,7 +236,8 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
         else if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but ${why} after ${secs}` } });
       }
     }
-    if (final) break;
+    // Every verdict in: no last interval's sleep before the loop finds that out.
+    if (final || names.every((n) => verdicts.has(n))) break;
     await sleep(Math.min(o.intervalMs ?? 250, Math.max(0, deadline - Date.now())));
   }
   return Promise.all(names.map(async (name): Promise<UnitResult> => {

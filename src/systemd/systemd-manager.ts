@@ -10,7 +10,9 @@
  * is systemd's, on the critical path of every start: measured starting 200 units on a 2-core machine, it was
  * ~15–20% more systemd CPU and ~15% more time (bench/load-systemd.mjs).
  */
-import type { MessageBus, ClientInterface } from 'dbus-next';
+import type { MessageBus, ClientInterface, Message } from 'dbus-next';
+
+type MessageClass = typeof Message;
 import { RemoteError } from '../errors.js';
 import { systemdError } from './systemd-error.js';
 
@@ -60,12 +62,6 @@ const MANAGER_XML = `<node>
   <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="v" direction="out"/></method>
  </interface>
 </node>`;
-
-/** A unit object's Properties interface, for `Result`. */
-const PROPS_XML = `<node><interface name="org.freedesktop.DBus.Properties">
- <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="v" direction="out"/></method>
- <method name="GetAll"><arg type="s" direction="in"/><arg type="a{sv}" direction="out"/></method>
-</interface></node>`;
 
 /** What a service's history says (systemd 235 and later keep NRestarts). */
 export interface ServiceHistory {
@@ -133,9 +129,12 @@ export class SystemdManager {
   private readonly waiters = new Map<string, (r: JobResult) => void>();
   /** Rejects once the bus is lost: every call in flight, and every later one, fails with it at once. */
   private readonly lost: Promise<never>;
+  /** dbus-next's Message, for property reads sent as plain messages. */
+  private readonly message: MessageClass;
 
-  private constructor(scope: 'user' | 'system', bus: MessageBus, mgr: ClientInterface, lost: Promise<never>) {
+  private constructor(scope: 'user' | 'system', bus: MessageBus, mgr: ClientInterface, lost: Promise<never>, message: MessageClass) {
     this.scope = scope;
+    this.message = message;
     this.bus = bus;
     this.mgr = mgr;
     this.lost = lost;
@@ -177,7 +176,7 @@ export class SystemdManager {
     try {
       const obj = await Promise.race([bus.getProxyObject(DEST, PATH, MANAGER_XML), lost.catch((e: RemoteError) => Promise.reject(unreachable(e.cause))), timeout]);
       const mgr = obj.getInterface(MANAGER);
-      const self = new SystemdManager(scope, bus, mgr, lost);
+      const self = new SystemdManager(scope, bus, mgr, lost, dbus.Message);
       // One round trip that proves a manager is there (NameHasNoOwner otherwise), and, since the bus handles
       // a connection's messages in order, that the JobRemoved match rule is in place before the first job.
       await Promise.race([self.invoke('connect', undefined, () => bus.call(new dbus.Message({
@@ -274,12 +273,20 @@ export class SystemdManager {
     return rows.map((r) => ({ name: String(r[0]), loadState: String(r[2]), activeState: String(r[3]), subState: String(r[4]), path: String(r[6]) }));
   }
 
+  /**
+   * Reads properties of a unit object with plain `Properties.Get`/`GetAll` messages. A proxy object would
+   * parse its interface description on every read; over 200 units read at once that parsing was most of
+   * the cost of a health read (bench/load-systemd.mjs).
+   */
+  private async property(unitPath: string, iface: string, name: string): Promise<unknown> {
+    const reply = await Promise.race([this.bus.call(new this.message({ destination: DEST, path: unitPath, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, name] })), this.lost]);
+    return (reply!.body[0] as { value: unknown }).value;
+  }
+
   /** A service's `Result` (`exit-code`, `signal`, `timeout`, `success`…), undefined for other unit types. */
   async serviceResult(unitPath: string): Promise<string | undefined> {
     try {
-      const obj = await Promise.race([this.bus.getProxyObject(DEST, unitPath, PROPS_XML), this.lost]);
-      const v = await Promise.race([obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Service', 'Result'), this.lost]) as { value: string };
-      return v.value;
+      return String(await this.property(unitPath, 'org.freedesktop.systemd1.Service', 'Result'));
     } catch {
       return undefined;
     }
@@ -288,35 +295,40 @@ export class SystemdManager {
   /** The file systemd loaded a unit from (an instance's: its template's file); undefined when it has none. */
   async fragmentPath(unitPath: string): Promise<string | undefined> {
     try {
-      const obj = await Promise.race([this.bus.getProxyObject(DEST, unitPath, PROPS_XML), this.lost]);
-      const v = await Promise.race([obj.getInterface('org.freedesktop.DBus.Properties')['Get']!('org.freedesktop.systemd1.Unit', 'FragmentPath'), this.lost]) as { value: string };
-      return v.value || undefined;
+      return String(await this.property(unitPath, 'org.freedesktop.systemd1.Unit', 'FragmentPath')) || undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** A service's restart count, policy, result, last exit and when it became active; undefined for non-services. */
-  async serviceHistory(unitPath: string): Promise<ServiceHistory | undefined> {
+  /**
+   * A service's restart count, policy, result, last exit and when it became active; undefined for
+   * non-services. `now` is the unit's state from the same moment's ListUnitsByNames: a service running its
+   * main process that never restarted has nothing more to tell (systemd resets Result and the main process's
+   * exit when it starts one), so only three properties are read for it. Over 200 units just started, the
+   * eight reads of the full history were most of a health read (bench/load-systemd.mjs).
+   */
+  async serviceHistory(unitPath: string, now?: { readonly activeState: string; readonly subState: string }): Promise<ServiceHistory | undefined> {
     try {
-      const obj = await Promise.race([this.bus.getProxyObject(DEST, unitPath, PROPS_XML), this.lost]);
-      const props = obj.getInterface('org.freedesktop.DBus.Properties');
-      const [svc, entered, left] = await Promise.race([this.lost, Promise.all([
-        props['GetAll']!('org.freedesktop.systemd1.Service') as Promise<Record<string, { value: unknown }>>,
-        props['Get']!('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp') as Promise<{ value: bigint | number }>,
-        props['Get']!('org.freedesktop.systemd1.Unit', 'InactiveExitTimestamp') as Promise<{ value: bigint | number }>,
-      ])]);
-      const num = (k: string): number | undefined => (svc[k] === undefined ? undefined : Number(svc[k]!.value));
-      const str = (k: string): string | undefined => (svc[k] === undefined ? undefined : String(svc[k]!.value));
-      // ExecMainCode 1 is CLD_EXITED: ExecMainStatus is then an exit status, not a signal number.
-      const exited = num('ExecMainCode') === 1;
-      const since = Number(entered.value);
+      const get = (iface: 'Unit' | 'Service', k: string): Promise<unknown> => this.property(unitPath, `org.freedesktop.systemd1.${iface}`, k);
+      const [entered, nRestarts, restart] = await Promise.all([get('Unit', 'ActiveEnterTimestamp'), get('Service', 'NRestarts'), get('Service', 'Restart')]);
+      const since = Number(entered as bigint | number);
+      const activeSince = since > 0 ? Math.floor(since / 1000) : undefined;
+      if (now?.activeState === 'active' && now.subState === 'running' && Number(nRestarts) === 0) {
+        return { nRestarts: 0, restart: String(restart), result: 'success', exitStatus: undefined, activeSince };
+      }
+      // One small Get per property: GetAll of the Service interface marshals its ~100 properties, and over 200
+      // units it took longer than these Gets together.
+      const [left, result, code, status, restartUs] = await Promise.all([
+        get('Unit', 'InactiveExitTimestamp'), get('Service', 'Result'), get('Service', 'ExecMainCode'), get('Service', 'ExecMainStatus'), get('Service', 'RestartUSec'),
+      ]);
       return {
-        nRestarts: restartsThisRun(num('NRestarts'), since, Number(left.value), num('RestartUSec')),
-        restart: str('Restart'),
-        result: str('Result'),
-        exitStatus: exited ? num('ExecMainStatus') : undefined,
-        activeSince: since > 0 ? Math.floor(since / 1000) : undefined,
+        nRestarts: restartsThisRun(Number(nRestarts), since, Number(left as bigint | number), Number(restartUs as bigint | number)),
+        restart: String(restart),
+        result: String(result),
+        // ExecMainCode 1 is CLD_EXITED: ExecMainStatus is then an exit status, not a signal number.
+        exitStatus: Number(code) === 1 ? Number(status) : undefined,
+        activeSince,
       };
     } catch {
       return undefined;

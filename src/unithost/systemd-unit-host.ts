@@ -214,12 +214,12 @@ export class SystemdUnitHost implements UnitHost {
     return { name: file, ok: true, state: 'removed', removed: true };
   }
 
-  async states(names: readonly string[]): Promise<Map<string, UnitState>> {
+  async states(names: readonly string[], o?: { readonly history?: boolean }): Promise<Map<string, UnitState>> {
     const raw = await this.mgr.states(names);
     const out = new Map<string, UnitState>();
     await Promise.all(names.map(async (name) => {
       const s = raw.get(name);
-      const h = s && s.loadState !== 'not-found' && name.endsWith('.service') ? await this.mgr.serviceHistory(s.path) : undefined;
+      const h = s && s.loadState !== 'not-found' && name.endsWith('.service') && o?.history !== false ? await this.mgr.serviceHistory(s.path, s) : undefined;
       out.set(name, {
         name,
         loadState: s?.loadState,

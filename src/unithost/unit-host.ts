@@ -163,8 +163,12 @@ export interface UnitHost {
   setTargets(items: readonly TargetItem[], o: BatchOptions): Promise<UnitResult[]>;
   /** Stops and removes units or definitions (a template's instances with it), waiting with `o.wait`. */
   remove(ids: readonly string[], o: BatchOptions): Promise<UnitResult[]>;
-  /** States of units now, one call for all. Units the host does not know come back `inactive`/`not-found`. */
-  states(names: readonly string[]): Promise<Map<string, UnitState>>;
+  /**
+   * States of units now, one call for all. Units the host does not know come back `inactive`/`not-found`.
+   * With `o.history` false, only the active, load and sub states are needed: a host may leave restarts,
+   * activation time, result and exit status unread (systemd reads them per unit).
+   */
+  states(names: readonly string[], o?: { readonly history?: boolean }): Promise<Map<string, UnitState>>;
   /**
    * Everything `status` shows, in one read: fleet lists all its units (`names` only adds nothing it lacks);
    * systemd has no list of a cluster's units, so it reports `names` (those it does not know are left out).

@@ -151,3 +151,22 @@ t.test('facts its agent no longer keeps up on the unit\'s machine: never healthy
   t.equal(back!.ok, true, JSON.stringify(back));
   t.ok(round > 3, `healthy only once its facts were kept up again (${round} reads)`);
 });
+
+t.test('the wait ends as soon as every unit has its verdict, without sleeping another interval', async (t) => {
+  // A systemd unit without Restart=: active is final. The interval is longer than the test's own timeout, so
+  // a wait that slept once more before it saw every verdict in would time the test out.
+  t.setTimeout(20_000);
+  let reads = 0;
+  const host: Partial<UnitHost> = {
+    endpoint: 'systemd (user)',
+    states: async (names) => {
+      reads++;
+      return new Map(names.map((n) => [n, { ...fleetActive, name: n, machines: [], restarts: 0, activeSince: Date.now() - 10, restartPolicy: 'no', result: 'success' }]));
+    },
+    journalOf: (unit) => ({ unit, user: true, dir: undefined, machine: undefined }),
+  };
+  const names = ['a.service', 'b.service', 'c.service'];
+  const result = await waitHealthy(host as UnitHost, names, { timeoutMs: 600_000, stableMs: 3000, intervalMs: 600_000, signal: new AbortController().signal, journal: async () => [] });
+  t.same(result.map((r) => [r.name, r.ok, r.state]), names.map((n) => [n, true, 'active']));
+  t.equal(reads, 1, 'one read of the states');
+});
