@@ -208,8 +208,8 @@ function hostsLines(inputs: StatusInputs, cluster: string | null): Set<string> |
 
 /**
  * Restarts this long ago or more no longer make a crash loop: one read has no history, and a unit up for this
- * long since its last start has stopped looping. (systemd's NRestarts counts since the unit's last start from
- * inactive, see SystemdManager.serviceHistory, so a unit restarted by hand does not reach here at all.)
+ * long since its last start has stopped looping. (systemd's NRestarts is read as the restarts of the unit's
+ * current run, see restartsThisRun in systemd-manager.ts, so a unit restarted by hand does not reach here at all.)
  */
 const CRASH_LOOP_WINDOW_MS = 60_000;
 

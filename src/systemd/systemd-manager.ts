@@ -65,7 +65,7 @@ const MANAGER_XML = `<node>
 
 /** What a service's history says (systemd 235 and later keep NRestarts). */
 export interface ServiceHistory {
-  /** Automatic restarts since the unit last left inactive (see restartsThisRun). */
+  /** Automatic restarts of the unit's current run (see restartsThisRun). */
   readonly nRestarts: number | undefined;
   /** The `Restart=` policy. */
   readonly restart: string | undefined;
@@ -76,17 +76,34 @@ export interface ServiceHistory {
   readonly activeSince: number | undefined;
 }
 
+/** A unit's state-change timestamps (µs, CLOCK_REALTIME; 0 when it never happened). */
+export interface UnitTimestamps {
+  readonly activeEnter: number;
+  readonly activeExit: number;
+  readonly inactiveEnter: number;
+  readonly inactiveExit: number;
+}
+
 /**
- * NRestarts counted from the unit's last start out of inactive. systemd flushes the count on a start only
- * after a stop that was not followed by an automatic restart; a unit stopped or restarted by hand while it
- * waited in `auto-restart` goes straight to dead (service.c: service_stop), so the count of the loop it
- * left survives into the next run, and a repaired unit would read as still looping. Every automatic restart
- * waits RestartUSec in `auto-restart`, then enters `active` again: a unit that became active less than
- * RestartUSec after it left inactive has not restarted since, whatever the counter says. Timestamps are µs.
+ * NRestarts counted as restarts of the unit's current run. systemd flushes the count on a start only after
+ * the unit went dead without an automatic restart; a unit stopped or restarted by hand while it waited in
+ * `auto-restart` goes straight to dead (service.c: service_stop sets SERVICE_DEAD, no flush), so the count of
+ * the loop it left survives into the next run, and a repaired unit would read as still looping.
+ *
+ * How to tell the two apart, as systemd 252 stamps them (seen on the test environment's systemd): when the
+ * main process exits, the unit goes active → inactive → activating (auto-restart) at once (ActiveExit,
+ * InactiveEnter, InactiveExit within a millisecond). When RestartUSec has passed, the restart job takes it
+ * to dead (InactiveEnter again) and starts it (InactiveExit = ActiveEnter). So a unit active since a start
+ * out of inactive went dead either through that timer, at least RestartUSec after the exit before it (an
+ * automatic restart: the count is this run's), or sooner, by hand (the count is the last run's: none of this
+ * run). A unit caught in auto-restart has ActiveEnter before InactiveExit: its count is this run's too.
  */
-export function restartsThisRun(nRestarts: number | undefined, activeEnterUs: number, inactiveExitUs: number, restartUs: number | undefined): number | undefined {
-  if (nRestarts === undefined || !nRestarts || !restartUs || activeEnterUs <= 0 || inactiveExitUs <= 0) return nRestarts;
-  return activeEnterUs >= inactiveExitUs && activeEnterUs - inactiveExitUs < restartUs ? 0 : nRestarts;
+export function restartsThisRun(nRestarts: number | undefined, t: UnitTimestamps, restartUs: number | undefined): number | undefined {
+  if (nRestarts === undefined || !nRestarts || !restartUs || t.activeEnter <= 0 || t.inactiveExit <= 0) return nRestarts;
+  const startedFromDead = t.activeEnter >= t.inactiveExit && t.activeEnter - t.inactiveExit < restartUs;
+  if (!startedFromDead) return nRestarts;
+  const byTimer = t.activeExit > 0 && t.inactiveEnter >= t.activeExit && t.inactiveEnter - t.activeExit >= restartUs;
+  return byTimer ? nRestarts : 0;
 }
 
 /** The bus address for a scope, from the usual environment variables. */
@@ -319,11 +336,13 @@ export class SystemdManager {
       }
       // One small Get per property: GetAll of the Service interface marshals its ~100 properties, and over 200
       // units it took longer than these Gets together.
-      const [left, result, code, status, restartUs] = await Promise.all([
-        get('Unit', 'InactiveExitTimestamp'), get('Service', 'Result'), get('Service', 'ExecMainCode'), get('Service', 'ExecMainStatus'), get('Service', 'RestartUSec'),
+      const [left, exited, dead, result, code, status, restartUs] = await Promise.all([
+        get('Unit', 'InactiveExitTimestamp'), get('Unit', 'ActiveExitTimestamp'), get('Unit', 'InactiveEnterTimestamp'),
+        get('Service', 'Result'), get('Service', 'ExecMainCode'), get('Service', 'ExecMainStatus'), get('Service', 'RestartUSec'),
       ]);
+      const us = (v: unknown): number => Number(v as bigint | number);
       return {
-        nRestarts: restartsThisRun(Number(nRestarts), since, Number(left as bigint | number), Number(restartUs as bigint | number)),
+        nRestarts: restartsThisRun(Number(nRestarts), { activeEnter: since, inactiveExit: us(left), activeExit: us(exited), inactiveEnter: us(dead) }, us(restartUs)),
         restart: String(restart),
         result: String(result),
         // ExecMainCode 1 is CLD_EXITED: ExecMainStatus is then an exit status, not a signal number.

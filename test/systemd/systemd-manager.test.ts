@@ -22,11 +22,14 @@ await writeFile(join(part.unitDir, template), '[Service]\nExecStart=/bin/sleep 1
 // Exits 3 at once, restarted every 100 ms without end; and a oneshot that exited 0 and stays active.
 const looping = `${P}-loop.service`;
 const oneshot = `${P}-oneshot.service`;
+// Runs 0.4 s, exits 1, is restarted 100 ms later: mostly seen active/running, between automatic restarts.
+const slowLoop = `${P}-slowloop.service`;
 await writeFile(join(part.unitDir, looping), '[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c "exit 3"\nRestart=always\nRestartSec=100ms\n');
+await writeFile(join(part.unitDir, slowLoop), '[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c "sleep 0.4; exit 1"\nRestart=always\nRestartSec=100ms\n');
 await writeFile(join(part.unitDir, oneshot), '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n');
 t.teardown(async () => {
-  await part.systemctl(['stop', `${P}-sleep@*`, looping, oneshot]);
-  for (const f of [template, looping, oneshot]) await rm(join(part.unitDir, f), { force: true });
+  await part.systemctl(['stop', `${P}-sleep@*`, looping, oneshot, slowLoop]);
+  for (const f of [template, looping, oneshot, slowLoop]) await rm(join(part.unitDir, f), { force: true });
   await part.systemctl(['daemon-reload']);
 });
 
@@ -94,4 +97,25 @@ t.test("a service's history is what systemctl show says, read in full unless it 
   t.equal(loop.history!.exitStatus, 3, 'its last exit status');
   t.equal(loop.history!.result, 'exit-code');
   await mgr.job('StopUnit', looping, 15_000);
+});
+
+t.test('a service seen running between automatic restarts has restarted: its count is read, not taken for an older run', async (t) => {
+  const mgr = await SystemdManager.connect({ user: true, env: part.env });
+  t.teardown(() => mgr.close());
+  await mgr.reload();
+  await mgr.job('StartUnit', slowLoop, 15_000);
+  t.teardown(() => mgr.job('StopUnit', slowLoop, 15_000));
+  // A read that sees it running after 3 automatic restarts, and the same run still after the read (the
+  // history's activation time is the one systemctl shows afterwards): reads that straddle an exit are redone.
+  const seen = await waitFor(async () => {
+    const s = (await mgr.states([slowLoop])).get(slowLoop)!;
+    if (s.activeState !== 'active' || s.subState !== 'running') return undefined;
+    const h = await mgr.serviceHistory(s.path, s);
+    const shown = (await part.systemctl(['show', '-p', 'NRestarts,ActiveEnterTimestampMonotonic,SubState', slowLoop])).stdout;
+    const raw = Number(/NRestarts=(\d+)/.exec(shown)?.[1]);
+    return raw >= 3 && /SubState=running/.test(shown) ? { h, raw } : undefined;
+  }, { what: `${slowLoop} running after 3 restarts`, timeoutMs: 20_000, intervalMs: 30 });
+  t.ok(seen.h!.nRestarts! >= 3, `restarts counted while it runs (${seen.h!.nRestarts}; NRestarts=${seen.raw})`);
+  t.equal(seen.h!.restart, 'always');
+  t.equal(seen.h!.exitStatus, undefined, 'a main process that runs has no exit status yet (systemd stamps ExecMain* per process)');
 });
