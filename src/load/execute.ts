@@ -16,6 +16,7 @@ import { roll, splitRolling } from './rolling.js';
 import type { ReplaceEvidence } from './rolling-facts.js';
 import { waitContainersDown, type StopFacts } from './stop-facts.js';
 import { waitHealthy, type HealthOptions } from './wait-healthy.js';
+import { failureExits, type FailureExit } from './failure-facts.js';
 
 /** A progress display: one call per unit as it settles. */
 export interface ProgressSink {
@@ -199,8 +200,17 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
       for (const r of results) byName.set(r.name, r);
     }
     b.done();
-    // A unit that failed at once is reported with its journal lines, as a crash loop is below.
-    await Promise.all(results.filter((r) => !r.ok && r.state !== undefined).map(async (r) => byName.set(r.name, { ...r, journal: await o.health.journal(host.journalOf(r.name)) })));
+    // A unit that failed at once is reported with its journal lines, as a crash loop is below; where the host
+    // gives no exit status (fleet), with the one its agent saw.
+    const failedAtOnce = results.filter((r) => !r.ok && r.state !== undefined);
+    const exits = o.wait && factsBefore && o.health.facts && failedAtOnce.some((r) => r.state === 'failed')
+      ? await failureExits(failedAtOnce.filter((r) => r.state === 'failed').map((r) => r.name), o.health.facts, factsBefore, o.signal)
+      : new Map<string, FailureExit>();
+    await Promise.all(failedAtOnce.map(async (r) => {
+      const exit = exits.get(r.name);
+      const error = exit ? `${r.error ?? 'failed'}; its container exited with status ${exit.status}${exit.machine ? ` (the agent on ${exit.machine.slice(0, 8)})` : ''}` : r.error;
+      byName.set(r.name, { ...r, ...(error !== undefined ? { error } : {}), journal: await o.health.journal(host.journalOf(r.name, r.machines?.[0])) });
+    }));
     const started = runnable.filter((t) => t.target === 'launched' && byName.get(t.name)?.ok).map((t) => t.name);
     if (o.wait && started.length) {
       // A unit found active is not started anew: its announcement may be older than this run and still count.

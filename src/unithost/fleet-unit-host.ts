@@ -102,7 +102,9 @@ export class FleetUnitHost implements UnitHost {
       const u = this.known.get(r.name);
       const hash = this.submitted.get(r.name);
       const global = u ? isGlobal(u) : false;
-      const old = new Map(before.filter((s) => s.name === r.name).map((s) => [s.machineID ?? '', `${s.systemdActiveState ?? '?'}/${s.systemdSubState ?? '?'}`]));
+      // A state of the definition this run submitted is this run's (a submit with target launched starts the
+      // unit at once, and a fast agent reports it failed before this read): only older ones are set aside.
+      const old = new Map(before.filter((s) => s.name === r.name && !(hash !== undefined && s.hash === hash)).map((s) => [s.machineID ?? '', `${s.systemdActiveState ?? '?'}/${s.systemdSubState ?? '?'}`]));
       // A global unit must be active on every machine that matches it, not only on those that have reported.
       const meta = u && global ? parseXFleet(u as unknown as UnitFile).machineMetadata : undefined;
       return {

@@ -3,7 +3,8 @@
  * the agent on the unit's machine publishes in etcd (real etcd; the agent's part played by the fleet test
  * server's launch hook, which writes the record an agent writes, on a lease it keeps renewed as an agent does:
  * a record on none is one no agent keeps up, never evidence). A container that keeps restarting fails
- * the load as a crash loop while fleet still says active; one whose facts show it started once passes.
+ * the load as a crash loop while fleet still says active; one whose facts show it started once passes. A unit
+ * fleet reports failed at once (no restart policy) is reported with the exit status its agent saw.
  */
 import t from 'tap';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -28,9 +29,9 @@ const M1 = 'a1'.repeat(16);
 const machines: MachineSpec[] = [{ id: M1, primaryIP: '10.0.0.1' }];
 const env = { PATH: process.env['PATH'] };
 
-async function spec(name: string): Promise<string> {
+async function spec(name: string, restart = 'always'): Promise<string> {
   const file = join(dir, `${name}.yaml`);
-  await writeFile(file, `name: ${name}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  web:\n    image: local/busybox:latest\n    restart: always\n`);
+  await writeFile(file, `name: ${name}\nx-fleetkit:\n  etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} }\nservices:\n  web:\n    image: local/busybox:latest\n    restart: "${restart}"\n`);
   return file;
 }
 const record = (unit: string, restarts: number, lastExit?: number) => encodeFacts({
@@ -76,4 +77,30 @@ t.test('facts showing one start: the load passes', async (t) => {
   });
   const r = await runFleetkit(['load', await spec('fine'), '--endpoint', server.endpoint, '--timeout', '30s', '--stable', '1s'], { env });
   t.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+t.test('a container that exits 3 under a unit without a restart policy: fleet says failed, load says the exit status', async (t) => {
+  const timers: NodeJS.Timeout[] = [];
+  t.teardown(() => timers.forEach(clearTimeout));
+  const server = await fleetServerPart(t, {
+    socketPath: join(dir, 'exit.sock'), machines,
+    agent: {
+      async onLaunch(unit, machine) {
+        if (!unit.name.startsWith('web@')) return undefined;
+        // The agent publishes the exit a moment after systemd's failure has reached fleet.
+        timers.push(setTimeout(() => void lease.put(factsKey(prefix, machine.id, unit.name)).value(encodeFacts({
+          v: 1, unit: unit.name, machine: machine.id, phase: 'exited', restarts: 0, lastExit: 3, containerId: 'c0ffee',
+          startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(),
+        })).exec(), 300));
+        return { loadState: 'loaded', activeState: 'failed', subState: 'failed' };
+      },
+    },
+  });
+  const started = Date.now();
+  const r = await runFleetkit(['load', await spec('exits', 'no'), '--endpoint', server.endpoint, '--timeout', '30s'], { env });
+  t.equal(r.code, 1, r.stdout + r.stderr);
+  // The failure was the submit's own (it launched the unit): not "still failed from before" at the timeout.
+  t.ok(Date.now() - started < 25_000, `said after ${Date.now() - started} ms, not at the 30 s timeout`);
+  t.match(r.stdout, /^web@1\.service\s+created\s+failed/m);
+  t.match(r.stderr, new RegExp(`^web@1\\.service: systemd reports it failed .*; its container exited with status 3 \\(the agent on ${M1.slice(0, 8)}\\)$`, 'm'));
 });
