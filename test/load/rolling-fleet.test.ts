@@ -85,7 +85,9 @@ t.test('through fleet: one instance at a time, each really restarted with the ne
 
   await t.test('a new version that exits at once stops the roll after the first instance', async (t) => {
     const kept = await kit.inspectAll();
-    const bad = await runFleetkit(['load', await kit.writeSpec({ version: 'v3', broken: true }), '--replace', '--stable', '1s', '--timeout', '20s'], { env });
+    // The crash loop ends the wait as soon as it is certain; the timeout only bounds a slow machine (the first
+    // instance's stop, docker's stop timeout included, and three restarts, under a loaded CI run).
+    const bad = await runFleetkit(['load', await kit.writeSpec({ version: 'v3', broken: true }), '--replace', '--stable', '1s', '--timeout', '60s'], { env });
     t.equal(bad.code, 1, bad.stdout);
     t.match(bad.stdout, new RegExp(`^${S}@1\\.service\\s+replaced\\s+(failed|crash-loop|unconfirmed)`, 'm'));
     t.match(bad.stderr, new RegExp(`^${S}@1\\.service: (.*exit status 1|.*crash loop.*|not replaced: .*)`, 'm'), 'the first instance fails: its new container never stays up');
