@@ -1,6 +1,7 @@
 /**
  * The truth matrix of `status` on the real systemd and etcd: a healthy service gives exit 0; then, one fault
- * at a time, a crash loop (a command that exits 1 at once under Restart=), a failing sidekick, an
+ * at a time, a crash loop (a command that exits 1 at once under Restart=, and one that runs a second before
+ * each exit), a failing sidekick, an
  * announcement deleted by hand, the agent gone (its lease revoked), a hosts line edited by hand, etcd down and
  * D-Bus down. Each is named in the output and exits non-zero; each repair gives exit 0 again.
  */
@@ -106,6 +107,26 @@ t.test('a unit repaired by hand that loops again is a crash loop again', async (
     const s = await status();
     return s.code === 1 && /crash-loop: crash loop/.test(flags(s.model).join('\n')) ? s : undefined;
   }, { what: "status names the crash loop again", timeoutMs: 20_000, intervalMs: 300 });
+  await unit(`${W}@.service`, container('exec sleep 1000'));
+  await sd.systemctl(['stop', `${W}@1.service`]);
+  await sd.systemctl(['start', `${W}@1.service`, `${W}-discovery@1.service`]);
+  await healthy(t, 'repaired');
+});
+
+t.test('a crash loop whose process runs a while before each exit: named while it runs', async (t) => {
+  // Runs 1 s, exits 1, restarted 100 ms later: a read mostly finds it active/running between two automatic
+  // restarts, which systemd 252 reaches through dead (InactiveExit = ActiveEnter), as after a start by hand.
+  await unit(`${W}@.service`, '[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c "sleep 1; echo crashing; exit 1"\nRestart=always\nRestartSec=100ms\n');
+  await sd.systemctl(['restart', `${W}@1.service`]);
+  await sd.systemctl(['start', `${W}-discovery@1.service`]);
+  const running = async (): Promise<boolean> => {
+    const shown = (await sd.systemctl(['show', '-p', 'NRestarts,SubState', `${W}@1.service`])).stdout;
+    return Number(/NRestarts=(\d+)/.exec(shown)?.[1]) >= 3 && /SubState=running/.test(shown);
+  };
+  await waitFor(running, { what: 'running after 3 restarts', timeoutMs: 20_000, intervalMs: 20 });
+  const s = await status();
+  t.equal(s.code, 1, s.text);
+  t.match(flags(s.model).join('\n'), /crash-loop: crash loop: .*restarted \d+ times/);
   await unit(`${W}@.service`, container('exec sleep 1000'));
   await sd.systemctl(['stop', `${W}@1.service`]);
   await sd.systemctl(['start', `${W}@1.service`, `${W}-discovery@1.service`]);
