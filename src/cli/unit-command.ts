@@ -11,18 +11,14 @@ import { execute } from '../load/execute.js';
 import { etcdEvidence } from '../load/rolling-facts.js';
 import { splitRolling } from '../load/rolling.js';
 import { etcdFacts } from '../load/facts-source.js';
-import { etcdFlagsOf, etcdFlagSpec, etcdOptionsFrom, type EtcdFlagValues } from './etcd-flags.js';
-import { agentArgsOf, sidekicksWanted } from '../load/named-units.js';
-import { announcementKeyOf } from '../load/rolling-facts.js';
-import { clusterOf } from '../unit/cluster-marker.js';
-import type { UnitFile } from '../unit/model.js';
-import type { EtcdOptions } from '../etcd/connect.js';
+import { etcdFlagSpec, etcdOptionsFrom } from './etcd-flags.js';
+import { etcdOfNamed, namedAnnouncements, readNamedUnits } from './named-units.js';
 import { failureJournal } from '../load/failure-journal.js';
 import { oneHostPlacementWarnings } from '../load/one-host-placement.js';
 import { describePlan, plan, type Step, type Verb } from '../load/plan.js';
 import { resolveSelection } from '../load/selection.js';
 import { labelsContainer, type StopFacts } from '../load/stop-facts.js';
-import { agentUnitName, isHostUnit, templateOf } from '../unit/names.js';
+import { isHostUnit, templateOf } from '../unit/names.js';
 import { openUnitHost } from '../unithost/open-unit-host.js';
 import type { UnitHost } from '../unithost/unit-host.js';
 import type { DesiredUnit } from '../load/desired-unit.js';
@@ -109,10 +105,14 @@ A started unit counts only when healthy: active and not restarting. A crash loop
 with its exit status and last journal lines. A container unit with a discovery sidekick (x-announce) counts
 once its container is announced in etcd (the spec's etcd, or --etcd): an announcement made before its
 container started does not count, and an etcd that cannot be read leaves the unit unknown (exit 1).${verb === 'start' ? `
-Units named without a spec: their sidekicks' units name the keys and the cluster's agent unit the etcd
-(--etcd overrides it); when nothing names one, a unit that needs an announcement is unknown (exit 1).` : ''}${TAKES_DOWN.has(verb) ? `
+Units named without a spec: the discovery sidekicks a named container unit wants (Wants=) are started with
+it, each in its own row; a sidekick not on the host at all fails the unit at once (nothing announces it).
+Their sidekicks' units name the keys and the cluster's agent unit the etcd (--etcd overrides it); when
+nothing names one, a unit that needs an announcement is unknown (exit 1).` : ''}${verb === 'stop' ? `
+Units named without a spec: the discovery sidekicks a named container unit wants are stopped with it.` : ''}${TAKES_DOWN.has(verb) ? `
 A ${verb === 'stop' ? 'stopped' : verb === 'unload' ? 'unloaded' : 'destroyed'} unit that runs a container counts only once the cluster's agent reports the container exited or
-removed (read from the spec's etcd, or --etcd); with no report, or a report its agent no longer keeps up
+removed (read from the spec's etcd, or --etcd, or for units named without a spec the etcd their cluster's
+agent unit names); with no report, or a report its agent no longer keeps up
 (killed, stopped or cut off from etcd), it is counted unknown.` : ''}
 
 exit status: 0 all went well, 1 something failed, differs or is unknown, 2 bad usage.`;
@@ -165,25 +165,30 @@ export function unitCommand(verb: UnitVerb): Command {
     // etcd, as the spec (or --etcd, or etcd's default) names it: the agents' container facts (restart counts
     // where the host keeps none: fleet) and the announcements a container with a sidekick needs. Connected only
     // when read.
-    // Units named without a spec (start web@1): what their own text on the host says of their sidekicks' keys
-    // and of the cluster's etcd.
-    const named = sel.kind === 'names' && verb === 'start' && wait ? await announcementsOfNamed(host, sel.names, v, io.env) : undefined;
-    const factsEtcd = sel.kind !== 'names' && wait ? etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env) : named?.etcd;
+    // Units named without a spec (start web@1, stop web@1): the discovery sidekicks they want go with them
+    // (src/cli/named-units.ts); for a start, their own text on the host says the sidekicks' keys and the etcd.
+    const named = sel.kind === 'names' && (verb === 'start' || verb === 'stop') ? await readNamedUnits(host, sel.names, verb, Boolean(v.systemd)) : undefined;
+    const names = named?.names ?? (sel.kind === 'names' ? sel.names : []);
+    // The etcd of units named without a spec, from their cluster's agent unit: their announcements (start) and
+    // the container facts a start or a taking down waits on.
+    const namedEtcd = sel.kind === 'names' && wait && (verb === 'start' || TAKES_DOWN.has(verb)) ? await etcdOfNamed(host, named?.units ?? [...(await host.units(sel.names)).values()], v, io.env) : undefined;
+    const factsEtcd = sel.kind !== 'names' && wait ? etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env) : verb === 'start' ? namedEtcd?.etcd : undefined;
     const facts = factsEtcd && etcdFacts(factsEtcd, factsEtcd.prefix, Math.min(requestTimeoutMs, 2000));
+    const namedAnn = namedEtcd && named && !v['no-announcements'] ? namedAnnouncements(named, namedEtcd.unchecked, facts && { read: facts.announcements, endpoint: facts.endpoint, check: facts.check }) : undefined;
     let result;
     const closers: (() => void)[] = [];
     try {
       const desired = sel.kind === 'names' ? undefined : sel.desired.map((d) => ({ desired: d, def: host.definitionOf(d) }));
       // Only what the plan compares is read: every definition for a spec (stale ones are recognised by their
       // cluster marker), else just the desired ones.
-      const current = await host.definitions(sel.kind === 'spec' || verb === 'destroy' ? undefined : sel.kind === 'names' ? sel.names : desired!.map((x) => x.def.id));
+      const current = await host.definitions(sel.kind === 'spec' || verb === 'destroy' ? undefined : sel.kind === 'names' ? names : desired!.map((x) => x.def.id));
       const planWith = (running?: ReadonlyMap<string, readonly string[]>): Step[] => plan({
         verb, start: !v['no-start'], replace: Boolean(v.replace), prune: Boolean(v.prune),
         cluster: sel.kind === 'spec' ? sel.cluster : undefined,
-        desired, names: sel.kind === 'names' ? sel.names : [], current,
+        desired, names, current,
         // fleetkit's own units go last: while the containers' units are unloaded, their sidekicks withdraw
         // through the agent and watch-hosts writes the removals.
-        removeLast: new Set([...current.keys(), ...(sel.kind === 'names' ? sel.names : [])].filter(isHostUnit)),
+        removeLast: new Set([...current.keys(), ...names].filter(isHostUnit)),
         ...(running ? { running } : {}),
       });
       let steps = planWith();
@@ -213,7 +218,7 @@ export function unitCommand(verb: UnitVerb): Command {
       // from the spec's etcd (or --etcd); etcd is connected only when a container unit is taken down.
       let stopFacts: StopFacts | undefined;
       if (TAKES_DOWN.has(verb) && wait) {
-        const etcd = etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env);
+        const etcd = namedEtcd?.etcd ?? etcdOptionsFrom(v, sel.kind === 'spec' ? sel.etcd : undefined, io.env);
         const source = etcdEvidence({ ...etcd, callTimeoutMs: Math.min(requestTimeoutMs, 2000) });
         closers.push(() => source.close());
         const lines = new Map([...current].map(([id, d]) => [id, d.lines] as const));
@@ -236,8 +241,7 @@ export function unitCommand(verb: UnitVerb): Command {
           // fleet keeps no restart count: the facts before the start jobs are the baseline of this run's restarts.
           ...(facts && !v.systemd ? { factsBefore: facts.facts } : {}),
           ...(facts && desired && !v['no-announcements'] ? { announcements: { units: desired.map((x) => x.desired.unit), read: facts.announcements, endpoint: facts.endpoint, check: facts.check } } : {}),
-          ...(facts && named && !v['no-announcements'] ? { announcements: { units: named.units, read: facts.announcements, endpoint: facts.endpoint, check: facts.check } } : {}),
-          ...(!facts && named?.unchecked !== undefined && !v['no-announcements'] ? { announcements: { units: named.units, read: () => Promise.resolve(new Map()), endpoint: 'etcd', check: '', unchecked: named.unchecked } } : {}),
+          ...(namedAnn ? { announcements: namedAnn } : {}),
         },
         progress: (total, label) => new Progress(io.stderr, total, label, json),
       });
@@ -255,32 +259,6 @@ export function unitCommand(verb: UnitVerb): Command {
   };
 }
 
-
-/**
- * `start UNIT…` by name: the units and the sidekicks their `Wants=` name, as the host holds them, and the etcd
- * their announcements are read from: `--etcd`, else what the cluster's agent unit (by the units' cluster mark)
- * runs with, else `ETCDCTL_ENDPOINTS`. With none of those, `unchecked` says why the announcements cannot be
- * checked, and the units that need one end unknown rather than healthy. A known etcd also gives the wait the
- * agents' container facts.
- */
-async function announcementsOfNamed(host: UnitHost, names: readonly string[], v: EtcdFlagValues & { readonly 'no-announcements'?: boolean | undefined }, env: Readonly<Record<string, string | undefined>>): Promise<{ units: UnitFile[]; etcd?: EtcdOptions & { prefix: string }; unchecked?: string }> {
-  const own = await host.units(names);
-  const more = [...new Set([...own.values()].flatMap(sidekicksWanted))].filter((n) => !own.has(n));
-  const units = [...own.values(), ...(more.length ? (await host.units(more)).values() : [])];
-  const clusters = [...new Set(units.map(clusterOf).filter((c): c is string => c !== undefined))];
-  const agentName = clusters.length === 1 ? agentUnitName(clusters[0]!) : undefined;
-  const agent = agentName === undefined ? undefined : (await host.units([agentName])).get(agentName);
-  const agentArgs = agent && agentArgsOf(agent);
-  const fromAgent: EtcdFlagValues = agentArgs ? etcdFlagsOf(agentArgs) : {};
-  // The command line wins, flag by flag, over what the agent runs with.
-  const given = Object.fromEntries(Object.entries(v).filter(([k, x]) => k.startsWith('etcd') && x !== undefined && !(Array.isArray(x) && !x.length))) as EtcdFlagValues;
-  const flags: EtcdFlagValues = { ...fromAgent, ...given };
-  // Known, it is read for the container facts too (restarts, where the host keeps no count: fleet).
-  if (flags.etcd?.length || (env['ETCDCTL_ENDPOINTS'] ?? '').trim()) return { units, etcd: etcdOptionsFrom(flags, undefined, env) };
-  if (v['no-announcements'] || !units.some((u) => announcementKeyOf(u) !== undefined)) return { units };
-  const why = agentName === undefined ? 'the units carry no one cluster mark to find their agent by' : agent === undefined ? `${agentName} is not on ${host.endpoint}` : `${agentName} names no --etcd`;
-  return { units, unchecked: `no etcd is known for it (${why}); give --etcd URL (the etcd the cluster's agent writes to), or --no-announcements to wait for the units' states only` };
-}
 
 /**
  * `--replace` with `--no-block`. A running unit is replaced by stopping it, waiting until it is down, then

@@ -62,6 +62,11 @@ export interface AnnouncementOptions {
    * healthy by its state is then unknown, at once, with this reason, never healthy.
    */
   readonly unchecked?: string;
+  /**
+   * Units whose announcement nothing will make, by name, with the reason (a start by name of a container unit
+   * whose discovery sidekick is not on the host): healthy by its state, such a unit fails at once with it.
+   */
+  readonly missing?: ReadonlyMap<string, string>;
 }
 
 export interface HealthOptions {
@@ -197,7 +202,9 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
         if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unknown', why: `active, but the agent on ${lost.machine.slice(0, 8)} last reported its container ${lost.phase} (at ${lost.updatedAt}) and no longer keeps that record up: ${lost.why} (the agent was killed or stopped, is hung, or cannot reach etcd): whether its container runs is unknown` } });
         continue;
       }
-      if (verdict.kind === 'healthy' && wants.has(n)) healthy.push(n);
+      const missing = o.announcements?.missing?.get(n);
+      if (verdict.kind === 'healthy' && missing !== undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but never announced: ${missing}` } });
+      else if (verdict.kind === 'healthy' && wants.has(n)) healthy.push(n);
       else if (verdict.kind !== 'pending') verdicts.set(n, { verdict, state, lastExit });
     }
     const unchecked = o.announcements?.unchecked;

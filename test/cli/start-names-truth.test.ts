@@ -4,7 +4,10 @@
  *   once, with the agent's reason, and status names it; a spec that says network_mode: none with x-announce
  *   is refused;
  * - `start UNIT…` by name checks the announcements as load of a spec does: the sidekick's unit names its key
- *   and the cluster's agent unit its etcd; units whose etcd nothing names end unknown (exit 1), not healthy.
+ *   and the cluster's agent unit its etcd; units whose etcd nothing names end unknown (exit 1), not healthy;
+ * - `start UNIT…` and `stop UNIT…` by name take the discovery sidekicks a container unit wants with it, each in
+ *   a row of its own (systemd's Wants= and BindsTo= would move them anyway: the summary says so); a sidekick
+ *   whose unit file is missing fails the container unit at once, naming it.
  */
 import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -59,11 +62,14 @@ t.test('a container without an address: load and start fail at once with the rea
 
   const stop = await fk('stop', `${N}@1.service`, `${W}@1.service`);
   t.equal(stop.code, 0, `${stop.stdout}${stop.stderr}`);
+  t.match(stop.stdout, /^stop: 4 stopped, 0 failed$/m, 'the sidekicks stopped with their container units, each counted');
+  t.match(stop.stdout, new RegExp(`^${W}-discovery@1\\.service +stopped +inactive`, 'm'));
   // By name: the sidekicks' units name the keys, the cluster's agent unit names the etcd.
   const t1 = Date.now();
   const start = await fk('start', `${N}@1.service`, `${W}@1.service`, '--timeout', '60s');
   t.equal(start.code, 1, `${start.stdout}${start.stderr}`);
-  t.match(start.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 1 started, 1 failed$/m);
+  t.match(start.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 3 started, 1 failed$/m, 'both sidekicks started in rows of their own');
+  t.match(start.stdout, new RegExp(`^${W}-discovery@1\\.service +started +active`, 'm'));
   t.match(start.stderr, new RegExp(`^${N}@1\\.service: active, but never announced in etcd at ${prefix}/${CLUSTER}/${N}/1: ${NO_ADDRESS.source}`, 'm'));
   t.ok(Date.now() - t1 < 40_000, 'again at once');
 });
@@ -94,7 +100,7 @@ t.test('start by name: a sidekick whose etcd nothing names is unknown, not healt
   });
   const unknown = await fk('start', `${X}@1.service`, '--timeout', '30s');
   t.equal(unknown.code, 1, `${unknown.stdout}${unknown.stderr}`);
-  t.match(unknown.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 0 started, 0 failed, 1 unknown$/m);
+  t.match(unknown.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 1 started, 0 failed, 1 unknown$/m, 'its sidekick started, in its own row');
   t.match(unknown.stderr, new RegExp(`^${X}@1\\.service: active, but its announcement at ${key} was not checked: no etcd is known for it .*give --etcd URL`, 'm'));
 
   // With --etcd the key is read: not there, so the unit fails at the timeout.
@@ -103,5 +109,24 @@ t.test('start by name: a sidekick whose etcd nothing names is unknown, not healt
   t.match(checked.stderr, new RegExp(`^${X}@1\\.service: active, but not announced in etcd at ${key} after \\d+s`, 'm'));
 
   const opted = await fk('start', `${X}@1.service`, '--no-announcements');
+  t.equal(opted.code, 0, `--no-announcements waits for the states only: ${opted.stdout}${opted.stderr}`);
+});
+
+t.test('start by name: a sidekick whose unit file is missing fails its container unit at once, naming it', async (t) => {
+  // The container unit wants a sidekick nobody wrote: nothing will ever announce it.
+  const Y = `y${process.pid}`;
+  await writeFile(join(sd.unitDir, `${Y}@.service`), `[Unit]\nWants=${Y}-discovery@%i.service\n[Service]\nExecStart=/bin/sleep 600\n`);
+  await sd.systemctl(['daemon-reload']);
+  t.teardown(async () => {
+    await sd.systemctl(['stop', `${Y}@1.service`]);
+    await rm(join(sd.unitDir, `${Y}@.service`), { force: true });
+  });
+  const t0 = Date.now();
+  const r = await fk('start', `${Y}@1.service`, '--timeout', '60s');
+  t.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+  t.match(r.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 0 started, 1 failed$/m);
+  t.match(r.stderr, new RegExp(`^${Y}@1\\.service: active, but never announced: its discovery sidekick ${Y}-discovery@1\\.service \\(its Wants=\\) is not on systemd \\(user manager\\), nor its template ${Y}-discovery@\\.service, so nothing announces its container: load the cluster's spec \\(fleetkit load SPEC --no-start\\) or add its unit file \\(${Y}-discovery@\\.service\\) to the unit directory`, 'm'));
+  t.ok(Date.now() - t0 < 30_000, `at once, not at the 60 s timeout (${Date.now() - t0} ms)`);
+  const opted = await fk('start', `${Y}@1.service`, '--no-announcements');
   t.equal(opted.code, 0, `--no-announcements waits for the states only: ${opted.stdout}${opted.stderr}`);
 });
