@@ -3,11 +3,13 @@
  * machine that runs what the units run: host-sim.ts, the real agent, the container's own `docker run` on the
  * run's dockerd, the sidekick's real `fleetkit announce`).
  *
- * fleet's agent runs only what fleet holds `launched`: a container unit's `Wants=` of its discovery sidekick
- * does not launch a sidekick fleet holds `loaded` (or `inactive`, on no machine). So a start by name moves the
- * sidekick with its container unit, and a stop by name too; both are rows of their own. A sidekick that is not
- * on fleet at all (only `web@.service` was submitted) means the container is never announced: start says so
- * at once, naming it, instead of waiting out --timeout.
+ * fleet's agent launches only what fleet holds `launched`: a sidekick fleet holds `inactive` is on no machine
+ * for the container unit's `Wants=` to start, and one it holds `loaded` stays `loaded` to fleet even where
+ * systemd starts it (the test server's machines carry out no `Wants=`: here it is not started at all). So a
+ * start by name launches the sidekick with its container unit, and a stop by name stops it; both are rows of
+ * their own, and both find the etcd of the facts they wait on through the cluster's agent unit. A sidekick that
+ * is not on fleet at all (only `web@.service` was submitted) means the container is never announced: start
+ * says so at once, naming it, instead of waiting out --timeout.
  */
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
