@@ -17,8 +17,7 @@ import { join } from 'node:path';
 import { announcementKey } from '../../src/etcd/key-layout.js';
 import { dockerPart, etcdPart, waitFor } from '../env/parts.js';
 import { etcdReader } from '../announce/fixtures/fixture.js';
-import { fleetServerPart } from '../fleet-server/server.js';
-import { hostSim } from '../fleet-server/host-sim.js';
+import { simulatedFleet } from '../fleet-server/host-sim.js';
 import { fleetLoadScratch, healthy, machineId } from './fleet-load.js';
 import { runFleetkit } from './load-io.js';
 
@@ -30,11 +29,8 @@ const P = `snf${process.pid}`;
 // A service name of this run's own: the containers share the run's dockerd with other tests.
 const W = `w${process.pid}`;
 const prefix = `/fk-snf-${process.pid}`;
-const M1 = machineId(1);
 const scratch = await fleetLoadScratch(t, 'start-names-fleet');
-const sim = await hostSim(t, etcd, docker, client, { prefix });
-const server = await fleetServerPart(t, { socketPath: join(scratch.root, 'fleet.sock'), machines: [{ id: M1, primaryIP: '10.0.0.1', metadata: { host: 'node1' } }], agent: sim.agent });
-sim.attach(server);
+const { server } = await simulatedFleet(t, etcd, docker, client, { prefix, socketPath: join(scratch.root, 'fleet.sock'), machines: [{ id: machineId(1), primaryIP: '10.0.0.1' }] });
 const spec = join(scratch.root, 'cluster.yaml');
 await writeFile(spec, `name: ${P}
 x-fleetkit:
@@ -63,7 +59,7 @@ t.test('start by name launches the sidekick its container unit wants; stop by na
   t.match(start.stdout, /^start: 0 created, 0 replaced, 0 unchanged, 2 started, 0 failed$/m, 'the sidekick counted in its own row');
   t.match(start.stdout, new RegExp(`^${esc(SIDEKICK)} +started +active`, 'm'));
   t.equal(desiredOf(SIDEKICK), 'launched', 'fleet holds the sidekick launched');
-  t.match(JSON.parse((await client.get(key).string()) ?? '{}'), { container: `${W}-1`, port: 8080, machine: M1 }, 'etcd announces the container');
+  t.match(JSON.parse((await client.get(key).string()) ?? '{}'), { container: `${W}-1`, port: 8080, machine: machineId(1) }, 'etcd announces the container');
 
   const stop = await fk('stop', UNIT, '--timeout', '30s');
   t.equal(stop.code, 0, `${stop.stdout}${stop.stderr}`);

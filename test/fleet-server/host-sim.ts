@@ -31,7 +31,7 @@ import type { DockerPart, EtcdPart } from '../env/parts.js';
 import { clusterDir } from '../../src/etcd/key-layout.js';
 import { watchHosts } from '../../src/hosts/watch-hosts.js';
 import { parseCommandLine } from '../../src/unit/parse-command-line.js';
-import type { AgentSimulation, AgentUnit, FleetServer, MachineView, SystemdState } from './server.js';
+import { fleetServerPart, type AgentSimulation, type AgentUnit, type FleetServer, type MachineSpec, type MachineView, type SystemdState } from './server.js';
 import { serviceSettings, startService } from './host-service.js';
 import { stoppedState } from './cluster.js';
 
@@ -187,4 +187,12 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
   };
   t.teardown(close);
   return { agent, attach: (s) => void (server = s), hostsFile, containers, errors, output: (u) => outputs.get(u) ?? [], close };
+}
+
+/** A fleet test server on `socketPath` whose `machines` run what the units run (this simulation), both stopped when `t` ends. */
+export async function simulatedFleet(t: Test, etcd: EtcdPart, docker: DockerPart, etcdClient: Etcd3, o: { prefix: string; socketPath: string; machines: readonly MachineSpec[] }): Promise<{ sim: HostSim; server: FleetServer }> {
+  const sim = await hostSim(t, etcd, docker, etcdClient, { prefix: o.prefix });
+  const server = await fleetServerPart(t, { socketPath: o.socketPath, machines: o.machines, agent: sim.agent });
+  sim.attach(server);
+  return { sim, server };
 }
