@@ -56,7 +56,7 @@ async function heldUnits(host: UnitHost, names: readonly string[]): Promise<{ un
 /**
  * Reads the named units and the discovery sidekicks they want. A start takes every sidekick the host holds
  * (the instance, or its template to create it from); a stop only the instances the host holds (fleet has
- * nothing to stop of an instance it holds only the template of). `systemd`: how the hint for a missing
+ * nothing to stop of an instance it holds only the template of, and one it holds `inactive` stays so). `systemd`: how the hint for a missing
  * sidekick is worded.
  */
 export async function readNamedUnits(host: UnitHost, names: readonly string[], verb: 'start' | 'stop', systemd: boolean): Promise<NamedUnits> {
@@ -68,7 +68,9 @@ export async function readNamedUnits(host: UnitHost, names: readonly string[], v
     for (const s of u ? sidekicksWanted(u) : []) if (!given.has(s) && !wanted.has(s)) wanted.set(s, n);
   }
   const side = wanted.size ? await heldUnits(host, [...wanted.keys()]) : { units: new Map<string, UnitFile>(), viaTemplate: new Set<string>() };
-  const taken = [...wanted.keys()].filter((s) => side.units.has(s) && (verb === 'start' || !side.viaTemplate.has(s)));
+  // A stop never raises a target: a sidekick fleet holds only submitted (`inactive`) stays so.
+  const idle = verb === 'stop' && side.units.size ? await host.definitions([...side.units.keys()]) : undefined;
+  const taken = [...wanted.keys()].filter((s) => side.units.has(s) && (verb === 'start' || (!side.viaTemplate.has(s) && idle?.get(s)?.target !== 'inactive')));
   const missing = new Map<string, string>();
   if (verb === 'start') {
     for (const [s, n] of wanted) {

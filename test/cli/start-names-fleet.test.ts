@@ -66,6 +66,13 @@ t.test('start by name launches the sidekick its container unit wants; stop by na
   t.match(stop.stdout, /^stop: 2 stopped, 0 failed$/m);
   t.equal(desiredOf(SIDEKICK), 'loaded', 'the sidekick is stopped with it: fleet no longer holds it launched');
   await waitFor(async () => (await client.get(key).string()) === null || undefined, { what: 'the announcement withdrawn', timeoutMs: 15_000 });
+
+  // A stop never raises a target: a sidekick fleet holds only submitted stays so.
+  t.equal((await fk('unload', SIDEKICK, '--timeout', '30s')).code, 0);
+  const again = await fk('stop', UNIT, '--timeout', '30s');
+  t.equal(again.code, 0, `${again.stdout}${again.stderr}`);
+  t.notMatch(again.stdout, new RegExp(esc(SIDEKICK)), 'no row for it');
+  t.equal(desiredOf(SIDEKICK), 'inactive', 'still inactive, not loaded by a stop');
   healthy(t, server);
 });
 
