@@ -56,8 +56,8 @@ async function heldUnits(host: UnitHost, names: readonly string[]): Promise<{ un
 /**
  * Reads the named units and the discovery sidekicks they want. A start takes every sidekick the host holds
  * (the instance, or its template to create it from); a stop only the instances the host holds (fleet has
- * nothing to stop of an instance it holds only the template of, and one it holds `inactive` stays so). `systemd`: how the hint for a missing
- * sidekick is worded.
+ * nothing to stop of an instance it holds only the template of, and one it holds `inactive` stays so).
+ * `systemd`: how the hint for a missing sidekick is worded.
  */
 export async function readNamedUnits(host: UnitHost, names: readonly string[], verb: 'start' | 'stop', systemd: boolean): Promise<NamedUnits> {
   const own = await heldUnits(host, names);
