@@ -4,7 +4,6 @@
  * (`src/load/execute.ts`), print the summary. The five command files only name their verb.
  */
 import { ExitCode, UsageError } from '../errors.js';
-import { RUNNING_STATES } from '../unit/active-state.js';
 import { fleetEndpointFrom } from '../fleet/endpoint.js';
 import { FLEET_CONNECTION_HELP, fleetConnectionFlagSpec, fleetConnectionFrom } from '../fleet/connection.js';
 import { execute } from '../load/execute.js';
@@ -20,7 +19,7 @@ import { resolveSelection } from '../load/selection.js';
 import { labelsContainer, type StopFacts } from '../load/stop-facts.js';
 import { isHostUnit, templateOf } from '../unit/names.js';
 import { openUnitHost } from '../unithost/open-unit-host.js';
-import type { UnitHost } from '../unithost/unit-host.js';
+import { mayRun, type UnitHost } from '../unithost/unit-host.js';
 import type { DesiredUnit } from '../load/desired-unit.js';
 import { durationOption, intOption, parseCommandArgs } from './args.js';
 import type { CliIO, Command } from './io.js';
@@ -90,7 +89,7 @@ ${FLEET_CONNECTION_HELP}  --systemd              the local systemd over D-Bus in
   --settle D             with --systemd: look once more this long after the last start (default 0)
 
 behaviour:
-${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure; with --no-block, only\n                         units that do not run are replaced (at once), and running ones are refused;\n                         a unit whose container runs an older config than its unit (the agents\' facts)\n                         differs too, and is restarted the same way\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}${TAKES_DOWN.has(verb) ? '  --etcd URL…            where the agents publish container facts (default: the spec\'s etcd, else\n                         $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379; also --etcd-prefix, --etcd-ca/-cert/-key/\n                         -user/-password-file)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
+${verb === 'load' ? '  --no-start             load only (fleet: desired state loaded)\n' : ''}${verb === 'load' || verb === 'start' ? '  --replace              replace units that differ (otherwise list the difference and exit 1); running\n                         units are replaced one at a time: stopped, waited on until down, started anew\n                         and waited on until healthy, stopping at the first failure (the rest keep their\n                         old version); a global unit (fleet: no target state per machine) is down on every\n                         machine at once while it is replaced; with --no-block, only units that do not\n                         run are replaced (at once), and running ones are refused;\n                         a unit whose container runs an older config than its unit (the agents\' facts)\n                         differs too, and is restarted the same way\n  --max-unavailable N    with --replace: replace up to N running units at a time (default 1)\n  --etcd URL…            where the agents publish container facts and announcements, read while waiting\n                         (default: the spec\'s etcd; also --etcd-prefix, --etcd-ca/-cert/-key/-user/-password-file);\n                         with --replace, a replaced unit counts once its new container runs and is announced again\n  --prune                destroy units of this cluster that are no longer in the spec\n  --no-announcements     do not wait for announcements in etcd (a unit with a sidekick then counts once both\n                         are active)\n' : ''}${TAKES_DOWN.has(verb) ? '  --etcd URL…            where the agents publish container facts (default: the spec\'s etcd, else\n                         $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379; also --etcd-prefix, --etcd-ca/-cert/-key/\n                         -user/-password-file)\n' : ''}  --target NAME          render SPEC for these hosts: current or legacy (default: the spec's x-fleetkit.target)
 ${CLUSTER_FLAGS_HELP}
   --parallel N           requests/jobs in flight (default 16)
   --no-wait, --no-block  do not wait for units to settle
@@ -271,7 +270,7 @@ async function refuseUnwaitedReplace(host: UnitHost, steps: readonly Step[], des
   const changed = splitRolling(steps, desired).groups.flatMap((g) => [...g.changed]);
   if (!changed.length) return;
   const states = await host.states(changed, { history: false });
-  const running = changed.filter((n) => RUNNING_STATES.has(states.get(n)?.activeState ?? 'inactive'));
+  const running = changed.filter((n) => mayRun(states.get(n) ?? { activeState: 'inactive' }));
   if (!running.length) return;
   const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
   throw new UsageError(`--replace --no-block cannot replace running units (${shown}): each is stopped, waited on until down and its new version waited on until healthy, --max-unavailable at a time; nothing was changed`,

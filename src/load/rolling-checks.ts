@@ -59,16 +59,19 @@ export async function stillHealthy(host: UnitHost, names: readonly string[], was
   return out;
 }
 
-/** Waits until the agents report each unit's new container; what is still missing at the deadline, by unit. */
+/**
+ * Waits until the agents report each unit's new container (a unit in `machines`, a global one: on each of
+ * those machines); what is still missing at the deadline, by unit.
+ */
 export async function confirmNew(
   evidence: ReplaceEvidence, names: readonly string[], hashes: ReadonlyMap<string, string>, before: ReadonlyMap<string, ReadonlySet<string>>,
-  since: number, deadline: number, signal: AbortSignal,
+  since: number, deadline: number, signal: AbortSignal, machines: ReadonlyMap<string, readonly string[]> = new Map(),
 ): Promise<Map<string, string>> {
   let missing = new Map<string, string>();
   for (let open = [...names]; open.length; ) {
     const facts = await evidence.facts(open).catch((e: unknown) => e as Error);
     missing = new Map(open.flatMap((n) => {
-      const why = facts instanceof Error ? `its container facts could not be read (${facts.message})` : notReplacedYet(facts.get(n), hashes.get(n)!, before.get(n) ?? new Set(), since);
+      const why = facts instanceof Error ? `its container facts could not be read (${facts.message})` : notReplacedYet(facts.get(n), hashes.get(n)!, before.get(n) ?? new Set(), since, machines.get(n));
       return why ? [[n, why] as const] : [];
     }));
     open = [...missing.keys()];

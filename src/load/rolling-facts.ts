@@ -80,8 +80,19 @@ const SKEW_MS = 2000;
 /**
  * Why `records` do not show the new container yet (one sentence), or undefined when one does: running,
  * `hash` on it, another container than any of `before`, started at or after `since` (ms since the epoch).
+ * With `machines` (a global unit: every machine that should run it), each of them must report such a
+ * container: one that reports none, or still its old one, is not replaced yet.
  */
-export function notReplacedYet(records: readonly ContainerFactsRecord[] | undefined, hash: string, before: ReadonlySet<string>, since: number): string | undefined {
+export function notReplacedYet(records: readonly ContainerFactsRecord[] | undefined, hash: string, before: ReadonlySet<string>, since: number, machines?: readonly string[]): string | undefined {
+  if (!machines?.length) return notNewOn(records, hash, before, since);
+  for (const m of machines) {
+    const why = notNewOn(records?.filter((r) => r.machine === m), hash, before, since);
+    if (why) return `on machine ${m.slice(0, 8)} (${machines.length > 1 ? `one of ${machines.length}` : 'its one machine'}), ${why}`;
+  }
+  return undefined;
+}
+
+function notNewOn(records: readonly ContainerFactsRecord[] | undefined, hash: string, before: ReadonlySet<string>, since: number): string | undefined {
   if (!records?.length) return 'no agent has reported its container';
   const running = records.filter((r) => r.phase === 'running');
   if (!running.length) return `its container is ${records.map((r) => r.phase).join(', ')}`;

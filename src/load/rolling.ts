@@ -12,11 +12,11 @@
  * `splitRolling` is pure (steps in, steps out); `roll` runs the groups on a UnitHost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RUNNING_STATES } from '../unit/active-state.js';
-import type { BatchOptions, UnitHost, UnitResult } from '../unithost/unit-host.js';
+import { mayRun, type BatchOptions, type UnitHost, type UnitResult } from '../unithost/unit-host.js';
 import { configHashOfUnit } from '../render/config-hash.js';
+import { valuesOf } from '../unit/model.js';
 import { isTemplate } from '../unit/names.js';
-import { parseXFleet } from '../unit/xfleet.js';
+import { expandFleetSpecifiers, parseXFleet } from '../unit/xfleet.js';
 import type { DesiredUnit } from './desired-unit.js';
 import type { UnitOutcome } from './outcome.js';
 import type { Step } from './plan.js';
@@ -42,6 +42,8 @@ export interface RollGroup {
   readonly hashes: ReadonlyMap<string, string>;
   /** The announcement key of each member that announces (a sidekick). */
   readonly keys: ReadonlyMap<string, string>;
+  /** The members that run on every machine that matches them (`Global=`): each machine must run the new container. */
+  readonly global: ReadonlySet<string>;
 }
 
 /** The steps left for the ordinary run, and the groups to roll (definitions they share go first). */
@@ -52,20 +54,26 @@ export interface RollingSplit {
 
 /**
  * Takes the running units whose definition is replaced (target steps with `restart`) out of `steps` and
- * groups each with its followers. Global units stay in `rest`: fleet runs them everywhere at once, there is
- * no instance to take down alone. A definition several groups share (systemd: the template's file) stays in
- * `rest` and is written first; systemd does not restart what runs when its file changes.
+ * groups each with its followers. A global unit is a group of its own, with the global units bound to it
+ * (its sidekick: `BindsTo=`, fleet has no `MachineOf=` for a unit on every machine). fleet keeps no target
+ * state per machine, so such a group goes down on every machine at once, and comes back on each before the
+ * next group; replaced by a PUT while it runs, fleet's agent would keep the old process on every machine. A
+ * definition several groups share (systemd: the template's file) stays in `rest` and is written first;
+ * systemd does not restart what runs when its file changes.
  */
 export function splitRolling(steps: readonly Step[], desired: ReadonlyArray<{ readonly desired: DesiredUnit; readonly id: string }>): RollingSplit {
   const byName = new Map(desired.map((d) => [d.desired.unit.name, d]));
-  const rolled = new Set(steps.flatMap((s) => (s.kind === 'target' && s.target === 'launched' && s.restart && !isTemplate(s.name) && !globalUnit(byName.get(s.name)?.desired) ? [s.name] : [])));
+  const rolled = new Set(steps.flatMap((s) => (s.kind === 'target' && s.target === 'launched' && s.restart && !isTemplate(s.name) ? [s.name] : [])));
   if (!rolled.size) return { rest: steps, groups: [] };
   const started = new Set(steps.flatMap((s) => (s.kind === 'target' && s.target === 'launched' ? [s.name] : [])));
   const outdated = new Set(steps.flatMap((s) => (s.kind === 'target' && s.outdated ? [s.name] : [])));
-  // A follower's group is that of the unit it follows, when that one is started by this run too.
+  // A follower's group is that of the unit it follows, when that one is started by this run too: the unit
+  // of its MachineOf=, or for a global unit, the global unit it is bound to (BindsTo=, as systemd reads it).
   const leader = (name: string): string => {
     const d = byName.get(name)?.desired;
-    const of = d ? parseXFleet(d.unit).machineOf.find((m) => started.has(m)) : undefined;
+    if (!d) return name;
+    const x = parseXFleet(d.unit);
+    const of = x.global ? boundTo(d).find((b) => started.has(b) && globalUnit(byName.get(b)?.desired)) : x.machineOf.find((m) => started.has(m));
     return of ?? name;
   };
   // A unit whose follower alone changed stays up. A changed unit takes its followers down with it, changed
@@ -101,13 +109,18 @@ export function splitRolling(steps: readonly Step[], desired: ReadonlyArray<{ re
       const k = d ? announcementKeyOf(d.unit) : undefined;
       return k ? [[n, k] as const] : [];
     }));
-    return { main, members: list, defs: steps.filter((s): s is Submit => s.kind === 'submit' && own(s) && set.has(s.desired.unit.name)), changed: new Set(list.filter((n) => rolled.has(n))), restarted: new Set(list.filter((n) => outdated.has(n))), hashes, keys };
+    return { main, members: list, defs: steps.filter((s): s is Submit => s.kind === 'submit' && own(s) && set.has(s.desired.unit.name)), changed: new Set(list.filter((n) => rolled.has(n))), restarted: new Set(list.filter((n) => outdated.has(n))), hashes, keys, global: new Set(list.filter((n) => globalUnit(byName.get(n)?.desired))) };
   });
   return { rest, groups: out.sort((a, b) => compareNames(a.main, b.main)) };
 }
 
 function globalUnit(d: DesiredUnit | undefined): boolean {
   return d ? parseXFleet(d.unit).global : false;
+}
+
+/** The units `d` is bound to (`BindsTo=`, with the name specifiers systemd and fleet both expand there). */
+function boundTo(d: DesiredUnit): string[] {
+  return valuesOf(d.unit, 'Unit', 'BindsTo').flatMap((v) => v.split(/\s+/)).filter(Boolean).map((n) => expandFleetSpecifiers(n, d.unit.name));
 }
 
 /** `web@2` before `web@10`. */
@@ -130,11 +143,14 @@ export interface RollOptions {
   readonly evidence?: ReplaceEvidence;
 }
 
-/** Waits until the host reports none of `names` running; the names still running when time is up. */
+/**
+ * Waits until the host reports none of `names` running (a global unit: on no machine); the names still
+ * running when time is up.
+ */
 async function waitDown(host: UnitHost, names: readonly string[], deadline: number, signal: AbortSignal): Promise<string[]> {
   for (;;) {
     const states = await host.states(names);
-    const up = names.filter((n) => RUNNING_STATES.has(states.get(n)?.activeState ?? 'unknown'));
+    const up = names.filter((n) => mayRun(states.get(n) ?? { activeState: 'unknown' }));
     if (!up.length || Date.now() >= deadline || signal.aborted) return up;
     await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
   }
@@ -224,7 +240,9 @@ export async function roll(host: UnitHost, groups: readonly RollGroup[], o: Roll
       else fail(r.name, r.state, r.error ?? 'not healthy', { ...(r.result ? { result: r.result } : {}), ...(r.journal?.length ? { journal: r.journal } : {}) });
     }
     if (o.evidence) {
-      for (const [n, why] of await confirmNew(o.evidence, healthy.filter((r) => r.ok && before.has(r.name)).map((r) => r.name), hashes, before, startedAt, deadline, o.signal)) {
+      // A global unit's machines: those its start waited on (fleet: every machine that matches it).
+      const machines = new Map(started.flatMap((r) => (batch.some((g) => g.global.has(r.name)) && r.machines?.length ? [[r.name, r.machines] as const] : [])));
+      for (const [n, why] of await confirmNew(o.evidence, healthy.filter((r) => r.ok && before.has(r.name)).map((r) => r.name), hashes, before, startedAt, deadline, o.signal, machines)) {
         fail(n, 'unconfirmed', `not replaced: ${why}`);
       }
     }

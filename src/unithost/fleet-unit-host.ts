@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RemoteError, isFleetkitError } from '../errors.js';
+import { RUNNING_STATES } from '../unit/active-state.js';
 import type { FleetClient, FleetUnit, FleetUnitState } from '../fleet/fleet-client.js';
 import { instantiate } from '../fleet/instantiate.js';
 import { waitForUnits, type WaitResult, type WaitTarget } from '../fleet/wait-units.js';
@@ -164,6 +165,8 @@ export class FleetUnitHost implements UnitHost {
         result: undefined,
         exitStatus: undefined,
         restartPolicy: u?.options.filter((x) => x.section === 'Service' && x.name === 'Restart').pop()?.value,
+        // Every machine's row, not only those of the new hash: a machine still on the old one may run it.
+        runningOn: (byName.get(name) ?? []).filter((s) => RUNNING_STATES.has(s.systemdActiveState ?? '')).map((s) => s.machineID ?? ''),
       });
     }
     return out;

@@ -12,6 +12,7 @@
 import type { DesiredUnit } from '../load/desired-unit.js';
 import type { PlacementMachine, PlacementUnit } from '../load/placement.js';
 import type { UnitFile, UnitOption } from '../unit/model.js';
+import { RUNNING_STATES } from '../unit/active-state.js';
 
 /** fleet's target states, which systemd's adapter maps to start/stop/disable. */
 export type TargetState = 'inactive' | 'loaded' | 'launched';
@@ -77,6 +78,20 @@ export interface UnitState {
   readonly exitStatus: number | undefined;
   /** The unit's `Restart=` policy (`no`, `always`, `on-failure`…), when the host says. */
   readonly restartPolicy: string | undefined;
+  /**
+   * Where the host reports a state per machine (fleet: a global unit runs on several): the machines whose
+   * state says its processes may still run. `activeState` folds the machines into one for health (active
+   * only when all are), so one inactive machine does not make the unit down: {@link mayRun} reads this.
+   */
+  readonly runningOn?: readonly string[];
+}
+
+/**
+ * Whether a unit's processes may still run anywhere: a running state (RUNNING_STATES), or any machine that
+ * reports one (`runningOn`). A unit is down only when this is false.
+ */
+export function mayRun(s: Pick<UnitState, 'activeState' | 'runningOn'>): boolean {
+  return s.runningOn !== undefined ? s.runningOn.length > 0 : RUNNING_STATES.has(s.activeState);
 }
 
 /** Where a unit's journal lives: `journalctl [--user] [-D dir] [-M machine] -u unit`. */
