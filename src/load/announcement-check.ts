@@ -17,6 +17,7 @@ import { isRejection, parseAnnouncement } from '../hosts/parse-announcement.js';
 import { valuesOf, type UnitFile } from '../unit/model.js';
 import { instanceOf } from '../unit/names.js';
 import { announcementKeyOf } from './rolling-facts.js';
+import { isPerHostKey, keyTemplatePattern } from '../ops/announcement-keys.js';
 
 /** One announcement a unit's health needs. */
 export interface AnnouncementWant {
@@ -92,3 +93,29 @@ export function notAnnouncedYet(want: AnnouncementWant, value: string | undefine
   if (made < since) return `the announcement at ${want.key} (made ${r.time}) is older than its container's start: not announced again yet`;
   return undefined;
 }
+
+/**
+ * A per-host key (`%H %l %m`: a global sidekick's, each machine announces its own container under its own
+ * name): why not every machine of `machines` has announced the container it runs now, or undefined when each
+ * has. `values` holds the keys read, by name; a machine's is the one whose record it made. `atOn(m)` is when
+ * the container on machine `m` started, when known. `machines` empty (one host, which names no machines):
+ * any one key of the pattern that passes.
+ */
+export function notAnnouncedOnEach(want: AnnouncementWant, values: ReadonlyMap<string, string>, machines: readonly string[], c: Omit<ContainerStart, 'machine' | 'at'>, atOn: (machine: string | undefined) => number | undefined): string | undefined {
+  const pattern = keyTemplatePattern(want.key);
+  const found = [...values].filter(([k]) => pattern.test(k));
+  for (const m of machines.length ? machines : [undefined]) {
+    const whys = found.map(([k, v]) => notAnnouncedYet({ ...want, key: k }, v, { ...c, at: atOn(m), machine: m }));
+    if (whys.some((w) => w === undefined)) continue;
+    const own = m === undefined ? 0 : found.findIndex(([k, v]) => {
+      const a = parseAnnouncement(k, v);
+      return !isRejection(a) && a.record.machine === m;
+    });
+    const why = own >= 0 && found.length ? whys[own]! : `not announced in etcd at ${want.key}`;
+    return m === undefined || machines.length < 2 ? why : `on machine ${m.slice(0, 8)} (one of ${machines.length}), ${why}`;
+  }
+  return undefined;
+}
+
+/** Whether `want` is a global sidekick's key, one per machine (see notAnnouncedOnEach). */
+export const isPerHost = (want: AnnouncementWant): boolean => isPerHostKey(want.key);

@@ -12,6 +12,7 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdOptions } from '../etcd/connect.js';
 import type { ContainerFactsRecord } from '../etcd/container-facts.js';
 import { briefReason, ETCD_CHECK } from '../ops/unreachable.js';
+import { isPerHostKey, keyTemplatePattern } from '../ops/announcement-keys.js';
 import type { ContainerFacts, FactsReading, UnkeptFacts } from './wait-healthy.js';
 import { KeptRecords } from './kept-records.js';
 
@@ -24,7 +25,11 @@ export interface FactsSource {
   facts(names: readonly string[]): Promise<ReadonlyMap<string, ContainerFacts>>;
   /** The same, less the records their agents no longer keep up (checked at most once a second): the wait's read. */
   keptFacts(names: readonly string[]): Promise<FactsReading>;
-  /** The values of those of `keys` that exist; rejects when etcd cannot be read. */
+  /**
+   * The values of those of `keys` that exist; rejects when etcd cannot be read. A key that names the host
+   * (`%H %l %m`: a global sidekick's, one key per machine) stands for every key it matches, each returned
+   * under its own name.
+   */
   announcements(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
   close(): void;
 }
@@ -120,13 +125,15 @@ export function etcdFacts(options: EtcdOptions, prefix: string, timeoutMs: numbe
     },
     async announcements(keys) {
       const wanted = new Set(keys);
-      // One range read per directory (a cluster's keys share one), not one read per key.
-      const dirs = [...new Set(keys.map(dirOf))];
+      const patterns = keys.filter(isPerHostKey).map(keyTemplatePattern);
+      // One range read per directory (a cluster's keys share one), not one read per key; a per-host key's
+      // directory is the one above its first specifier.
+      const dirs = [...new Set(keys.map((k) => dirOf(isPerHostKey(k) ? k.slice(0, k.search(/%[iHlm]/)) : k)))];
       return guarded(async () => {
         const c = await open();
         const out = new Map<string, string>();
         for (const kv of await Promise.all(dirs.map((d) => c.getAll().prefix(d).strings()))) {
-          for (const [k, v] of Object.entries(kv)) if (wanted.has(k)) out.set(k, v);
+          for (const [k, v] of Object.entries(kv)) if (wanted.has(k) || patterns.some((p) => p.test(k))) out.set(k, v);
         }
         return out;
       });

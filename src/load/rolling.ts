@@ -235,8 +235,11 @@ export async function roll(host: UnitHost, groups: readonly RollGroup[], o: Roll
     // fleet keeps no restart count: the agents' facts tell a crash loop from a unit that stays up.
     const facts = o.evidence ? restartFacts(o.evidence) : o.health.facts;
     const healthy = ok.length ? await waitHealthy(host, ok, { ...o.health, ...(facts ? { facts } : {}), startedAt, timeoutMs: Math.max(1000, deadline - Date.now()), signal: o.signal }) : [];
+    // The machines each unit was started on (fleet: a global unit's every machine), for its row.
+    const on = new Map(started.map((r) => [r.name, r.machines] as const));
     for (const r of healthy) {
-      if (r.ok) rows.set(r.name, { name: r.name, change: changeOf(r.name), state: r.state, ok: true, ...(r.machines?.length ? { machines: r.machines } : {}) });
+      const machines = r.machines?.length ? r.machines : on.get(r.name);
+      if (r.ok) rows.set(r.name, { name: r.name, change: changeOf(r.name), state: r.state, ok: true, ...(machines?.length ? { machines } : {}) });
       else fail(r.name, r.state, r.error ?? 'not healthy', { ...(r.result ? { result: r.result } : {}), ...(r.journal?.length ? { journal: r.journal } : {}) });
     }
     if (o.evidence) {

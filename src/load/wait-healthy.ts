@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JournalRef, UnitHost, UnitResult, UnitState } from '../unithost/unit-host.js';
 import type { UnitFile } from '../unit/model.js';
-import { announcementWants, notAnnouncedYet, OTHER_CLOCK_SLACK_MS, type AnnouncementWant } from './announcement-check.js';
+import { announcementWants, isPerHost, notAnnouncedOnEach, notAnnouncedYet, OTHER_CLOCK_SLACK_MS, type AnnouncementWant } from './announcement-check.js';
 import { judgeHealth, type Verdict } from './health.js';
 
 /** A container's facts as the agent on its host publishes them. */
@@ -236,7 +236,10 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
         // The machine is the host's word (fleet's schedule), not an agent's: a unit that moved leaves facts behind.
         const machine = cs?.machines.length === 1 ? cs.machines[0] : undefined;
         const fresh = o.fresh?.has(cu) ?? o.fresh?.has(n) ?? true;
-        const why = notAnnouncedYet(w, values.get(w.key), { at, machine, runStart, fresh });
+        // A global sidekick's key names the host: each machine the container unit runs on announces its own.
+        const why = isPerHost(w)
+          ? notAnnouncedOnEach(w, values, cs?.machines ?? [], { runStart, fresh }, (m) => (m === undefined || f?.machine === m ? at : undefined))
+          : notAnnouncedYet(w, values.get(w.key), { at, machine, runStart, fresh });
         const refused = why === undefined ? undefined : refusalOf(f ?? refusals.get(cu), fresh ? runStart - OTHER_CLOCK_SLACK_MS : undefined);
         if (why === undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'healthy' } });
         else if (refused !== undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but never announced in etcd at ${w.key}: ${refused}` } });

@@ -27,24 +27,36 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Whether a key template names the host (`%H`, `%l`, `%m`): a global service's, one key per machine. */
+export function isPerHostKey(template: string): boolean {
+  return /%[Hlm]/.test(template);
+}
+
+/**
+ * The keys a template stands for, as a pattern: each specifier (`%i %H %l %m`) one path segment, captured by
+ * its letter. `/services/web/mon/%H` matches `/services/web/mon/node1` (groups.H is node1).
+ */
+export function keyTemplatePattern(template: string): RegExp {
+  const parts = template.split(/(%[iHlm])/);
+  // A specifier used twice must match the same text twice: named group first, back-reference after.
+  const seen = new Set<string>();
+  const src = parts
+    .map((p) => {
+      const g = /^%([iHlm])$/.exec(p)?.[1];
+      if (g === undefined) return escapeRe(p);
+      if (seen.has(g)) return `\\k<${g}>`;
+      seen.add(g);
+      return `(?<${g}>[^/]+)`;
+    })
+    .join('');
+  return new RegExp(`^${src}$`);
+}
+
 /** Builds a matcher from the spec's key templates. */
 function specMatchers(spec: ClusterSpec): Matcher[] {
   const out: Matcher[] = [];
   for (const s of spec.services) {
-    if (!s.announce) continue;
-    const parts = s.announce.key.split(/(%[iHlm])/);
-    // A specifier used twice must match the same text twice: named group first, back-reference after.
-    const seen = new Set<string>();
-    const src = parts
-      .map((p) => {
-        const g = /^%([iHlm])$/.exec(p)?.[1];
-        if (g === undefined) return escapeRe(p);
-        if (seen.has(g)) return `\\k<${g}>`;
-        seen.add(g);
-        return `(?<${g}>[^/]+)`;
-      })
-      .join('');
-    out.push({ service: s.name, re: new RegExp(`^${src}$`) });
+    if (s.announce) out.push({ service: s.name, re: keyTemplatePattern(s.announce.key) });
   }
   return out;
 }

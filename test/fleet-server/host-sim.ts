@@ -17,9 +17,11 @@
  *
  * What the machines share and real machines don't: the one dockerd. So the specs run here publish no host
  * ports (the seed's port 80 would be taken twice) and no global service runs a container (two machines
- * would start the same container name). Everything else is per machine: identity, agent socket and
- * registry, hosts file. This is the feasible choice on a 2-core CI runner: a network namespace and a dockerd
- * per simulated machine would cost seconds of start-up and ~100 MB each.
+ * would start the same container name, and each machine's agent would report the others' containers as its
+ * own). Everything else is per machine: identity, agent socket and registry, hosts file. This is the
+ * feasible choice on a 2-core CI runner: a network namespace and a dockerd per simulated machine would cost
+ * seconds of start-up and ~100 MB each. A test of a global container unit gives each machine an engine of its
+ * own (`dockers`, private engines): its containers, its agent and its `docker events` are then that machine's.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,7 +72,9 @@ function execArgv(unit: AgentUnit, machine: MachineView, line: string): string[]
 }
 
 /** Starts the simulation; everything stops when `t` ends. */
-export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdClient: Etcd3, o: { prefix: string; reconcileMs?: number }): Promise<HostSim> {
+export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdClient: Etcd3, o: { prefix: string; reconcileMs?: number; dockers?: ReadonlyMap<string, DockerPart> }): Promise<HostSim> {
+  /** The engine of a machine: its own when `dockers` names one, else the shared one. */
+  const dockerOf = (machine: string): DockerPart => o.dockers?.get(machine) ?? docker;
   const root = await mkdtemp(join(tmpdir(), 'fk-hostsim-'));
   const running = new Map<string, () => Promise<void>>();
   /** Container stops still under way, by unit and machine: a start of the same unit waits for its stop. */
@@ -118,7 +122,7 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
     const host = /^fleetkit-(agent|hosts)-(.+)\.service$/.exec(unit.name);
     await mkdir(join(root, machine.id), { recursive: true });
     if (host?.[1] === 'agent') {
-      const { agent } = await inProcessAgent(t, etcd, docker, { prefix: o.prefix, machineId: machine.id, stateDir: stateDir(machine.id, host[2]!), containerWaitMs: 1000 });
+      const { agent } = await inProcessAgent(t, etcd, dockerOf(machine.id), { prefix: o.prefix, machineId: machine.id, stateDir: stateDir(machine.id, host[2]!), containerWaitMs: 1000 });
       running.set(k, () => agent.close());
       return RUNNING;
     }
@@ -148,7 +152,7 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
     const name = argv[argv.indexOf('--name') + 1];
     if (!argv.includes('--name') || !name) return FAILED;
     // The unit's own container (image, command, labels) under systemd's Restart= loop: see host-service.ts.
-    const { service, first } = await startService(docker, argv, name, serviceSettings(unit.options), (s) => report(unit.name, machine.id, s));
+    const { service, first } = await startService(dockerOf(machine.id), argv, name, serviceSettings(unit.options), (s) => report(unit.name, machine.id, s));
     containers.add(name);
     outputs.set(unit.name, service.output);
     running.set(k, async () => {

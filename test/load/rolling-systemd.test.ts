@@ -7,17 +7,20 @@
  *   unit file;
  * - etcd: never fewer than two of three announced.
  * A new version that exits at once stops the roll at the first instance: the others keep their old containers
- * and the summary says which were held. Slow (about 40 s): real containers start, stop and are announced.
+ * and the summary says which were held. A global service (`x-fleet: {global: true}`) is just a unit on one
+ * host: its replace restarts it with its new container the same way (docker inspect, docker events).
+ * Slow (about 50 s): real containers start, stop and are announced.
  */
 import t from 'tap';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFleetkit } from '../cli/load-io.js';
-import { announcedThroughout, configHashIn, oneAtATime, rollingWorld, runsNewVersion, V2_COMMAND } from './rolling-kit.js';
+import { ROOT, runProgram } from '../e2e/e2e-cluster.js';
+import { announcedThroughout, CLUSTER, configHashIn, oneAtATime, rollingWorld, runsNewVersion, V1_COMMAND, V2_COMMAND } from './rolling-kit.js';
 import { systemdRoll } from './rolling-systemd-kit.js';
 
 t.setTimeout(300_000);
-const { etcd, sd, kit } = await rollingWorld(t, { tag: 's', instances: 3 });
+const { etcd, sd, docker, kit } = await rollingWorld(t, { tag: 's', instances: 3 });
 const { S, instances: INSTANCES } = kit;
 const roll = systemdRoll(kit, sd, etcd);
 const { dir: units, files, common, env: sdEnv, render } = roll;
@@ -65,4 +68,56 @@ t.test('--systemd --replace: the template file is written first, the running ins
     const touched = new Set((await during.stop()).map(([, , n]) => n));
     t.same([...touched], [`${S}-1`], 'docker events: only the first instance\'s containers stopped or started');
   });
+});
+
+t.test('--systemd --replace of a global service: one unit here, restarted with its new container', async (t) => {
+  const G = `g${kit.S}`;
+  const dir = join(kit.dir, 'units-global');
+  await mkdir(dir, { recursive: true });
+  const files = [join(dir, `${G}.service`), join(dir, `${G}-discovery.service`)];
+  // The kit's cluster (its agent runs in process for it), with one global service.
+  const render = async (version: string, command: readonly string[]): Promise<void> => {
+    const spec = join(kit.dir, 'global.yaml');
+    await writeFile(spec, `name: ${CLUSTER}
+x-fleetkit:
+  etcd: { endpoints: [${etcd.endpoints.join(', ')}], prefix: ${kit.prefix} }
+  runtime: { docker: /usr/bin/docker, dockerSocket: ${docker.socketPath}, fleetkit: { binary: ${join(kit.dir, 'bin/fleetkit')} }, stateDir: ${join(kit.dir, 'state')} }
+  hosts: { containers: false }
+services:
+  ${G}:
+    image: ${docker.httpImage}
+    command: ${JSON.stringify(command)}
+    environment: { VERSION: ${version} }
+    init: true
+    restart: always
+    x-fleet: { global: true }
+    x-announce: { port: 8080, ttl: 60s }
+    x-systemd: { Service: { RestartSec: "1", SuccessExitStatus: "143" } }
+`);
+    const gen = await runProgram(process.execPath, [join(ROOT, 'bin/gen-units.cjs'), spec, '-o', dir]);
+    if (gen.code !== 0) throw new Error(`gen-units: ${gen.stderr}`);
+  };
+  t.teardown(async () => void (await runFleetkit(['destroy', ...files, ...common], { env: sdEnv })));
+  await render('v1', V1_COMMAND);
+  const first = await runFleetkit(['load', ...files, ...common], { env: sdEnv });
+  t.equal(first.code, 0, `${first.stdout}${first.stderr}`);
+  const before = await kit.inspect(G);
+
+  await render('v2', V2_COMMAND);
+  const newHash = configHashIn(await readFile(files[0]!, 'utf8'));
+  const t0 = Date.now();
+  const r = await runFleetkit(['load', ...files, ...common, '--replace'], { env: sdEnv });
+  const t1 = Date.now();
+  t.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  t.match(r.stdout, new RegExp(`^${G}\\.service\\s+replaced\\s+active`, 'm'));
+  t.match(r.stdout, /^load: 0 created, 1 replaced, 1 unchanged, 0 failed$/m, 'the global unit replaced, its sidekick restarted with it');
+  const now = await kit.inspect(G);
+  t.not(now.id, before.id, 'a new container');
+  t.ok(now.env.includes('VERSION=v2'), 'with the new environment');
+  t.same(now.cmd, V2_COMMAND, 'and the new command');
+  t.equal(now.configHash, newHash, 'carrying the new unit file\'s config hash');
+  t.not(now.configHash, before.configHash);
+  t.ok(now.startedAt >= t0 - 1000, 'started after the replace began');
+  const ev = await docker.docker(['events', '--since', (t0 / 1000).toFixed(3), '--until', (t1 / 1000).toFixed(3), '--filter', 'type=container', '--filter', `container=${G}`, '--filter', 'event=start', '--filter', 'event=die', '--format', '{{.Action}}']);
+  t.same(ev.stdout.trim().split('\n'), ['die', 'start'], 'docker events: the old container died, then the new one started');
 });
