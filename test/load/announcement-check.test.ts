@@ -1,13 +1,14 @@
 /**
  * Which announcement a unit's health needs (read from the rendered sidekick), and when a value in etcd is
  * the announcement of the container that runs now: not missing, valid, naming that container and machine,
- * and made after that container started (an old container's record never counts).
+ * and made after that container started (an old container's record never counts). A global service's key
+ * names the host: every machine it runs on must have announced its own container under its own key.
  */
 import t from 'tap';
 import { parseSpec } from '../../src/cluster/load.js';
 import { serializeRecord } from '../../src/announce/record.js';
 import { renderCluster } from '../../src/render/render.js';
-import { announcementWants, notAnnouncedYet, OTHER_CLOCK_SLACK_MS, type AnnouncementWant } from '../../src/load/announcement-check.js';
+import { announcementWants, isPerHost, notAnnouncedOnEach, notAnnouncedYet, OTHER_CLOCK_SLACK_MS, type AnnouncementWant } from '../../src/load/announcement-check.js';
 import { parseUnit } from '../../src/unit/parse.js';
 import { instanceName } from '../../src/unit/names.js';
 
@@ -66,4 +67,22 @@ t.test('a sidekick not started by the command (start web@1 by name) still names 
   const wants = announcementWants(units, ['web@1.service', 'db@1.service']);
   t.same([...wants.keys()], ['web@1.service'], 'web-discovery@1 is not waited on, but web@1 needs its key; web@2 is not waited on at all');
   t.equal(wants.get('web@1.service')?.key, '/svc/shop/web/1');
+});
+
+t.test('a global service: each machine it runs on announces its own container under its own key', async (t) => {
+  const g = parseSpec('name: shop\netcd: { prefix: /svc }\nservices:\n  mon:\n    image: nginx:1.25\n    x-fleet: { global: true }\n    x-announce: { port: 80 }\n', 'cluster.yaml');
+  const gu = renderCluster(g).files.filter((f) => f.name.startsWith('mon')).map((f) => parseUnit(f.name, f.text));
+  const w = announcementWants(gu, ['mon.service']).get('mon.service')!;
+  t.equal(w.key, '/svc/shop/mon/%H', 'the key names the host');
+  t.ok(isPerHost(w));
+  t.notOk(isPerHost(want), 'an instance\'s key does not');
+  const [A, B] = ['a'.repeat(32), 'b'.repeat(32)];
+  const rec = (host: string, machine: string, time = '2026-01-01T10:00:01Z') => [`/svc/shop/mon/${host}`, serializeRecord({ ip: '10.1.2.3', port: 80, hostname: `mon-${host}`, host, machine, container: 'mon', version: 1, time })] as const;
+  const base = { runStart: started - 500, fresh: true };
+  const at = () => started;
+  t.equal(notAnnouncedOnEach(w, new Map([rec('n1', A), rec('n2', B), ['/svc/shop/other/n1', 'x']]), [A, B], base, at), undefined, 'both machines announced, each under its host name');
+  t.equal(notAnnouncedOnEach(w, new Map([rec('n1', A)]), [A, B], base, at), `on machine bbbbbbbb (one of 2), not announced in etcd at /svc/shop/mon/%H`, 'one machine has not announced');
+  t.match(notAnnouncedOnEach(w, new Map([rec('n1', A), rec('n2', B, '2026-01-01T09:00:00Z')]), [A, B], base, at), /^on machine bbbbbbbb \(one of 2\), the announcement at \/svc\/shop\/mon\/n2 \(made 2026-01-01T09:00:00Z\) is older than its container's start/, 'an old container\'s record on one machine');
+  t.equal(notAnnouncedOnEach(w, new Map([rec('host', A)]), [], base, at), undefined, 'one host (systemd names no machines): its one key');
+  t.equal(notAnnouncedOnEach(w, new Map(), [], base, at), 'not announced in etcd at /svc/shop/mon/%H');
 });
