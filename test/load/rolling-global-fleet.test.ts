@@ -24,7 +24,7 @@ import { fleetServerPart } from '../fleet-server/server.js';
 import { hostSim } from '../fleet-server/host-sim.js';
 import { rawRequest } from '../fleet-server/raw-request.js';
 import { fleetLoadScratch, machineId } from '../cli/fleet-load.js';
-import { configHashIn, V1_COMMAND, V2_COMMAND } from './rolling-kit.js';
+import { configHashIn, serviceYaml, V1_COMMAND, V2_COMMAND } from './rolling-kit.js';
 
 // Three engines start, and real containers stop and start on each, three times over.
 t.setTimeout(300_000);
@@ -70,24 +70,7 @@ t.test('a changed global service: stopped on every machine, then its new contain
     await writeFile(join(scratch.root, 'cluster.yaml'), `name: glob
 x-fleetkit: { etcd: { endpoints: [${etcd.clientUrl}], prefix: ${prefix} } }
 services:
-  ${G}:
-    image: local/httpd:latest
-    command: ${JSON.stringify(command)}
-    environment: { VERSION: ${version} }
-    init: true
-    restart: always
-    x-fleet: { global: true }
-    x-announce: { port: 8080, ttl: 10s }
-    x-systemd: { Service: { RestartSec: "1" } }
-  ${H}:
-    image: local/httpd:latest
-    command: ${JSON.stringify(V1_COMMAND)}
-    environment: { VERSION: ${version} }
-    init: true
-    restart: always
-    x-announce: { port: 8080, ttl: 10s }
-    x-systemd: { Service: { RestartSec: "1" } }
-`);
+${serviceYaml(G, { version, command, global: true })}${serviceYaml(H, { version, command: V1_COMMAND })}`);
   };
   const sim = await hostSim(t, etcd, engines[0]!, client, { prefix, dockers });
   const s = await fleetServerPart(t, { socketPath: join(scratch.root, 'fleet.sock'), machines, recordStates: true, agent: sim.agent });

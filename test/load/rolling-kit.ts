@@ -168,6 +168,23 @@ export async function rollingWorld(t: Test, o: { tag: string; instances: number 
   return { etcd, sd, docker, kit: await rollingKit(t, etcd, docker, o) };
 }
 
+/**
+ * One service of a spec (YAML under `services:`) that the rolling tests change version by version: the http
+ * image with `command` and VERSION=`version` in its environment, restarted always, announced; `global` runs it
+ * on every machine (`x-fleet: {global: true}`).
+ */
+export function serviceYaml(name: string, v: { version: string; command: readonly string[]; global?: boolean; ttl?: string }): string {
+  return `  ${name}:
+    image: local/httpd:latest
+    command: ${JSON.stringify(v.command)}
+    environment: { VERSION: ${v.version} }
+    init: true
+    restart: always
+${v.global ? '    x-fleet: { global: true }\n' : ''}    x-announce: { port: 8080, ttl: ${v.ttl ?? '10s'} }
+    x-systemd: { Service: { RestartSec: "1", SuccessExitStatus: "143" } }
+`;
+}
+
 /** The `fleetkit.config-hash` a unit's text (or ExecStart value) puts on its container. */
 export function configHashIn(text: string): string | undefined {
   return new RegExp(`${LABEL_CONFIG_HASH.replace(/\./g, '\\.')}=([0-9a-f]+)`).exec(text)?.[1];

@@ -16,7 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFleetkit } from '../cli/load-io.js';
 import { ROOT, runProgram } from '../e2e/e2e-cluster.js';
-import { announcedThroughout, CLUSTER, configHashIn, oneAtATime, rollingWorld, runsNewVersion, V1_COMMAND, V2_COMMAND } from './rolling-kit.js';
+import { announcedThroughout, CLUSTER, configHashIn, oneAtATime, rollingWorld, runsNewVersion, serviceYaml, V1_COMMAND, V2_COMMAND } from './rolling-kit.js';
 import { systemdRoll } from './rolling-systemd-kit.js';
 
 t.setTimeout(300_000);
@@ -84,16 +84,7 @@ x-fleetkit:
   runtime: { docker: /usr/bin/docker, dockerSocket: ${docker.socketPath}, fleetkit: { binary: ${join(kit.dir, 'bin/fleetkit')} }, stateDir: ${join(kit.dir, 'state')} }
   hosts: { containers: false }
 services:
-  ${G}:
-    image: ${docker.httpImage}
-    command: ${JSON.stringify(command)}
-    environment: { VERSION: ${version} }
-    init: true
-    restart: always
-    x-fleet: { global: true }
-    x-announce: { port: 8080, ttl: 60s }
-    x-systemd: { Service: { RestartSec: "1", SuccessExitStatus: "143" } }
-`);
+${serviceYaml(G, { version, command, global: true, ttl: '60s' })}`);
     const gen = await runProgram(process.execPath, [join(ROOT, 'bin/gen-units.cjs'), spec, '-o', dir]);
     if (gen.code !== 0) throw new Error(`gen-units: ${gen.stderr}`);
   };
