@@ -145,7 +145,7 @@ ${serviceYaml(G, { version, command, global: true })}${serviceYaml(H, { version,
     const h = (await Promise.all(engines.map(async (d, k) => ({ k, c: await inspect(d, `${H}-1`) })))).find((x) => x.c);
     t.ok(h, 'H@1 runs on one machine');
     await spec('v3', { broken: true });
-    const bad = await run('load', 'cluster.yaml', '--replace', '--stable', '1s', '--timeout', '20s');
+    const bad = await run('load', 'cluster.yaml', '--replace', '--stable', '1s', '--timeout', '60s');
     t.equal(bad.code, 1, `${bad.stdout}${bad.stderr}`);
     t.match(bad.stdout, new RegExp(`^${esc(GU)}\\s+replaced\\s+(failed|crash-loop|unconfirmed|timeout)`, 'm'), 'the global unit failed');
     t.match(bad.stderr, new RegExp(`^${esc(GU)}: `, 'm'), 'and why is told');
