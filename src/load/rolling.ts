@@ -149,7 +149,7 @@ export interface RollOptions {
  */
 async function waitDown(host: UnitHost, names: readonly string[], deadline: number, signal: AbortSignal): Promise<string[]> {
   for (;;) {
-    const states = await host.states(names);
+    const states = await host.states(names, { history: false });
     const up = names.filter((n) => mayRun(states.get(n) ?? { activeState: 'unknown' }));
     if (!up.length || Date.now() >= deadline || signal.aborted) return up;
     await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
