@@ -185,8 +185,13 @@ export async function hostSim(t: Test, etcd: EtcdPart, docker: DockerPart, etcdC
   };
   const close = async (): Promise<void> => {
     while (pending.size) await Promise.allSettled([...pending]);
-    for (const s of [...running.values()]) await s().catch(() => undefined);
+    // The units first, side by side (each container's stop is its own), then the machines' agents and hosts
+    // watchers, which the sidekicks' withdrawals still talk to.
+    const all = [...running];
     running.clear();
+    const isHost = ([k]: [string, unknown]): boolean => /^fleetkit-(agent|hosts)-/.test(k);
+    await Promise.all(all.filter((e) => !isHost(e)).map(([, s]) => s().catch(() => undefined)));
+    await Promise.all(all.filter(isHost).map(([, s]) => s().catch(() => undefined)));
     await rm(root, { recursive: true, force: true });
   };
   t.teardown(close);
