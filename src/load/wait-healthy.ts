@@ -13,6 +13,9 @@ import type { JournalRef, UnitHost, UnitResult, UnitState } from '../unithost/un
 import type { UnitFile } from '../unit/model.js';
 import { announcementWants, isPerHost, notAnnouncedOnEach, notAnnouncedYet, OTHER_CLOCK_SLACK_MS, type AnnouncementWant } from './announcement-check.js';
 import { judgeHealth, type Verdict } from './health.js';
+import { AgentWatch } from './agent-watch.js';
+import { clusterOf } from '../unit/cluster-marker.js';
+import { agentUnitName } from '../unit/names.js';
 
 /** A container's facts as the agent on its host publishes them. */
 export interface ContainerFacts {
@@ -160,6 +163,13 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
   // Container units an announcement must follow that are not waited on themselves: their state is read too.
   const waited = new Set(names);
   const alsoRead = [...new Set([...wants.values()].flatMap((w) => (w.containerUnit !== undefined && !waited.has(w.containerUnit) ? [w.containerUnit] : [])))];
+  // The cluster's agent announces the containers: while a unit waits for its announcement, the agent on its
+  // machine is watched, and one that stays down ends the wait for it (agent-watch.ts).
+  const agentOf = new Map((o.announcements?.units ?? []).flatMap((u) => {
+    const c = clusterOf(u);
+    return c === undefined ? [] : [[u.name, agentUnitName(c)] as const];
+  }));
+  const agents = new AgentWatch(host);
   for (let round = 0; ; round++) {
     const open = names.filter((n) => !verdicts.has(n));
     if (!open.length) break;
@@ -220,6 +230,7 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
       const unread = values instanceof Error || !o.facts ? [] : [...new Set(healthy.filter((n) => !values.has(wants.get(n)!.key)).map((n) => wants.get(n)!.containerUnit ?? n))].filter((u) => !facts.has(u));
       const refusals = unread.length ? (await o.facts!(unread).catch(() => undefined))?.facts ?? new Map<string, ContainerFacts>() : new Map<string, ContainerFacts>();
       const secs = `${Math.round((Date.now() - began) / 1000)}s`;
+      const waiting: Array<{ n: string; agent: string; machine: string | undefined; why: string; state: UnitState; lastExit: number | undefined }> = [];
       for (const n of healthy) {
         const w = wants.get(n)!;
         const state = states.get(n)!;
@@ -244,6 +255,19 @@ export async function waitHealthy(host: UnitHost, names: readonly string[], o: H
         if (why === undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'healthy' } });
         else if (refused !== undefined) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but never announced in etcd at ${w.key}: ${refused}` } });
         else if (final) verdicts.set(n, { state, lastExit, verdict: { kind: 'unannounced', why: `active, but ${why} after ${secs}` } });
+        else {
+          const agent = agentOf.get(n) ?? agentOf.get(cu);
+          if (agent !== undefined) waiting.push({ n, agent, machine, why, state, lastExit });
+        }
+      }
+      if (waiting.length) {
+        await agents.read([...new Set(waiting.map((x) => x.agent))], Date.now());
+        for (const x of waiting) {
+          const down = agents.down(x.agent, x.machine, Date.now());
+          if (down !== undefined) {
+            verdicts.set(x.n, { state: x.state, lastExit: x.lastExit, verdict: { kind: 'unannounced', why: `active, but ${x.why}, and nothing will announce it: ${down}; the agent announces the cluster's containers: start it (fleetkit start ${x.agent}) and see fleetkit logs ${x.agent}` } });
+          }
+        }
       }
     }
     // Every verdict in: no last interval's sleep before the loop finds that out.

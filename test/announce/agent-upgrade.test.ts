@@ -15,7 +15,10 @@ import { spawnCli, type CliChild } from './fixtures/cli-process.js';
 import { LABEL_UNIT } from '../../src/etcd/container-facts.js';
 import { factsKey } from '../../src/etcd/key-layout.js';
 
-const TTL = 20;
+// The old agent's lease lives on for up to TTL after its last keep-alive (every TTL/3): the new agent must
+// take it over within 2/3 of TTL at worst, spawn and resync included. 20 s left 13 s, which a loaded CI
+// run once missed (the lease expired and a new one was granted).
+const TTL = 45;
 
 t.test('SIGTERM and kill -9 of the agent, each followed by a new agent: no hosts line lost, same lease', async (t) => {
   const etcd = await etcdPart(t);
@@ -90,7 +93,7 @@ t.test('SIGTERM and kill -9 of the agent, each followed by a new agent: no hosts
       t.strictSame(await leases(), before, 'nothing revoked: every key still on its lease while no agent runs');
     }
     agent = await startAgent();
-    await waitFor(() => agent.lines.some((l) => l.includes(`took over lease ${lease} (TTL ${TTL}s)`)), { what: `${how}: the new agent takes over lease ${lease}`, timeoutMs: 20_000 });
+    await waitFor(() => agent.lines.some((l) => l.includes(`took over lease ${lease} (TTL ${TTL}s)`)), { what: `${how}: the new agent takes over lease ${lease}`, timeoutMs: TTL * 1000 });
     // The new agent puts every key again (its resync); they must land on the same lease.
     await waitFor(() => keys.every((k) => agent.lines.some((l) => l.includes(`announced ${k}`))), { what: `${how}: keys announced again`, timeoutMs: 20_000 });
     await waitFor(() => facts.every((k) => agent.lines.some((l) => l.includes(`announced ${k}`))), { what: `${how}: facts written again`, timeoutMs: 20_000 });

@@ -7,7 +7,8 @@
  * - etcd not reachable: exit 1, `unknown`, one line naming the endpoint (never healthy);
  * - a container whose health check fails (the agent never announces it): exit 1 at the timeout;
  * - a record from before the container started put back by hand: it does not count;
- * - `--no-announcements`: the sidekick's state is enough, as before.
+ * - `--no-announcements`: the sidekick's state is enough, as before;
+ * - the cluster's agent stopped: start by name says at once that nothing will announce the container.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,4 +129,27 @@ t.test('announced again by the agent: a load waiting on it ends as soon as it ap
   const r = await pending;
   t.equal(r.code, 0, r.stdout + r.stderr);
   t.ok(await client.get(key).string(), 'announced');
+});
+
+t.test("the cluster's agent stopped: start by name says at once that nothing will announce the container", async (t) => {
+  const agent = `fleetkit-agent-${P}a.service`;
+  t.ok(await active(agent), 'the agent runs');
+  await sd.systemctl(['stop', agent]);
+  t.teardown(() => sd.systemctl(['start', agent]));
+  // Its lease went with it, or will within its TTL: the announcement is gone as etcd would have it then.
+  await client.delete().key(key);
+  const started = Date.now();
+  const r = await runFleetkit(['start', W, ...common, '--timeout', '60s'], { env, cwd: dir });
+  const took = Date.now() - started;
+  t.equal(r.code, 1, r.stdout + r.stderr);
+  t.match(r.stdout, new RegExp(`^${esc(W)}\\s+\\S+\\s+unannounced`, 'm'));
+  t.match(r.stderr, new RegExp(`^${esc(W)}: active, but not announced in etcd at ${esc(key)}, and nothing will announce it: ${esc(agent)} is inactive/dead \\(for \\d+s\\); .*fleetkit start ${esc(agent)}`, 'm'));
+  t.ok(took < 30_000, `said after ${took} ms, not at the 60 s timeout`);
+
+  await t.test('the agent started again: the same start waits and passes once it announces', async (t) => {
+    await sd.systemctl(['start', agent]);
+    const again = await runFleetkit(['start', W, ...common, '--timeout', '60s'], { env, cwd: dir });
+    t.equal(again.code, 0, again.stdout + again.stderr);
+    t.ok(await client.get(key).string(), 'announced again');
+  });
 });
