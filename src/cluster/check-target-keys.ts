@@ -24,6 +24,7 @@ const FLAG_KEYS: Readonly<Record<string, ReadonlyArray<readonly string[]>>> = {
   '--dns-option': [['dns_opt']],
   '--device-cgroup-rule': [['device_cgroup_rules']],
   '--cgroupns': [['cgroup']],
+  '--mount': [['volumes']],
 };
 
 /** Checks every service's docker flags against `target`; `raw` (the services as written) locates the keys. */

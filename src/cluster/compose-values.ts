@@ -209,13 +209,16 @@ export function parseVolumeLong(v: VolumeLong, dir: string, p: Problems, path: S
     if (b.selinux !== 'z' && b.selinux !== 'Z') return void p.add([...path, 'bind', 'selinux'], `expected z or Z, got ${describeValue(b.selinux)}`, 'write selinux: z (shared) or Z (private)');
     options.push(b.selinux);
   }
-  // docker run -v creates a missing host directory; it cannot be told not to.
-  if (b?.create_host_path === false) return void p.add([...path, 'bind', 'create_host_path'], 'docker run -v always creates a missing host path', 'remove it, and make sure the path exists on every host');
+  // create_host_path: false means a missing source is an error, not an empty directory made in its place.
+  // docker run -v always makes it; --mount refuses it, as Compose's own mounts do. --mount has no SELinux
+  // relabelling.
+  const mustExist = v.type === 'bind' && b?.create_host_path === false;
+  if (mustExist && b?.selinux !== undefined) return void p.add([...path, 'bind', 'selinux'], 'create_host_path: false is rendered as docker run --mount, which cannot relabel for SELinux', 'relabel the path on the hosts (chcon) and remove selinux:, or remove create_host_path: false', 'key');
   if (v.volume?.nocopy) options.push('nocopy');
   const source = v.source === undefined ? undefined : v.type === 'bind' && !v.source.startsWith('/') && !v.source.startsWith('~') ? resolvePath(dir, v.source) : volumeSource(v.source, dir, p, [...path, 'source']);
   if (v.source !== undefined && source === undefined) return undefined;
   if (!volumeTarget(v.target, p, [...path, 'target'])) return undefined;
-  return { source, target: v.target, options };
+  return { source, target: v.target, options, ...(mustExist ? { mustExist: true as const } : {}) };
 }
 
 // Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].

@@ -128,6 +128,11 @@ export interface VolumeSpec {
   readonly target: string;
   /** `ro`, `rw`, `z`, `Z`… joined as docker's `-v` accepts them. */
   readonly options: readonly string[];
+  /**
+   * A bind whose source must already exist (Compose's `bind.create_host_path: false`): rendered as
+   * `--mount`, which fails on a missing source, where `-v` would make an empty directory in its place.
+   */
+  readonly mustExist?: true;
 }
 
 export interface HealthcheckSpec {

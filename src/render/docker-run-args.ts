@@ -33,7 +33,7 @@ export function dockerRunArgs(service: ServiceSpec, containerName: string, ownLa
   flags(a, 'expose', r.expose);
   for (const [name, value] of service.environment) a.push('-e', value === undefined ? name : `${name}=${value}`);
   if (service.volumeDriver !== undefined) a.push('--volume-driver', service.volumeDriver);
-  for (const v of service.volumes) a.push('-v', volumeArg(v));
+  for (const v of service.volumes) a.push(...(v.mustExist ? [mountArg(v)] : ['-v', volumeArg(v)]));
   // Mounts the renderer adds (the cluster's hosts file: src/render/hosts-mount.ts).
   a.push(...mounts);
   flags(a, 'tmpfs', r.tmpfs);
@@ -67,6 +67,17 @@ export function portArg(p: PortSpec): string {
 export function volumeArg(v: VolumeSpec): string {
   const opts = v.options.length ? `:${v.options.join(',')}` : '';
   return v.source === undefined ? `${v.target}${opts}` : `${v.source}:${v.target}${opts}`;
+}
+
+/**
+ * `--mount=type=bind,…` for a bind whose source must exist (`create_host_path: false`): `ro` becomes
+ * `readonly`, a propagation mode `bind-propagation=`. docker reads the value as one CSV record, so a field
+ * with a comma or a double quote is quoted the CSV way.
+ */
+export function mountArg(v: VolumeSpec): string {
+  const csv = (field: string): string => (/[",]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field);
+  const opts = v.options.map((o) => (o === 'ro' ? 'readonly' : `bind-propagation=${o}`));
+  return `--mount=${['type=bind', `source=${v.source ?? ''}`, `target=${v.target}`, ...opts].map(csv).join(',')}`;
 }
 
 /** The one-flag keys other than those placed above, in the order of `docker run --help`'s groups. */

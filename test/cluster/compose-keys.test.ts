@@ -69,6 +69,25 @@ t.test('paths: relative ones resolve against the file\'s directory; secrets and 
   t.strictSame(valuesOf(unit, 'Service', 'ExecStartPre').at(-1), '/usr/bin/docker volume inspect --format={{.Name}} ext', 'an external volume must exist before the container starts');
 });
 
+t.test('create_host_path: false mounts with --mount, which fails on a missing source where -v would make it', async (t) => {
+  const args = flagsOf([
+    '    volumes:',
+    '      - { type: bind, source: ./conf, target: /etc/app, read_only: true, bind: { create_host_path: false } }',
+    '      - { type: bind, source: "/srv/a,b", target: /data, bind: { create_host_path: false, propagation: rslave } }',
+    '      - { type: bind, source: ./logs, target: /logs, bind: { create_host_path: true } }',
+    '      - { type: bind, source: ./cache, target: /cache }', '',
+  ].join('\n'));
+  t.strictSame(args.filter((w, i) => args[i - 1] === '-v' || w.startsWith('--mount=')), [
+    '--mount=type=bind,source=/srv/stacks/shop/conf,target=/etc/app,readonly',
+    '--mount=type=bind,"source=/srv/a,b",target=/data,bind-propagation=rslave',
+    '/srv/stacks/shop/logs:/logs',
+    '/srv/stacks/shop/cache:/cache',
+  ], 'a comma in a path is quoted as docker reads --mount (CSV); create_host_path: true and the default stay -v');
+  t.strictSame(problemsOf('    volumes: [{ type: bind, source: /srv/x, target: /x, bind: { create_host_path: false, selinux: z } }]\n'), [
+    '5:90 services.a.volumes[0].bind.selinux: create_host_path: false is rendered as docker run --mount, which cannot relabel for SELinux',
+  ]);
+});
+
 t.test('restart counts: on-failure:N and restart_policy keep the count as a start limit', async (t) => {
   const unitOf = (body: string) => renderCluster(spec(body)).files.find((f) => f.name === 'a@.service')!.unit;
   const u = unitOf('    restart: on-failure:3\n');

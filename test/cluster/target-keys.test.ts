@@ -57,3 +57,15 @@ services:
   web: { image: nginx, init: true, cpus: 0.5, healthcheck: { test: ["CMD", "true"], start_period: 5s } }
 `), []);
 });
+
+t.test('legacy: create_host_path: false needs docker run --mount (Docker 17.06), found at volumes:', async (t) => {
+  const got = located(`name: demo
+x-fleetkit: { target: legacy }
+services:
+  web:
+    image: nginx
+    volumes:
+      - { type: bind, source: /srv/conf, target: /etc/app, bind: { create_host_path: false } }
+`).map((l) => l.replace(/ \(.*\)(?=\n|$)/, ''));
+  t.strictSame(got.map((l) => l.split('\n')[0]), ['c.yaml:6:5: services.web.volumes: docker run --mount needs Docker 17.06; target legacy has Docker 1.12']);
+});
