@@ -20,9 +20,8 @@ import { normalizeResources } from './normalize-resources.js';
 import { normalizeTarget } from './normalize-target.js';
 import { checkTargetKeys } from './check-target-keys.js';
 import { readDependsOn, resolveDependencies, type DependencyRef } from './normalize-depends.js';
+import { FLEETKIT_SERVICE_KEYS, readComposeForms } from './compose-forms.js';
 
-/** Our extension keys: at the top level they would be ignored, which is never what the author meant. */
-const SERVICE_EXTENSIONS = ['x-fleet', 'x-announce', 'x-systemd'];
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** What a cluster file is read with, besides its text. Everything is optional; pure callers give nothing. */
@@ -76,10 +75,12 @@ export function parseCluster(text: string, file: string, ctx: ClusterContext = {
   // Env files are read beside the cluster file unless the caller reads them (stdin, tests).
   const readEnvFile = ctx.readEnvFile ?? ((f: string) => readFileSync(resolve(ctx.dir ?? dirname(file), f), 'utf8'));
   resolveEnvFiles(data, file, { read: readEnvFile, lookup: (n) => env[n] }, p);
+  const read = readComposeForms(data, p);
   // Compose's top-level `x-` fields hold YAML anchors; they are allowed and ignored, except our own keys.
   const top: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(data)) {
-    if (SERVICE_EXTENSIONS.includes(k)) p.add([k], `${k} belongs under a service, not at the top level`, `move it to services.NAME.${k}`, 'key');
+  for (const [k, v] of Object.entries(read)) {
+    // Our service keys at the top level would be ignored, which is never what the author meant.
+    if ((FLEETKIT_SERVICE_KEYS as readonly string[]).includes(k)) p.add([k], `${k} belongs under a service, not at the top level`, `move it to services.NAME.${k}`, 'key');
     else if (!k.startsWith('x-') && !(FLEETKIT_KEYS as readonly string[]).includes(k)) top[k] = v;
   }
   const parsed = clusterSchema.safeParse(top, { reportInput: true });

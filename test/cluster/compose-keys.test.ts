@@ -88,6 +88,32 @@ t.test('create_host_path: false mounts with --mount, which fails on a missing so
   ]);
 });
 
+t.test('extension fields below the top level are ignored, as Compose ignores them; fleetkit\'s own are kept', async (t) => {
+  const top = [
+    'networks: { proxy: { x-owner: infra } }', 'volumes: { data: { x-backup: daily } }',
+    'secrets: { pw: { file: /etc/pw, x-rotate: 90d } }', 'configs: { conf: { file: /etc/app.conf, x-format: ini } }', '',
+  ].join('\n');
+  const s = spec(['    x-casaos: { title: App }', '    x-labels: &l { tier: web }', '    labels: *l', '    x-anounce: true',
+    '    x-announce: { port: 80 }', '    networks: [proxy]', '    volumes: [data:/data]', '    secrets: [pw]', '    configs: [conf]', ''].join('\n'), top);
+  const a = s.services[0]!;
+  t.strictSame(a.labels, [['tier', 'web']], 'an anchor in a service\'s x- field still works');
+  t.equal(a.announce?.port, 80, 'x-announce is read');
+  t.strictSame(s.warnings.map((w) => `${w.pos?.line}:${w.pos?.col} ${w.path}: ${w.message} (${w.hint})`), [
+    '12:5 services.a.x-anounce: "x-anounce" is ignored as an extension field (did you mean "x-announce"?)',
+  ], 'a near miss of fleetkit\'s own key is a warning; other extension fields say nothing');
+});
+
+t.test('external: { name } (Compose 3.x) is read as external: true with name:, with a warning', async (t) => {
+  const top = 'networks: { proxy: { external: { name: traefik_proxy } } }\nvolumes: { data: { external: { name: shared } } }\n';
+  const s = spec('    networks: [proxy]\n    volumes: [data:/data]\n', top);
+  const unit = renderCluster(s).files.find((f) => f.name === 'a@.service')!.unit;
+  t.strictSame(valuesOf(unit, 'Service', 'ExecStartPre').at(-1), '/usr/bin/docker volume inspect --format={{.Name}} shared', 'the external volume by its name');
+  t.match(valuesOf(unit, 'Service', 'ExecStart')[0], / -v shared:\/data /);
+  t.strictSame(s.warnings.map((w) => `${w.pos?.line}:${w.pos?.col} ${w.path}`), ['2:22 networks.proxy.external', '3:20 volumes.data.external']);
+  t.strictSame(problemsOf('    volumes: [data:/data]\n', 'volumes: { data: { name: a, external: { name: b } } }\n'),
+    ['2:47 volumes.data.external.name: external.name "b" differs from name "a"']);
+});
+
 t.test('restart counts: on-failure:N and restart_policy keep the count as a start limit', async (t) => {
   const unitOf = (body: string) => renderCluster(spec(body)).files.find((f) => f.name === 'a@.service')!.unit;
   const u = unitOf('    restart: on-failure:3\n');
