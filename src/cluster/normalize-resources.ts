@@ -53,6 +53,7 @@ export function normalizeResources(top: Record<string, unknown>, dir: string, p:
   const volumes = new Map<string, { name: string; external: boolean }>();
   for (const [key, v] of entries(top['volumes'], volumeSchema)) {
     const name = v?.name ?? key;
+    if (v?.driver !== undefined && v.driver !== 'local') p.add(['volumes', key, 'driver'], `unsupported Compose key "driver": volume drivers other than docker's default (local) are set per service`, 'use volume_driver: on the services that mount it', 'key');
     if (!VOLUME_NAME.test(name)) p.add(['volumes', key, ...(v?.name === undefined ? [] : ['name'])], `expected a volume name (letters, digits, "_", "." and "-"), got ${describeValue(name)}`, 'write e.g. name: shop-pgdata', v?.name === undefined ? 'key' : 'value');
     volumes.set(key, { name, external: v?.external ?? false });
   }

@@ -245,7 +245,8 @@ export const networkSchema = z.nullable(z.strictObject({
 export const volumeSchema = z.nullable(z.strictObject({
   external: o(z.boolean()),
   name: o(str),
-  driver: unsupported('volume drivers are set per service', 'use volume_driver: on the services that mount it'),
+  // `local` is docker's own default and changes nothing; another driver is refused in normalize-resources.
+  driver: o(str),
   driver_opts: unsupported('fleetkit does not create volumes with options', 'create the volume with its options beforehand and mark it external: true'),
   labels: unsupported('fleetkit does not create volumes', 'remove it'),
 }));

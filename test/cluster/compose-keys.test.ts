@@ -114,6 +114,12 @@ t.test('external: { name } (Compose 3.x) is read as external: true with name:, w
     ['2:47 volumes.data.external.name: external.name "b" differs from name "a"']);
 });
 
+t.test('a top-level volume with driver: local (docker\'s default) is accepted; another driver is refused', async (t) => {
+  t.strictSame(flagsOf('    volumes: [data:/data]\n', 'volumes: { data: { driver: local } }\n'), ['--pull=missing', '-v', 'data:/data']);
+  t.strictSame(problemsOf('    volumes: [data:/data]\n', 'volumes: { data: { driver: flocker } }\n'),
+    ['2:20 volumes.data.driver: unsupported Compose key "driver": volume drivers other than docker\'s default (local) are set per service']);
+});
+
 t.test('restart counts: on-failure:N and restart_policy keep the count as a start limit', async (t) => {
   const unitOf = (body: string) => renderCluster(spec(body)).files.find((f) => f.name === 'a@.service')!.unit;
   const u = unitOf('    restart: on-failure:3\n');
