@@ -20,6 +20,7 @@ import { normalizeResources } from './normalize-resources.js';
 import { normalizeTarget } from './normalize-target.js';
 import { checkTargetKeys } from './check-target-keys.js';
 import { readDependsOn, resolveDependencies, type DependencyRef } from './normalize-depends.js';
+import type * as z from 'zod/mini';
 import { FLEETKIT_SERVICE_KEYS, readComposeForms } from './compose-forms.js';
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -223,26 +224,56 @@ function normalizeServices(raw: Record<string, unknown> | undefined, ctx: Servic
 /**
  * The schema check of one service. When it fails, its problems are reported and the keys they are about are
  * left out and settled, and the rest of the service is checked again: the values that are fine still go
- * through every later check, so one run reports every problem of the file.
+ * through every later check, so one run reports every problem of the file. Only the offending key itself is
+ * left out first (`networks.back.ipv4_address`, so that the aliases beside it are still checked); when the
+ * service still fails without it, the whole top-level key goes.
  */
 function checkService(value: unknown, path: SpecPath, p: Problems): RawService | undefined {
   const first = serviceSchema.safeParse(value, { reportInput: true });
   if (first.success) return first.data;
   reportIssues(p, path, first.error.issues, serviceSchema);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const rest: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const issue of first.error.issues) {
-    const keys = issue.code === 'unrecognized_keys' && issue.path.length === 0 ? issue.keys : [issue.path[0]];
-    for (const k of keys) {
-      if (typeof k !== 'string') return undefined;
-      delete rest[k];
-      p.settle([...path, k]);
+  const offending = first.error.issues.flatMap(issuePaths);
+  for (const deep of [true, false]) {
+    const rest = structuredClone(value) as Record<string, unknown>;
+    const left: Array<Array<PropertyKey>> = [];
+    for (const at of offending) {
+      // Never into a list: without one of its entries, the later checks would name the next ones wrongly.
+      const inList = at.findIndex((k) => typeof k === 'number');
+      const key = deep ? at.slice(0, inList < 0 ? at.length : Math.max(inList, 1)) : at.slice(0, 1);
+      if (key.length === 0 || key.some((k) => typeof k === 'symbol')) return undefined;
+      removeAt(rest, key);
+      left.push(key);
     }
+    // A service without its image is a problem of its own; the image's problem is reported already.
+    if ('image' in (value as object) && !('image' in rest)) rest.image = 'image-reported-above';
+    const again = serviceSchema.safeParse(rest);
+    if (!again.success) continue;
+    for (const key of left) p.settle([...path, ...(key as Array<string | number>)]);
+    return again.data;
   }
-  // A service without its image is a problem of its own; the image's problem is reported already.
-  if ('image' in (value as object) && !('image' in rest)) rest.image = 'image-reported-above';
-  const again = serviceSchema.safeParse(rest);
-  return again.success ? again.data : undefined;
+  for (const at of offending) if (typeof at[0] === 'string') p.settle([...path, at[0]]);
+  return undefined;
+}
+
+/**
+ * The paths an issue is about: an unknown key's own path, and inside a union (`networks` as a list or a
+ * mapping) the paths of the one branch whose shape matched, as reportIssues reports them.
+ */
+function issuePaths(issue: z.core.$ZodIssue): PropertyKey[][] {
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => [...issue.path, k]);
+  if (issue.code === 'invalid_union') {
+    const inner = issue.errors.filter((errs) => !errs.every((e) => e.code === 'invalid_type' && e.path.length === 0));
+    if (inner.length === 1 && inner[0]) return inner[0].flatMap((e) => issuePaths(e).map((at) => [...issue.path, ...at]));
+  }
+  return [issue.path];
+}
+
+/** Deletes the key at `at` (a path of mapping keys) in `root`. */
+function removeAt(root: Record<string, unknown>, at: ReadonlyArray<PropertyKey>): void {
+  let node: unknown = root;
+  for (const k of at.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined;
+  if (node !== null && typeof node === 'object' && !Array.isArray(node)) delete (node as Record<PropertyKey, unknown>)[at[at.length - 1]!];
 }
 
 /** The longest unit name a service renders must fit systemd's 255 bytes. */

@@ -13,7 +13,7 @@ const bytes = z.union([z.string(), z.number()]);
 const SERVICE_UNSUPPORTED = {
   links: unsupported('links only work on one Docker host', 'remove it; peers find each other as NAME-N in the hosts file (x-announce)'),
   external_links: unsupported('links only work on one Docker host', 'remove it; peers find each other in the hosts file (x-announce)'),
-  extends: unsupported('fleetkit reads one file', 'use a YAML anchor and merge key (<<: *base)'),
+  extends: unsupported('Compose\'s rules for merging another service (of this file or another) into this one are not applied', 'use a YAML anchor and merge key (<<: *base)'),
   volumes_from: unsupported('the other container may run on another machine', 'mount the same host path or named volume in both services'),
   profiles: unsupported('every service in the file is rendered', 'move the service to another file'),
   mac_address: unsupported('addresses come from flannel and the Docker bridge', 'remove it'),

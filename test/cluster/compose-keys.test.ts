@@ -120,6 +120,16 @@ t.test('a top-level volume with driver: local (docker\'s default) is accepted; a
     ['2:20 volumes.data.driver: unsupported Compose key "driver": volume drivers other than docker\'s default (local) are set per service']);
 });
 
+t.test('an unsupported key deep in a service leaves out that key only: its siblings are still checked', async (t) => {
+  t.strictSame(problemsOf('    networks: { back: { aliases: [api.internal], ipv4_address: 172.20.0.5 } }\n', 'networks: { back: {} }\n').map((l) => l.split(': ')[0]), [
+    '6:35 services.a.networks.back.aliases[0]',
+    '6:50 services.a.networks.back.ipv4_address',
+  ], 'the alias beside a refused address is checked in the same run');
+  t.strictSame(problemsOf('    ports: [{ target: 80, published: 8080, mode: ingress, x: 1 }, "80a"]\n').map((l) => l.split(': ')[0]), [
+    '5:59 services.a.ports[0].x',
+  ], 'inside a list the whole key is left out, so no later check names a shifted entry');
+});
+
 t.test('restart counts: on-failure:N and restart_policy keep the count as a start limit', async (t) => {
   const unitOf = (body: string) => renderCluster(spec(body)).files.find((f) => f.name === 'a@.service')!.unit;
   const u = unitOf('    restart: on-failure:3\n');
