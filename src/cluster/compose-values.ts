@@ -114,7 +114,9 @@ function makePort(hostIp: string | undefined, host: string | undefined, containe
   const h = host === undefined || host === '' ? undefined : portRange(host, p, path);
   const protocol = protocolOf(proto, p, path);
   if (!c || (host && !h) || !protocol) return undefined;
-  if (h && h.count !== c.count) return void p.add(path, `published range has ${h.count} ports but the container range has ${c.count}`, 'publish as many ports as the container exposes, e.g. "9000-9002:9000-9002"');
+  // One container port may take any free port of a published range (docker's and Compose's `8000-8010:80`).
+  if (h && h.count > 1 && c.count === 1) return { hostIp, host: h.first, container: c.first, count: 1, hostCount: h.count, protocol };
+  if (h && h.count !== c.count) return void p.add(path, `published range has ${h.count} ports but the container range has ${c.count}`, 'publish as many ports as the container exposes, e.g. "9000-9002:9000-9002", or one container port on a range, e.g. "8000-8010:80"');
   return { hostIp, host: h?.first, container: c.first, count: c.count, protocol };
 }
 

@@ -119,6 +119,11 @@ export interface PortSpec {
   readonly host: number | undefined;
   readonly container: number;
   readonly count: number;
+  /**
+   * A published range for one container port (`8000-8010:80`): docker publishes the port on the first free
+   * host port of the `hostCount` from `host`. Absent: the published range is as long as the container range.
+   */
+  readonly hostCount?: number;
   readonly protocol: 'tcp' | 'udp' | 'sctp';
 }
 

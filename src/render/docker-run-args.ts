@@ -53,10 +53,10 @@ export function dockerRunArgs(service: ServiceSpec, containerName: string, ownLa
 
 /** `-p` value: `[IP:][HOST:]CONTAINER[/PROTO]`, ranges as `A-B`. */
 export function portArg(p: PortSpec): string {
-  const range = (first: number): string => (p.count > 1 ? `${first}-${first + p.count - 1}` : `${first}`);
+  const range = (first: number, count: number): string => (count > 1 ? `${first}-${first + count - 1}` : `${first}`);
   const proto = p.protocol === 'tcp' ? '' : `/${p.protocol}`;
-  const container = `${range(p.container)}${proto}`;
-  const host = p.host === undefined ? '' : range(p.host);
+  const container = `${range(p.container, p.count)}${proto}`;
+  const host = p.host === undefined ? '' : range(p.host, p.hostCount ?? p.count);
   if (p.hostIp === undefined) return host ? `${host}:${container}` : container;
   // An address without a host port keeps the empty field: `127.0.0.1::80`.
   const ip = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;

@@ -130,6 +130,12 @@ t.test('an unsupported key deep in a service leaves out that key only: its sibli
   ], 'inside a list the whole key is left out, so no later check names a shifted entry');
 });
 
+t.test('one container port on a published range: docker takes the first free port of the range, as under Compose', async (t) => {
+  t.strictSame(flagsOf('    ports: ["8080-8090:80", "127.0.0.1:5000-5010:5000/udp", { target: 443, published: "9443-9445" }, "7000-7001:7000-7001"]\n'), [
+    '--pull=missing', '-p', '8080-8090:80', '-p', '127.0.0.1:5000-5010:5000/udp', '-p', '9443-9445:443', '-p', '7000-7001:7000-7001',
+  ]);
+});
+
 t.test('restart counts: on-failure:N and restart_policy keep the count as a start limit', async (t) => {
   const unitOf = (body: string) => renderCluster(spec(body)).files.find((f) => f.name === 'a@.service')!.unit;
   const u = unitOf('    restart: on-failure:3\n');
