@@ -203,8 +203,9 @@ export async function execute(host: UnitHost, steps: readonly Step[], o: Execute
     // A unit that failed at once is reported with its journal lines, as a crash loop is below; where the host
     // gives no exit status (fleet), with the one its agent saw.
     const failedAtOnce = results.filter((r) => !r.ok && r.state !== undefined);
-    const exits = o.wait && factsBefore && o.health.facts && failedAtOnce.some((r) => r.state === 'failed')
-      ? await failureExits(failedAtOnce.filter((r) => r.state === 'failed').map((r) => r.name), o.health.facts, factsBefore, o.signal)
+    const failedNames = failedAtOnce.filter((r) => r.state === 'failed').map((r) => r.name);
+    const exits = o.wait && factsBefore && o.health.facts && failedNames.length
+      ? await failureExits(failedNames, o.health.facts, factsBefore, o.signal)
       : new Map<string, FailureExit>();
     await Promise.all(failedAtOnce.map(async (r) => {
       const exit = exits.get(r.name);
